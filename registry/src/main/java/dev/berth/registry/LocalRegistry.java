@@ -1,0 +1,217 @@
+package dev.berth.registry;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/**
+ * A registry in a local folder: {@code <root>/<name>/<version>/model.onnx}, plus berth's
+ * {@code manifest.json} per version and {@code model.json} per model (both optional, so a plain
+ * Triton-style model repository is a valid registry). Reading is safe while other processes write:
+ * versions appear by an atomic rename, and folders or files whose names start with '.' are work in
+ * progress and never listed.
+ */
+public final class LocalRegistry {
+    public static final String MODEL_FILE = "model.onnx";
+    public static final String MANIFEST_FILE = "manifest.json";
+    public static final String MODEL_INFO_FILE = "model.json";
+    public static final String MONITORING_DIR = "monitoring";
+    /** Environment variable naming the registry folder when no --models is given. */
+    public static final String MODELS_ENV = "BERTH_MODELS";
+
+    private final Path root;
+
+    private LocalRegistry(Path root) {
+        this.root = root.toAbsolutePath().normalize();
+    }
+
+    /** Opens the registry at {@code root}; the folder need not exist yet (it is created on first write). */
+    public static LocalRegistry open(Path root) {
+        return new LocalRegistry(root);
+    }
+
+    /** The registry folder from {@code --models}, else {@code BERTH_MODELS}, else {@code ./models}. */
+    public static Path defaultRoot(Path fromOption) {
+        if (fromOption != null) {
+            return fromOption;
+        }
+        String env = System.getenv(MODELS_ENV);
+        return Path.of(env != null && !env.isBlank() ? env : "models");
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    /** Model names, sorted. */
+    public List<String> models() {
+        if (!Files.isDirectory(root)) {
+            return List.of();
+        }
+        try (Stream<Path> dirs = Files.list(root)) {
+            return dirs.filter(Files::isDirectory)
+                    .map(p -> p.getFileName().toString())
+                    .filter(ModelRef::isValidName)
+                    .filter(n -> Files.exists(root.resolve(n).resolve(MODEL_INFO_FILE)) || !versions(n).isEmpty())
+                    .sorted()
+                    .toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list " + root, e);
+        }
+    }
+
+    public boolean exists(String model) {
+        return ModelRef.isValidName(model) && Files.isDirectory(root.resolve(model))
+                && (Files.exists(root.resolve(model).resolve(MODEL_INFO_FILE)) || !versions(model).isEmpty());
+    }
+
+    /** Complete versions of a model, ascending; empty when the model does not exist. */
+    public List<Integer> versions(String model) {
+        ModelRef.requireValidName(model, "model name");
+        Path dir = root.resolve(model);
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        List<Integer> versions = new ArrayList<>();
+        try (Stream<Path> children = Files.list(dir)) {
+            children.forEach(child -> {
+                String name = child.getFileName().toString();
+                if (name.matches("[1-9][0-9]{0,8}") && Files.isDirectory(child)
+                        && (Files.exists(child.resolve(MODEL_FILE)) || Files.exists(child.resolve(MANIFEST_FILE)))) {
+                    versions.add(Integer.parseInt(name));
+                }
+            });
+        } catch (NoSuchFileException e) {
+            return List.of();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list " + dir, e);
+        }
+        versions.sort(null);
+        return List.copyOf(versions);
+    }
+
+    public Path modelDir(String model) {
+        return root.resolve(ModelRef.requireValidName(model, "model name"));
+    }
+
+    public Path versionDir(String model, int version) {
+        return modelDir(model).resolve(Integer.toString(version));
+    }
+
+    /** Throws {@link ModelNotFoundException} unless the version exists. */
+    public void requireVersion(String model, int version) {
+        if (!exists(model)) {
+            throw new ModelNotFoundException("no model '" + model + "' in " + root);
+        }
+        if (!versions(model).contains(version)) {
+            throw new ModelNotFoundException("model '" + model + "' has no version " + version + " (versions: " + versions(model) + ")");
+        }
+    }
+
+    /** The manifest berth wrote for a version; empty for a version laid down without berth. */
+    public Optional<ModelManifest> storedManifest(String model, int version) {
+        requireVersion(model, version);
+        Path file = versionDir(model, version).resolve(MANIFEST_FILE);
+        if (!Files.exists(file)) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(RegistryJson.mapper().readValue(file.toFile(), ModelManifest.class));
+        } catch (IOException e) {
+            throw new RegistryException("unreadable manifest " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The model file the runtime loads for a version. */
+    public Path modelFile(String model, int version) {
+        return storedManifest(model, version)
+                .map(m -> versionDir(model, version).resolve(m.modelFile().path()))
+                .orElse(versionDir(model, version).resolve(MODEL_FILE));
+    }
+
+    /** Per-model information; {@link ModelInfo#empty(String)} where no {@code model.json} exists. */
+    public ModelInfo info(String model) {
+        if (!exists(model)) {
+            throw new ModelNotFoundException("no model '" + model + "' in " + root);
+        }
+        Path file = modelDir(model).resolve(MODEL_INFO_FILE);
+        if (!Files.exists(file)) {
+            return ModelInfo.empty(model);
+        }
+        try {
+            ModelInfo info = RegistryJson.mapper().readValue(file.toFile(), ModelInfo.class);
+            return new ModelInfo(model, info.description(), info.aliases(), info.versionPolicy(), info.serving());
+        } catch (IOException e) {
+            throw new RegistryException("unreadable model info " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The version a reference means: the version itself, the alias's main version, or for a bare
+     * name the {@code production} alias where set, else the highest version.
+     */
+    public int resolve(ModelRef ref) {
+        List<Integer> versions = versions(ref.name());
+        if (!exists(ref.name())) {
+            throw new ModelNotFoundException("no model '" + ref.name() + "' in " + root);
+        }
+        if (ref.version().isPresent()) {
+            requireVersion(ref.name(), ref.version().getAsInt());
+            return ref.version().getAsInt();
+        }
+        ModelInfo info = info(ref.name());
+        if (ref.alias().isPresent()) {
+            String alias = ref.alias().get();
+            AliasTarget target = info.alias(alias).orElseThrow(() ->
+                    new ModelNotFoundException("model '" + ref.name() + "' has no alias '" + alias + "' (aliases: " + info.aliases().keySet() + ")"));
+            return target.primaryVersion();
+        }
+        Optional<AliasTarget> production = info.alias(ModelInfo.PRODUCTION);
+        if (production.isPresent()) {
+            return production.get().primaryVersion();
+        }
+        if (versions.isEmpty()) {
+            throw new ModelNotFoundException("model '" + ref.name() + "' has no versions");
+        }
+        return versions.get(versions.size() - 1);
+    }
+
+    /** Aliases of a model, by name. */
+    public Map<String, AliasTarget> aliases(String model) {
+        return info(model).aliases();
+    }
+
+    /**
+     * Stores a monitoring report in {@code <name>/<version>/monitoring/<fileName>} atomically.
+     * Reports are the only files the registry lets a running server add to a version.
+     */
+    public Path writeMonitoringReport(String model, int version, String fileName, byte[] content) throws IOException {
+        requireVersion(model, version);
+        if (!fileName.matches("[A-Za-z0-9][A-Za-z0-9_.-]*")) {
+            throw new InvalidArgumentException("invalid report file name '" + fileName + "'");
+        }
+        Path target = versionDir(model, version).resolve(MONITORING_DIR).resolve(fileName);
+        AtomicFiles.write(target, content);
+        return target;
+    }
+
+    /** Report files of a version, oldest first by name. */
+    public List<Path> monitoringReports(String model, int version) {
+        Path dir = versionDir(model, version).resolve(MONITORING_DIR);
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.filter(p -> !p.getFileName().toString().startsWith(".")).sorted().toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
