@@ -1,0 +1,49 @@
+package dev.berth.monitoring;
+
+/**
+ * What the protocol front ends report about each request, on top of what the core reports through
+ * {@link dev.berth.runtime.InferenceObserver}: the protocol, the end-to-end duration, payload sizes and
+ * the outcome class. Called on the request path: implementations must be cheap and must not throw.
+ */
+public interface RequestMetrics {
+    RequestMetrics NOOP = new RequestMetrics() {
+        @Override
+        public void requestStarted(Protocol protocol) {
+        }
+
+        @Override
+        public void requestFinished(Protocol protocol, String model, String version, Outcome outcome,
+                                    long durationNanos, long requestBytes, long responseBytes) {
+        }
+    };
+
+    /** The wire protocol a request came in on; its label value is the lower-case name. */
+    enum Protocol {
+        REST, GRPC;
+
+        public String label() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    /** How a request ended, by whose fault. */
+    enum Outcome {
+        SUCCESS, CLIENT_ERROR, SERVER_ERROR;
+
+        public String label() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    /** An inference request arrived (counts as in flight until {@link #requestFinished}). */
+    void requestStarted(Protocol protocol);
+
+    /**
+     * An inference request finished.
+     *
+     * @param model   model name as resolved, or as the client wrote it when resolution failed
+     * @param version the version that answered, or "" when none did
+     */
+    void requestFinished(Protocol protocol, String model, String version, Outcome outcome,
+                         long durationNanos, long requestBytes, long responseBytes);
+}
