@@ -1,7 +1,9 @@
 package dev.berth.server;
 
+import dev.berth.registry.LocalRegistry;
 import dev.berth.runtime.InferenceObserver;
 import dev.berth.runtime.InferenceService;
+import dev.berth.runtime.onnx.OnnxInferenceService;
 
 import java.nio.file.Path;
 
@@ -11,6 +13,9 @@ final class Cores {
     }
 
     static InferenceService onnx(Path models, InferenceObserver observer) {
-        throw new UnsupportedOperationException("the ONNX Runtime core is not merged yet");
+        return OnnxInferenceService.builder()
+                .registry(LocalRegistry.open(models))
+                .observer(observer)
+                .build();
     }
 }
