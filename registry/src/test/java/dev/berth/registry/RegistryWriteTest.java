@@ -325,7 +325,7 @@ class RegistryWriteTest {
     }
 
     @Test
-    void deleteRefusesAnAliasedVersionUnlessForcedAndNeverReusesItsNumber() {
+    void deleteRefusesAnAliasedVersionUnlessForcedAndNeverReusesItsNumber() throws IOException {
         registry.register(Registration.fromFolder("churn", churn).alias("production").build(), READER);
         registerChurn();
         registry.setAlias("churn", "canary", new AliasTarget(List.of(new WeightedVersion(1, 90), new WeightedVersion(2, 10))));
