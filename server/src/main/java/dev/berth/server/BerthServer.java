@@ -10,6 +10,7 @@ import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.WebServerConfig;
+import io.helidon.webserver.grpc.GrpcConfig;
 import io.helidon.webserver.grpc.GrpcRouting;
 import io.helidon.webserver.http.DirectHandlers;
 import io.helidon.webserver.http.HttpRouting;
@@ -74,6 +75,8 @@ public final class BerthServer implements AutoCloseable {
                 .intercept(OipGrpcService.authorizationInterceptor())
                 .service(OpenInferenceProto.getDescriptor(), grpc);
 
+        // gRPC messages are buffered whole before decoding; Helidon's default cap is far below an image batch
+        GrpcConfig grpcProtocol = GrpcConfig.builder().maxReadBufferSize((int) b.maxRequestBytes).build();
         WebServerConfig.Builder web = WebServer.builder()
                 .host(b.host)
                 .port(b.port)
@@ -83,10 +86,11 @@ public final class BerthServer implements AutoCloseable {
                 .shutdownGracePeriod(b.drainTimeout)
                 .addRouting(http);
         if (b.grpcPort == SHARED_PORT) {
-            web.addRouting(grpcRouting);
+            web.addRouting(grpcRouting).addProtocol(grpcProtocol);
         } else {
             web.putSocket("grpc", socket -> socket
                     .host(b.host)
+                    .addProtocol(grpcProtocol)
                     .port(b.grpcPort)
                     .maxPayloadSize(b.maxRequestBytes)
                     .directHandlers(jsonDirectHandlers(b.maxRequestBytes))

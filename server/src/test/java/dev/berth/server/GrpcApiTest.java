@@ -205,6 +205,44 @@ class GrpcApiTest {
     }
 
     @Test
+    void largeTensorsRoundTrip() throws InterruptedException {
+        ManagedChannel big = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext()
+                .maxInboundMessageSize(64 << 20).build();
+        try {
+            for (int elements : new int[]{3 * 224 * 224, 4 << 20}) {
+                ByteBuffer x = ByteBuffer.allocate(elements * 4).order(ByteOrder.LITTLE_ENDIAN);
+                for (int i = 0; i < elements; i++) {
+                    x.putFloat(i * 0.5f);
+                }
+                ModelInferResponse r = GRPCInferenceServiceGrpc.newBlockingStub(big).withDeadlineAfter(60, TimeUnit.SECONDS)
+                        .modelInfer(ModelInferRequest.newBuilder().setModelName("echo")
+                                .addInputs(input("x", "FP32", 1, elements)).addRawInputContents(ByteString.copyFrom(x.array())).build());
+                assertEquals(ByteString.copyFrom(x.array()), r.getRawOutputContents(0), elements + " elements");
+            }
+        } finally {
+            big.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void messagesOverTheLimitAreRefused() throws InterruptedException {
+        try (BerthServer small = BerthServer.builder().inferenceService(new FakeCore()).port(0).maxRequestBytes(64 * 1024).build().start()) {
+            ManagedChannel ch = ManagedChannelBuilder.forAddress("127.0.0.1", small.grpcPort()).usePlaintext().build();
+            try {
+                var s = GRPCInferenceServiceGrpc.newBlockingStub(ch).withDeadlineAfter(20, TimeUnit.SECONDS);
+                StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> s.modelInfer(ModelInferRequest.newBuilder()
+                        .setModelName("echo").addInputs(input("x", "FP32", 50_000))
+                        .addRawInputContents(ByteString.copyFrom(new byte[200_000])).build()));
+                // Helidon refuses the message before berth sees it (with INTERNAL "Too many requests"; see docs/server.md)
+                assertTrue(e.getStatus().getCode() != Status.Code.OK);
+                assertTrue(s.serverLive(ServerLiveRequest.getDefaultInstance()).getLive(), "the server still answers");
+            } finally {
+                ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    @Test
     void separateGrpcPort() throws InterruptedException {
         try (BerthServer own = BerthServer.builder().inferenceService(new FakeCore()).port(0).grpcPort(0).build().start()) {
             assertTrue(own.grpcPort() != own.port());
