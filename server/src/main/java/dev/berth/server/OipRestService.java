@@ -125,9 +125,9 @@ final class OipRestService implements HttpService {
         String version = version(req);
         metrics.requestStarted(RequestMetrics.Protocol.REST);
         long requestBytes = 0;
-        long responseBytes = 0;
         String answeredVersion = "";
-        RequestMetrics.Outcome outcome = RequestMetrics.Outcome.SUCCESS;
+        RestInferResponse encoded = null;
+        Failure failure = null;
         boolean admitted = false;
         try {
             byte[] body = readBody(req);
@@ -140,29 +140,35 @@ final class OipRestService implements HttpService {
             }
             InferenceResponse response = core.infer(decoded.request());
             answeredVersion = Integer.toString(response.version());
-            RestInferResponse encoded = OipJson.writeInferResponse(response, decoded);
-            responseBytes = encoded.length();
-            res.status(Status.OK_200);
-            if (encoded.hasBinary()) {
-                res.header(HeaderNames.CONTENT_TYPE, OCTET_STREAM);
-                res.header(INFERENCE_HEADER_LENGTH, Integer.toString(encoded.json().length));
-            } else {
-                res.header(HeaderNames.CONTENT_TYPE, JSON);
-            }
-            res.header(HeaderNames.CONTENT_LENGTH, Long.toString(responseBytes));
-            try (OutputStream out = res.outputStream()) {
-                encoded.writeTo(out);
-            }
+            encoded = OipJson.writeInferResponse(response, decoded);
         } catch (RuntimeException e) {
-            Failure failure = Failure.of(e);
-            outcome = failure.kind().outcome();
-            sendFailure(res, failure);
+            failure = Failure.of(e);
         } finally {
             if (admitted) {
                 inFlight.exit();
             }
-            metrics.requestFinished(RequestMetrics.Protocol.REST, model, answeredVersion, outcome,
-                    System.nanoTime() - start, requestBytes, responseBytes);
+        }
+        byte[] errorBody = failure == null ? null : OipJson.error(failure.message());
+        // recorded before the answer leaves, so a client that has its answer also sees it counted
+        metrics.requestFinished(RequestMetrics.Protocol.REST, model, answeredVersion,
+                failure == null ? RequestMetrics.Outcome.SUCCESS : failure.kind().outcome(),
+                System.nanoTime() - start, requestBytes, failure == null ? encoded.length() : errorBody.length);
+        if (failure != null) {
+            sendFailure(res, failure);
+            return;
+        }
+        res.status(Status.OK_200);
+        if (encoded.hasBinary()) {
+            res.header(HeaderNames.CONTENT_TYPE, OCTET_STREAM);
+            res.header(INFERENCE_HEADER_LENGTH, Integer.toString(encoded.json().length));
+            res.header(HeaderNames.CONTENT_LENGTH, Long.toString(encoded.length()));
+            // header and tensors go out one after the other, never concatenated into one array
+            try (OutputStream out = res.outputStream()) {
+                encoded.writeTo(out);
+            }
+        } else {
+            res.header(HeaderNames.CONTENT_TYPE, JSON);
+            res.send(encoded.json());
         }
     }
 
