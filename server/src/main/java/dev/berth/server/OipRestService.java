@@ -251,8 +251,10 @@ final class OipRestService implements HttpService {
         if (!req.content().hasEntity()) {
             return new byte[0];
         }
+        // a compressed body (Content-Encoding) is longer than its Content-Length once decoded
+        boolean compressed = req.headers().contains(HeaderNames.CONTENT_ENCODING);
         try (InputStream in = req.content().inputStream()) {
-            if (declared.isPresent()) {
+            if (declared.isPresent() && !compressed) {
                 return in.readNBytes((int) declared.getAsLong());
             }
             byte[] body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 16, maxRequestBytes + 1));

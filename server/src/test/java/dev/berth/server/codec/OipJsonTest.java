@@ -50,7 +50,7 @@ class OipJsonTest {
         assertEquals(0xFF, u16.get() & 0xFF, "little-endian bytes");
         assertEquals(7, only(input("INT32", "[1]", "[7.0]")).data().getInt(), "an integral number is an integer");
         for (String bad : List.of(input("INT64", "[1]", "[9223372036854775808]"), input("UINT8", "[1]", "[256]"),
-                input("UINT32", "[1]", "[-1]"), input("INT16", "[1]", "[1e10]"), input("INT32", "[1]", "[0.5]"),
+                input("UINT32", "[1]", "[-1]"), input("INT16", "[1]", "[1e10]"), input("INT32", "[1]", "[0.5]"), input("INT64", "[1]", "[1e1000000000]"),
                 input("INT32", "[1]", "[\"1\"]"), input("INT32", "[1]", "[null]"), input("INT32", "[1]", "[true]"))) {
             assertThrows(InferenceException.InvalidInput.class, () -> read(bad), bad);
         }
