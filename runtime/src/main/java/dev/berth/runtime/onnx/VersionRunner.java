@@ -66,6 +66,14 @@ final class VersionRunner {
     private final InputValidator validator;
     private volatile boolean batchingBroken;
     private boolean retired;
+    /** Requests submitted and not yet answered. */
+    private final AtomicInteger inFlight = new AtomicInteger();
+    // the most requests in flight at once, over the current and the previous window: how many
+    // callers a batch can expect to gather. Races between updates only blur the estimate.
+    private volatile long windowStart;
+    private volatile int peakCurrent;
+    private volatile int peakPrevious;
+    private static final long PEAK_WINDOW_NANOS = 1_000_000_000L;
 
     private VersionRunner(String model, int version, ServingConfig config, Signature signature, List<OrtSession> sessions,
                           InferenceObserver observer, LongSupplier ticker, long maxElements) {
@@ -83,6 +91,7 @@ final class VersionRunner {
                 && signature.outputs().stream().allMatch(TensorSpec::hasDynamicBatchAxis);
         this.validator = new InputValidator("model '" + model + "' version " + version, signature, maxElements);
         this.liveWorkers = new AtomicInteger(sessions.size());
+        this.windowStart = ticker.getAsLong();
     }
 
     /**
@@ -178,6 +187,7 @@ final class VersionRunner {
             if (retired) {
                 return null;
             }
+            recordConcurrency(inFlight.incrementAndGet(), job.enqueuedNanos);
             queue.addLast(job);
         }
         return job.future;
@@ -230,6 +240,7 @@ final class VersionRunner {
                 Job left;
                 while ((left = queue.pollFirst()) != null) {
                     if (left != STOP) {
+                        inFlight.decrementAndGet();
                         left.future.completeExceptionally(new InferenceException.Unavailable(
                                 "model '" + model + "' version " + version + " was unloaded"));
                     }
@@ -239,6 +250,28 @@ final class VersionRunner {
         }
     }
 
+    private void recordConcurrency(int now, long at) {
+        if (at - windowStart > PEAK_WINDOW_NANOS) {
+            peakPrevious = peakCurrent;
+            peakCurrent = 0;
+            windowStart = at;
+        }
+        if (now > peakCurrent) {
+            peakCurrent = now;
+        }
+    }
+
+    /** How many requests were recently in flight at once (at least 1). */
+    int recentConcurrency() {
+        return Math.max(1, Math.max(peakCurrent, peakPrevious));
+    }
+
+    /**
+     * The batch for {@code first}: every compatible request already queued, and while fewer requests
+     * than were recently in flight at once have joined, whatever arrives until the oldest has waited
+     * {@code max_queue_delay}. A lone client therefore never waits for a batch that cannot come,
+     * while a crowd of clients fills the batch.
+     */
     private List<Job> gather(Job first) throws InterruptedException {
         if (!batchable() || first.rows >= config.maxBatchSize()) {
             return List.of(first);
@@ -247,9 +280,10 @@ final class VersionRunner {
         batch.add(first);
         long rows = first.rows;
         long deadline = first.enqueuedNanos + maxQueueDelayNanos;
+        int expected = recentConcurrency();
         List<Job> deferred = new ArrayList<>();
         while (rows < config.maxBatchSize()) {
-            long wait = deadline - ticker.getAsLong();
+            long wait = batch.size() < expected ? deadline - ticker.getAsLong() : 0;
             Job next = wait > 0 ? queue.pollFirst(wait, TimeUnit.NANOSECONDS) : queue.pollFirst();
             if (next == null) {
                 break;
@@ -283,8 +317,10 @@ final class VersionRunner {
                 List<Tensor> outputs = run(session, job.inputs, job.strings, job.outputs);
                 long compute = ticker.getAsLong() - start;
                 observer.batchExecuted(model, version, job.rows, 1, compute);
+                inFlight.decrementAndGet();
                 job.future.complete(new Result(outputs, start - job.enqueuedNanos, compute, job.rows));
             } catch (Throwable t) {
+                inFlight.decrementAndGet();
                 job.future.completeExceptionally(mapFailure(t));
             }
             return;
@@ -337,6 +373,7 @@ final class VersionRunner {
                 }
             }
             offset += job.rows;
+            inFlight.decrementAndGet();
             job.future.complete(new Result(mine, start - job.enqueuedNanos, compute, totalRows));
         }
     }
