@@ -115,7 +115,7 @@ final class VersionRunner {
                     observer, ticker, maxElements);
             if (config.warmup()) {
                 for (OrtSession session : sessions) {
-                    runner.warmUp(session);
+                    runner.warmUp(new Lane(session));
                 }
             }
             runner.startWorkers();
@@ -187,6 +187,9 @@ final class VersionRunner {
             if (retired) {
                 return null;
             }
+            if (liveWorkers.get() == 0) {
+                throw new InferenceException.Unavailable("model '" + model + "' version " + version + " has no running session");
+            }
             recordConcurrency(inFlight.incrementAndGet(), job.enqueuedNanos);
             queue.addLast(job);
         }
@@ -208,12 +211,12 @@ final class VersionRunner {
 
     private void startWorkers() {
         for (int i = 0; i < sessions.size(); i++) {
-            OrtSession session = sessions.get(i);
-            Thread.ofPlatform().daemon().name("berth-" + model + "-v" + version + "-" + i).start(() -> work(session));
+            Lane lane = new Lane(sessions.get(i));
+            Thread.ofPlatform().daemon().name("berth-" + model + "-v" + version + "-" + i).start(() -> work(lane));
         }
     }
 
-    private void work(OrtSession session) {
+    private void work(Lane lane) {
         try {
             while (true) {
                 List<Job> batch;
@@ -227,14 +230,14 @@ final class VersionRunner {
                 } finally {
                     gatherLock.unlock();
                 }
-                execute(session, batch);
+                execute(lane, batch);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (Throwable t) {
             LOG.log(System.Logger.Level.ERROR, "worker of " + model + " version " + version + " stopped", t);
         } finally {
-            closeQuietly(session);
+            closeQuietly(lane.session);
             if (liveWorkers.decrementAndGet() == 0) {
                 // fail anything a dead worker left behind rather than leave callers waiting forever
                 Job left;
@@ -309,12 +312,13 @@ final class VersionRunner {
         return batch;
     }
 
-    private void execute(OrtSession session, List<Job> batch) {
+    private void execute(Lane lane, List<Job> batch) {
+        lane.reset();
         long start = ticker.getAsLong();
         if (batch.size() == 1) {
             Job job = batch.get(0);
             try {
-                List<Tensor> outputs = run(session, job.inputs, job.strings, job.outputs);
+                List<Tensor> outputs = run(lane, job.inputs, job.strings, job.outputs);
                 long compute = ticker.getAsLong() - start;
                 observer.batchExecuted(model, version, job.rows, 1, compute);
                 inFlight.decrementAndGet();
@@ -331,14 +335,14 @@ final class VersionRunner {
             List<Tensor> mergedInputs = new ArrayList<>(signature.inputs().size());
             String[][] mergedStrings = new String[signature.inputs().size()][];
             for (int i = 0; i < signature.inputs().size(); i++) {
-                mergeInput(batch, i, totalRows, mergedInputs, mergedStrings);
+                mergeInput(lane, batch, i, totalRows, mergedInputs, mergedStrings);
             }
-            merged = run(session, mergedInputs, mergedStrings, Set.of());
+            merged = run(lane, mergedInputs, mergedStrings, Set.of());
         } catch (Throwable t) {
             // one request's values can break a merged run (an index out of range); run each alone so only it fails
             LOG.log(System.Logger.Level.DEBUG, () -> "merged run of " + batch.size() + " requests failed, running them one by one: " + t);
             for (Job job : batch) {
-                execute(session, List.of(job));
+                execute(lane, List.of(job));
             }
             return;
         }
@@ -350,7 +354,7 @@ final class VersionRunner {
                 LOG.log(System.Logger.Level.WARNING, "output '" + out.name() + "' of " + model + " version " + version
                         + " does not have one row per input row; dynamic batching turned off for this version");
                 for (Job job : batch) {
-                    execute(session, List.of(job));
+                    execute(lane, List.of(job));
                 }
                 return;
             }
@@ -378,7 +382,7 @@ final class VersionRunner {
         }
     }
 
-    private void mergeInput(List<Job> batch, int index, int totalRows, List<Tensor> mergedInputs, String[][] mergedStrings) {
+    private void mergeInput(Lane lane, List<Job> batch, int index, int totalRows, List<Tensor> mergedInputs, String[][] mergedStrings) {
         Tensor first = batch.get(0).inputs.get(index);
         long[] shape = first.shape();
         shape[0] = totalRows;
@@ -397,7 +401,7 @@ final class VersionRunner {
             for (Job job : batch) {
                 bytes += job.inputs.get(index).byteSize();
             }
-            ByteBuffer all = ByteBuffer.allocateDirect(Math.toIntExact(bytes)).order(ByteOrder.LITTLE_ENDIAN);
+            ByteBuffer all = lane.take(Math.toIntExact(bytes));
             for (Job job : batch) {
                 all.put(job.inputs.get(index).data());
             }
@@ -422,11 +426,17 @@ final class VersionRunner {
     }
 
     /** One ONNX Runtime run; the outputs come back in the signature's order. */
-    private List<Tensor> run(OrtSession session, List<Tensor> inputs, String[][] strings, Set<String> wanted) throws OrtException {
+    private List<Tensor> run(Lane lane, List<Tensor> inputs, String[][] strings, Set<String> wanted) throws OrtException {
+        OrtSession session = lane.session;
         Map<String, OnnxTensor> feed = new HashMap<>(inputs.size() * 2);
         try {
             for (int i = 0; i < inputs.size(); i++) {
                 Tensor t = inputs.get(i);
+                if (t.datatype() != DataType.BYTES && !t.data().isDirect()) {
+                    ByteBuffer copy = lane.take(Math.toIntExact(t.byteSize()));
+                    copy.put(t.data()).flip();
+                    t = Tensor.ofRaw(t.name(), t.datatype(), t.shape(), copy);
+                }
                 OnnxTensor value = t.datatype() == DataType.BYTES
                         ? OnnxTensors.strings(env, strings[i], t.shape())
                         : OnnxTensors.toOnnx(env, t);
@@ -460,7 +470,7 @@ final class VersionRunner {
         }
     }
 
-    private void warmUp(OrtSession session) throws OrtException {
+    private void warmUp(Lane lane) throws OrtException {
         List<Tensor> inputs = new ArrayList<>();
         String[][] strings = new String[signature.inputs().size()][];
         for (int i = 0; i < signature.inputs().size(); i++) {
@@ -476,7 +486,7 @@ final class VersionRunner {
                         ByteBuffer.allocateDirect(count * spec.datatype().byteSize())));
             }
         }
-        run(session, inputs, strings, Set.of());
+        run(lane, inputs, strings, Set.of());
     }
 
     private RuntimeException mapFailure(Throwable t) {
@@ -509,6 +519,42 @@ final class VersionRunner {
             session.close();
         } catch (OrtException | RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "closing a session failed: " + e);
+        }
+    }
+
+    /**
+     * One session and its worker's scratch memory: the direct buffer that heap inputs and merged
+     * batches are copied into. ONNX Runtime only reads it during the run, so it is reused for the
+     * next one instead of allocating (and later freeing) direct memory per request.
+     */
+    private static final class Lane {
+        private static final int KEEP_LIMIT = 64 << 20;
+        final OrtSession session;
+        private ByteBuffer scratch = ByteBuffer.allocateDirect(0);
+        private int used;
+
+        Lane(OrtSession session) {
+            this.session = session;
+        }
+
+        void reset() {
+            used = 0;
+        }
+
+        /** A direct little-endian region of {@code bytes} bytes, valid until the next {@link #reset()}. */
+        ByteBuffer take(int bytes) {
+            if (used + bytes > scratch.capacity()) {
+                int size = Math.max(used + bytes, Math.min(KEEP_LIMIT, scratch.capacity() * 2));
+                if (size > KEEP_LIMIT) {
+                    return ByteBuffer.allocateDirect(bytes).order(ByteOrder.LITTLE_ENDIAN);
+                }
+                // regions handed out earlier keep the old buffer alive until they are dropped
+                scratch = ByteBuffer.allocateDirect(size);
+                used = 0;
+            }
+            ByteBuffer region = scratch.duplicate().position(used).limit(used + bytes).slice().order(ByteOrder.LITTLE_ENDIAN);
+            used += bytes;
+            return region;
         }
     }
 
