@@ -16,6 +16,8 @@ import io.helidon.webserver.http.DirectHandlers;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http.HttpService;
 
+import java.io.UncheckedIOException;
+import java.net.BindException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -126,9 +128,22 @@ public final class BerthServer implements AutoCloseable {
         return new Builder();
     }
 
-    /** Starts listening; returns this server. */
+    /**
+     * Starts listening; returns this server.
+     *
+     * @throws UncheckedIOException wrapping a {@link BindException} when a port cannot be bound
+     *                              (the core is closed then)
+     */
     public BerthServer start() {
         webServer.start();
+        if (!webServer.isRunning()) {
+            // Helidon logs the bind failure and returns instead of throwing
+            core.close();
+            String ports = settings.grpcPort == SHARED_PORT || settings.grpcPort == 0 ? "port " + settings.port
+                    : "ports " + settings.port + " and " + settings.grpcPort;
+            throw new UncheckedIOException(new BindException("cannot listen on " + settings.host + " " + ports
+                    + " (in use, or the address is not local)"));
+        }
         LOG.log(System.Logger.Level.INFO, "berth serving the Open Inference Protocol on http://" + settings.host + ":" + port()
                 + (settings.grpcPort == SHARED_PORT ? " (REST and gRPC)" : " (REST), gRPC on port " + grpcPort()));
         return this;
