@@ -138,6 +138,9 @@ public final class BerthServer implements AutoCloseable {
         webServer.start();
         if (!webServer.isRunning()) {
             // Helidon logs the bind failure and returns instead of throwing
+            synchronized (lifecycle) {
+                stopped = true; // a later stop() (e.g. from a shutdown hook) has nothing left to do
+            }
             core.close();
             String ports = settings.grpcPort == SHARED_PORT || settings.grpcPort == 0 ? "port " + settings.port
                     : "ports " + settings.port + " and " + settings.grpcPort;
