@@ -16,7 +16,10 @@ import io.helidon.webserver.http.DirectHandlers;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http.HttpService;
 
+import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.BindException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -135,6 +138,11 @@ public final class BerthServer implements AutoCloseable {
      *                              (the core is closed then)
      */
     public BerthServer start() {
+        // Helidon reports a busy port with a logged stack trace; find out first and say it in one line
+        probe(settings.port);
+        if (settings.grpcPort > 0) {
+            probe(settings.grpcPort);
+        }
         webServer.start();
         if (!webServer.isRunning()) {
             // Helidon logs the bind failure and returns instead of throwing
@@ -150,6 +158,23 @@ public final class BerthServer implements AutoCloseable {
         LOG.log(System.Logger.Level.INFO, "berth serving the Open Inference Protocol on http://" + settings.host + ":" + port()
                 + (settings.grpcPort == SHARED_PORT ? " (REST and gRPC)" : " (REST), gRPC on port " + grpcPort()));
         return this;
+    }
+
+    private void probe(int port) {
+        if (port == 0) {
+            return;
+        }
+        try (ServerSocket socket = new ServerSocket()) {
+            socket.setReuseAddress(true);
+            socket.bind(new InetSocketAddress(settings.host, port));
+        } catch (IOException e) {
+            synchronized (lifecycle) {
+                stopped = true;
+            }
+            core.close();
+            throw new UncheckedIOException(new BindException("cannot listen on " + settings.host + " port " + port
+                    + ": " + e.getMessage()));
+        }
     }
 
     /** The bound HTTP port (useful after configuring port 0). */
