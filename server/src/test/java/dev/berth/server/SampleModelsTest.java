@@ -47,6 +47,7 @@ class SampleModelsTest {
     @BeforeAll
     static void start() throws Exception {
         Cases.registry(models);
+        Cases.copy("testing/scalar_io/model.onnx", models.resolve("spare").resolve("1").resolve("model.onnx"));
         // a version whose file is not a model: it must not keep the others from serving
         java.nio.file.Files.createDirectories(models.resolve("broken").resolve("1"));
         java.nio.file.Files.writeString(models.resolve("broken").resolve("1").resolve("model.onnx"), "not an onnx model");
@@ -252,6 +253,25 @@ class SampleModelsTest {
         assertTrue(sawBroken, index.toString());
         assertEquals(200, post("scalar_io", "{\"inputs\":[{\"name\":\"x\",\"shape\":[],\"datatype\":\"FP32\",\"data\":[2]}]}"
                 .getBytes(StandardCharsets.UTF_8), null).statusCode());
+    }
+
+    @Test
+    void repositoryUnloadAndLoadThroughTheRealCore() throws Exception {
+        byte[] body = "{\"inputs\":[{\"name\":\"x\",\"shape\":[],\"datatype\":\"FP32\",\"data\":[2]}]}".getBytes(StandardCharsets.UTF_8);
+        assertEquals(200, post("spare", body, null).statusCode());
+        RestAssured.given().baseUri("http://127.0.0.1").port(server.port()).post("/v2/repository/models/spare/unload")
+                .then().statusCode(200);
+        RestAssured.given().baseUri("http://127.0.0.1").port(server.port()).get("/v2/models/spare/ready").then().statusCode(503);
+        Response refused = post("spare", body, null);
+        assertTrue(refused.statusCode() == 503 || refused.statusCode() == 404, refused.statusCode() + " " + refused.asString());
+        RestAssured.given().baseUri("http://127.0.0.1").port(server.port()).post("/v2/repository/models/spare/load")
+                .then().statusCode(200);
+        RestAssured.given().baseUri("http://127.0.0.1").port(server.port()).get("/v2/models/spare/ready").then().statusCode(200);
+        Response back = post("spare", body, null);
+        assertEquals(200, back.statusCode(), back.asString());
+        assertTrue(back.asString().contains("4.0"), back.asString());
+        RestAssured.given().baseUri("http://127.0.0.1").port(server.port()).post("/v2/repository/models/nope/load")
+                .then().statusCode(404);
     }
 
     @Test
