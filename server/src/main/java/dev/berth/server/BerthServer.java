@@ -11,6 +11,7 @@ import io.helidon.http.Status;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.grpc.GrpcConfig;
+import io.helidon.webserver.http2.Http2Config;
 import io.helidon.webserver.grpc.GrpcRouting;
 import io.helidon.webserver.http.DirectHandlers;
 import io.helidon.webserver.http.HttpRouting;
@@ -82,6 +83,12 @@ public final class BerthServer implements AutoCloseable {
 
         // gRPC messages are buffered whole before decoding; Helidon's default cap is far below an image batch
         GrpcConfig grpcProtocol = GrpcConfig.builder().maxReadBufferSize((int) b.maxRequestBytes).build();
+        // larger HTTP/2 frames and window let a client send an image tensor in a few frames instead of
+        // dozens of 16 KiB ones: about +25 % gRPC throughput for a 600 KB FP32 tensor (docs/server.md)
+        Http2Config http2 = Http2Config.builder()
+                .maxFrameSize(1 << 20)
+                .initialWindowSize(4 << 20)
+                .build();
         WebServerConfig.Builder web = WebServer.builder()
                 .host(b.host)
                 .port(b.port)
@@ -91,11 +98,12 @@ public final class BerthServer implements AutoCloseable {
                 .shutdownGracePeriod(b.drainTimeout)
                 .addRouting(http);
         if (b.grpcPort == SHARED_PORT) {
-            web.addRouting(grpcRouting).addProtocol(grpcProtocol);
+            web.addRouting(grpcRouting).addProtocol(grpcProtocol).addProtocol(http2);
         } else {
             web.putSocket("grpc", socket -> socket
                     .host(b.host)
                     .addProtocol(grpcProtocol)
+                    .addProtocol(http2)
                     .port(b.grpcPort)
                     .maxPayloadSize(b.maxRequestBytes)
                     .directHandlers(jsonDirectHandlers(b.maxRequestBytes))
