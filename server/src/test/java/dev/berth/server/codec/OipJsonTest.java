@@ -111,6 +111,33 @@ class OipJsonTest {
                 () -> read("{\"inputs\":[],\"inputs\":[]}"), "duplicate keys are refused");
     }
 
+    private static RestInferRequest readBinary(String header, byte[] tail) {
+        byte[] h = header.getBytes(StandardCharsets.UTF_8);
+        byte[] body = java.util.Arrays.copyOf(h, h.length + tail.length);
+        System.arraycopy(tail, 0, body, h.length, tail.length);
+        return OipJson.readInferRequest("m", "1", body, h.length);
+    }
+
+    @Test
+    void binaryInputsMustAddUp() {
+        String twoFloats = "{\"inputs\":[{\"name\":\"t\",\"datatype\":\"FP32\",\"shape\":[2],\"parameters\":{\"binary_data_size\":8}}]}";
+        Tensor ok = readBinary(twoFloats, new byte[8]).request().inputs().get(0);
+        assertEquals(8, ok.data().remaining());
+        InferenceException.InvalidInput extra = assertThrows(InferenceException.InvalidInput.class, () -> readBinary(twoFloats, new byte[12]));
+        assertTrue(extra.getMessage().contains("4 bytes of binary data"), extra.getMessage());
+        assertThrows(InferenceException.InvalidInput.class, () -> readBinary(twoFloats, new byte[4]));
+        assertThrows(InferenceException.InvalidInput.class, () -> readBinary(twoFloats.replace("}}]}", "},\"data\":[1,2]}]}"), new byte[8]));
+        assertThrows(InferenceException.InvalidInput.class, () -> readBinary(twoFloats.replace("8}", "-8}"), new byte[8]));
+        String strings = "{\"inputs\":[{\"name\":\"s\",\"datatype\":\"BYTES\",\"shape\":[2],\"parameters\":{\"binary_data_size\":9}}]}";
+        ByteBuffer good = ByteBuffer.allocate(9).order(ByteOrder.LITTLE_ENDIAN).putInt(1).put((byte) 'a').putInt(0);
+        assertEquals(List.of("a", ""), readBinary(strings, good.array()).request().inputs().get(0).bytesElements().stream()
+                .map(b -> new String(b, StandardCharsets.UTF_8)).toList());
+        ByteBuffer lying = ByteBuffer.allocate(9).order(ByteOrder.LITTLE_ENDIAN).putInt(100).put((byte) 'a').putInt(0);
+        InferenceException.InvalidInput e = assertThrows(InferenceException.InvalidInput.class, () -> readBinary(strings, lying.array()));
+        assertTrue(e.getMessage().contains("declares 100 bytes"), e.getMessage());
+        assertThrows(InferenceException.InvalidInput.class, () -> OipJson.readInferRequest("m", null, new byte[4], 5));
+    }
+
     @Test
     void responsesInJsonAndBinary() throws Exception {
         ByteBuffer u64 = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(-1L).putLong(5);
