@@ -68,7 +68,16 @@ final class VersionStager {
 
         FileEntry model = copyIn(r.modelFile(), "model file", staging, LocalRegistry.MODEL_FILE);
         // Read the signature from the staged copy: the hash recorded and the graph inspected are the same bytes.
-        Signature signature = reader.read(staging.resolve(LocalRegistry.MODEL_FILE));
+        Path stagedModel = staging.resolve(LocalRegistry.MODEL_FILE);
+        Signature signature;
+        try {
+            signature = reader.read(stagedModel);
+        } catch (InvalidModelException e) {
+            // Name the caller's file, not the hidden staging copy the reader saw.
+            String message = e.getMessage() == null ? "not a loadable model"
+                    : e.getMessage().replace(stagedModel.toString(), r.modelFile().toString());
+            throw new InvalidModelException(message, e);
+        }
 
         Map<String, Object> metrics = Map.of();
         if (r.metricsFile().isPresent()) {
