@@ -129,6 +129,10 @@ public final class BerthMetrics implements RequestMetrics, InferenceObserver, Au
 
     @Override
     public void requestCompleted(String model, int version, List<Tensor> inputs, InferenceResponse response, Throwable failure) {
+        if (version <= 0) {
+            // failed before a version was resolved (unknown model or version): the front end counts it
+            return;
+        }
         try {
             knownModels.add(model);
             VersionState state = table.get(model, version);
@@ -157,6 +161,9 @@ public final class BerthMetrics implements RequestMetrics, InferenceObserver, Au
 
     @Override
     public void batchExecuted(String model, int version, int rows, int requests, long computeNanos) {
+        if (version <= 0) {
+            return;
+        }
         try {
             VersionState state = table.get(model, version);
             state.inferenceMeters().batchSize.record(rows);
@@ -176,6 +183,9 @@ public final class BerthMetrics implements RequestMetrics, InferenceObserver, Au
 
     @Override
     public void modelLoaded(String model, int version, long nanos, Throwable failure) {
+        if (version <= 0) {
+            return;
+        }
         try {
             knownModels.add(model);
             VersionState state = table.get(model, version);

@@ -9,16 +9,16 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /** A parsed Prometheus text exposition, for assertions on names, types, labels and values. */
-final class Exposition {
+public final class Exposition {
     private static final Pattern LABEL = Pattern.compile("(\\w+)=\"((?:[^\"\\\\]|\\\\.)*)\"");
 
-    record Sample(String name, Map<String, String> labels, double value) {
+    public record Sample(String name, Map<String, String> labels, double value) {
     }
 
-    final Map<String, String> types = new HashMap<>();
-    final List<Sample> samples = new ArrayList<>();
+    public final Map<String, String> types = new HashMap<>();
+    public final List<Sample> samples = new ArrayList<>();
 
-    static Exposition parse(String text) {
+    public static Exposition parse(String text) {
         Exposition e = new Exposition();
         for (String line : text.split("\n")) {
             if (line.startsWith("# TYPE ")) {
@@ -46,7 +46,7 @@ final class Exposition {
     }
 
     /** Samples of {@code name} whose labels include all of {@code match} (key, value, key, value...). */
-    List<Sample> find(String name, String... match) {
+    public List<Sample> find(String name, String... match) {
         List<Sample> out = new ArrayList<>();
         for (Sample s : samples) {
             if (!s.name.equals(name)) {
@@ -67,7 +67,7 @@ final class Exposition {
     }
 
     /** The value of exactly one matching sample. */
-    double value(String name, String... match) {
+    public double value(String name, String... match) {
         List<Sample> found = find(name, match);
         if (found.size() != 1) {
             throw new AssertionError("expected one sample " + name + " " + List.of(match) + ", found " + found);
@@ -75,7 +75,7 @@ final class Exposition {
         return found.get(0).value();
     }
 
-    double sum(String name, String... match) {
+    public double sum(String name, String... match) {
         return find(name, match).stream().mapToDouble(Sample::value).sum();
     }
 }
