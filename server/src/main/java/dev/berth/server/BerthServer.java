@@ -206,13 +206,17 @@ public final class BerthServer implements AutoCloseable {
          * repository-token, drain-timeout-seconds}); keys that are absent leave the current value.
          */
         public Builder config(Config node) {
-            node.get("models").asString().ifPresent(v -> models(Path.of(v)));
-            node.get("host").asString().ifPresent(this::host);
-            node.get("port").asInt().ifPresent(this::port);
-            node.get("grpc-port").asInt().ifPresent(this::grpcPort);
-            node.get("max-request-bytes").asLong().ifPresent(this::maxRequestBytes);
-            node.get("repository-token").asString().filter(s -> !s.isBlank()).ifPresent(this::repositoryToken);
-            node.get("drain-timeout-seconds").asLong().ifPresent(s -> drainTimeout(Duration.ofSeconds(s)));
+            try {
+                node.get("models").asString().ifPresent(v -> models(Path.of(v)));
+                node.get("host").asString().ifPresent(this::host);
+                node.get("port").asInt().ifPresent(this::port);
+                node.get("grpc-port").asInt().ifPresent(this::grpcPort);
+                node.get("max-request-bytes").asLong().ifPresent(this::maxRequestBytes);
+                node.get("repository-token").asString().filter(s -> !s.isBlank()).ifPresent(this::repositoryToken);
+                node.get("drain-timeout-seconds").asLong().ifPresent(s -> drainTimeout(Duration.ofSeconds(s)));
+            } catch (io.helidon.config.ConfigException e) {
+                throw new IllegalArgumentException("invalid configuration: " + e.getMessage(), e);
+            }
             return this;
         }
 
