@@ -248,6 +248,40 @@ public final class BerthMetrics implements RequestMetrics, InferenceObserver, Au
         }
     }
 
+    /**
+     * Parses a report interval as users write it: {@code 500ms}, {@code 30s}, {@code 5m}, {@code 1h},
+     * a number of seconds, or ISO-8601 ({@code PT5M}). At least one second.
+     *
+     * @throws IllegalArgumentException with a message for the user otherwise
+     */
+    public static Duration parseInterval(String text) {
+        String t = text == null ? "" : text.trim().toLowerCase(Locale.ROOT);
+        Duration d = null;
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("([0-9]{1,9})(ms|s|m|h)?").matcher(t);
+        if (m.matches()) {
+            long n = Long.parseLong(m.group(1));
+            d = switch (m.group(2) == null ? "s" : m.group(2)) {
+                case "ms" -> Duration.ofMillis(n);
+                case "m" -> Duration.ofMinutes(n);
+                case "h" -> Duration.ofHours(n);
+                default -> Duration.ofSeconds(n);
+            };
+        } else if (t.startsWith("pt")) {
+            try {
+                d = Duration.parse(t.toUpperCase(Locale.ROOT));
+            } catch (java.time.format.DateTimeParseException e) {
+                d = null;
+            }
+        }
+        if (d == null) {
+            throw new IllegalArgumentException("report interval '" + text + "' is not a duration (use e.g. 30s, 5m, 1h)");
+        }
+        if (d.compareTo(Duration.ofSeconds(1)) < 0) {
+            throw new IllegalArgumentException("report interval must be at least 1s, was " + text);
+        }
+        return d;
+    }
+
     // ---- reading ----
 
     /**
