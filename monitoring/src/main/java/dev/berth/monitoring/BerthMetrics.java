@@ -230,6 +230,7 @@ public final class BerthMetrics implements RequestMetrics, InferenceObserver, Au
                 return;
             }
             modelBinder.unloaded(state);
+            state.reportMeters().removeDrift();
             VersionReports reports;
             synchronized (state) {
                 state.unloaded = true;

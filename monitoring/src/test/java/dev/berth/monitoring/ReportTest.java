@@ -183,6 +183,11 @@ class ReportTest {
             assertTrue(moved.drift().columns().get("features.support_calls") < 0.05, "unchanged columns stay put: " + moved.drift().columns());
             Exposition after = Exposition.parse(m.scrape(null).text());
             assertTrue(after.value("berth_input_drift_psi", "column", "tenure_months") > 1);
+
+            m.modelUnloaded("churn", 1);
+            Thread.sleep(300);
+            assertTrue(Exposition.parse(m.scrape(null).text()).find("berth_input_drift_psi").isEmpty(),
+                    "an unloaded version exports no drift that could keep an alert firing");
         }
     }
 
