@@ -80,7 +80,9 @@ class PromtoolIT {
                 "Batch size distribution", "Requests in flight", "Model loads", "JVM memory", "GC", "Input drift (PSI vs training data)")) {
             assertTrue(titles.contains(needed), "panel " + needed);
         }
-        // every expression only uses the dashboard's variables and Grafana's interval
-        assertEquals(titles.size() > 0, !MonitoringFiles.dashboardExpressions(Map.of("job", "berth", "model", "m", "version", "1")).isEmpty());
+        // every expression uses only the dashboard's variables and Grafana's interval (substitution fails on any other)
+        List<MonitoringFiles.Expression> expressions = MonitoringFiles.dashboardExpressions(Map.of("job", "berth", "model", "m", "version", "1"));
+        assertTrue(expressions.size() >= titles.size(), expressions.size() + " expressions for " + titles.size() + " panels");
+        assertTrue(expressions.stream().noneMatch(e -> e.promql().contains("$")), "no variable left unsubstituted");
     }
 }

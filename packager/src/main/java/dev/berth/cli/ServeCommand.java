@@ -89,9 +89,12 @@ final class ServeCommand implements Callable<Integer> {
         BerthMetrics monitoring = metrics;
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("berth-shutdown").unstarted(() -> {
-            server.stop();
-            monitoring.close(); // writes the last monitoring reports
-            stopped.countDown();
+            try {
+                server.stop();
+            } finally {
+                monitoring.close(); // writes the last monitoring reports
+                stopped.countDown();
+            }
         }));
         server.start();
         PrintWriter out = spec.commandLine().getOut();
