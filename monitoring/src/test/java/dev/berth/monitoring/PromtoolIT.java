@@ -42,6 +42,12 @@ class PromtoolIT {
     }
 
     @Test
+    void alertsFireOnTheirConditionsAndNotOnNearMisses() throws Exception {
+        String out = promtool("test", "rules", "prometheus/rules/berth.rules.test.yml");
+        assertTrue(out.contains("SUCCESS"), out);
+    }
+
+    @Test
     void alertsCoverErrorsLatencyReadinessAndDrift() throws Exception {
         Set<String> alerts = new HashSet<>();
         for (MonitoringFiles.Expression e : MonitoringFiles.ruleExpressions()) {
