@@ -1,0 +1,231 @@
+package dev.berth.packager;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import java.util.zip.GZIPInputStream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Packages the churn sample with the real command and checks what a real registry received:
+ * manifest, config, labels, layer order and contents; a second version re-sends only the model
+ * layer; packaging twice gives the same digest; a tarball loads into podman.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class PackageIT {
+    private LocalOciRegistry registry;
+    private Path temp;
+    private Path models;
+    private String base;
+    private final Map<String, String> digests = new LinkedHashMap<>();
+
+    @BeforeAll
+    void setUp() throws IOException {
+        temp = Files.createTempDirectory("berth-package-it-");
+        models = temp.resolve("models");
+        ChurnRegistry.create(models, 2);
+        registry = LocalOciRegistry.start();
+        base = OfflineBaseImage.pushTo(registry, "berth-test/base:1");
+    }
+
+    @AfterAll
+    void tearDown() {
+        if (registry != null) {
+            registry.close();
+        }
+        Cmd.deleteTree(temp);
+    }
+
+    private Cli.Run pack(String model, String image, String... extra) {
+        List<String> args = new ArrayList<>(List.of(model, "--image", image, "--base-image", base, "--insecure-registry",
+                "--models", models.toString(), "--work-dir", temp.resolve("work").toString()));
+        args.addAll(List.of(extra));
+        Cli.Run run = Cli.packageCommand(args.toArray(String[]::new));
+        assertEquals(0, run.exitCode(), run.describe());
+        return run;
+    }
+
+    @Test
+    @Order(1)
+    void pushesImageWithLabelsLayersAndMetadata() throws IOException {
+        String image = registry.address() + "/models/churn:1";
+        Cli.Run run = pack("churn:1", image, "--label", "team=growth", "--k8s", temp.resolve("k8s").toString());
+        String digest = run.lastLine();
+        assertTrue(digest.matches("sha256:[0-9a-f]{64}"), run.describe());
+        assertEquals(registry.manifestDigest("models/churn", "1"), digest, "printed digest is the pushed manifest's");
+        digests.put("churn:1", digest);
+
+        JsonNode manifest = registry.manifest("models/churn", "1");
+        assertEquals(LocalOciRegistry.OCI_MANIFEST, manifest.path("mediaType").asText());
+        JsonNode baseManifest = registry.manifest("berth-test/base", "1");
+        JsonNode layers = manifest.path("layers");
+        int baseLayers = baseManifest.path("layers").size();
+        assertEquals(baseLayers + 3, layers.size(), "base layers, then dependencies, berth, model");
+        for (int i = 0; i < baseLayers; i++) {
+            assertEquals(baseManifest.path("layers").get(i).path("digest").asText(), layers.get(i).path("digest").asText(),
+                    "base layers come first, unchanged");
+        }
+
+        List<String> dependencies = entries(blob(layers.get(baseLayers)));
+        List<String> own = entries(blob(layers.get(baseLayers + 1)));
+        List<String> model = entries(blob(layers.get(baseLayers + 2)));
+        BerthDistribution dist = BerthDistribution.locate();
+        assertEquals(dist.thirdPartyJars().size(), dependencies.stream().filter(e -> e.endsWith(".jar")).count());
+        assertTrue(dependencies.stream().filter(e -> e.endsWith(".jar")).allMatch(e -> e.startsWith("app/lib/") && !e.startsWith("app/lib/berth-")),
+                dependencies.toString());
+        assertTrue(own.contains("app/berth.jar"), own.toString());
+        assertTrue(own.stream().filter(e -> e.endsWith(".jar")).allMatch(e -> e.equals("app/berth.jar") || e.startsWith("app/lib/berth-")));
+        assertTrue(own.contains("app/lib/berth-server-" + dist.version() + ".jar"), own.toString());
+        for (String expected : List.of("models/churn/1/model.onnx", "models/churn/1/manifest.json", "models/churn/1/metrics.json",
+                "models/churn/1/requirements.txt", "models/churn/model.json", "berth/manifest.json", "berth/dependencies.json")) {
+            assertTrue(model.contains(expected), expected + " in " + model);
+        }
+        assertFalse(model.stream().anyMatch(e -> e.startsWith("models/churn/2")), "only the packaged version");
+
+        JsonNode config = registry.json(registry.blob("models/churn", manifest.path("config").path("digest").asText()));
+        JsonNode c = config.path("config");
+        assertEquals("65532:65532", c.path("User").asText());
+        assertTrue(c.path("ExposedPorts").has("8080/tcp"), c.toString());
+        assertEquals("java", c.path("Entrypoint").get(0).asText());
+        assertTrue(c.path("Entrypoint").toString().contains("--enable-native-access=ALL-UNNAMED"));
+        assertEquals("[\"serve\",\"--models\",\"/models\",\"--host\",\"0.0.0.0\"]", c.path("Cmd").toString());
+        assertTrue(c.path("Env").toString().contains("PORT=8080"), c.path("Env").toString());
+        assertEquals("2026-01-01T10:00:00Z", config.path("created").asText());
+        JsonNode labels = c.path("Labels");
+        assertEquals("2026-01-01T10:00:00Z", labels.path("org.opencontainers.image.created").asText());
+        assertEquals("1", labels.path("org.opencontainers.image.version").asText());
+        assertEquals("churn:1", labels.path("org.opencontainers.image.title").asText());
+        assertEquals("Customer churn classifier, version 1", labels.path("org.opencontainers.image.description").asText());
+        assertTrue(labels.path("org.opencontainers.image.revision").asText().startsWith("sha256:"));
+        assertFalse(labels.path("org.opencontainers.image.source").asText().isBlank());
+        assertEquals("churn", labels.path("dev.berth.model.name").asText());
+        assertEquals("1", labels.path("dev.berth.model.version").asText());
+        assertEquals(DependencyManifest.sha256(models.resolve("churn/1/model.onnx")), labels.path("dev.berth.model.sha256").asText());
+        assertEquals("0.7833", labels.path("dev.berth.model.metric.accuracy").asText());
+        assertTrue(labels.path("dev.berth.model.metrics").asText().contains("roc_auc=0.8287"), labels.toString());
+        assertEquals("growth", labels.path("team").asText());
+
+        JsonNode deps = registry.json(fileInLayer(blob(layers.get(baseLayers + 2)), "berth/dependencies.json"));
+        assertEquals("1.23.2", deps.path("runtime").path("onnxruntime").asText());
+        assertEquals(base, deps.path("runtime").path("base_image").asText());
+        assertEquals(dist.thirdPartyJars().size() + dist.berthJars().size(), deps.path("jars").size());
+        assertTrue(deps.path("jars").toString().contains("\"artifact_id\":\"helidon-webserver\""), "jars are named by Maven coordinates");
+        assertTrue(deps.path("training").path("requirements").toString().contains("numpy==2.4.6"));
+        JsonNode packedManifest = registry.json(fileInLayer(blob(layers.get(baseLayers + 2)), "berth/manifest.json"));
+        assertEquals(1, packedManifest.path("version").asInt());
+
+        assertTrue(Files.readString(temp.resolve("k8s/deployment.yaml")).contains(registry.address() + "/models/churn@" + digest));
+    }
+
+    @Test
+    @Order(2)
+    void secondVersionResendsOnlyTheModelLayer() throws IOException {
+        Cli.Run run = pack("churn:2", registry.address() + "/models/churn:2");
+        JsonNode v1 = registry.manifest("models/churn", "1").path("layers");
+        JsonNode v2 = registry.manifest("models/churn", "2").path("layers");
+        assertEquals(v1.size(), v2.size());
+        for (int i = 0; i < v1.size() - 1; i++) {
+            assertEquals(v1.get(i).path("digest").asText(), v2.get(i).path("digest").asText(), "layer " + i + " is shared");
+        }
+        JsonNode last = v2.get(v2.size() - 1);
+        assertNotEquals(v1.get(v1.size() - 1).path("digest").asText(), last.path("digest").asText());
+        // the summary line says what was sent: the model layer and the image config, nothing else
+        String summary = run.outLines().get(0);
+        assertTrue(summary.contains("(2 blobs sent"), run.describe());
+        long configSize = registry.manifest("models/churn", "2").path("config").path("size").asLong();
+        long modelLayer = last.path("size").asLong();
+        long total = 0;
+        for (JsonNode layer : v2) {
+            total += layer.path("size").asLong();
+        }
+        System.out.printf("new version: re-pushed %d bytes (model layer %d + config %d) of an image of %d bytes compressed%n",
+                modelLayer + configSize, modelLayer, configSize, total);
+        assertTrue(modelLayer + configSize < total / 20, "a new version re-sends a small fraction of the image");
+    }
+
+    @Test
+    @Order(3)
+    void sameVersionTwiceGivesTheSameDigest() throws IOException {
+        String first = registry.manifestDigest("models/churn", "1");
+        // a fresh cache, another tag, another time: nothing may leak into the image
+        Cli.Run run = Cli.packageCommand("churn@production", "--image", registry.address() + "/again/churn:one", "--base-image", base,
+                "--insecure-registry", "--models", models.toString(), "--work-dir", temp.resolve("work2").toString(),
+                "--label", "team=growth");
+        assertEquals(0, run.exitCode(), run.describe());
+        assertEquals(first, run.lastLine());
+    }
+
+    @Test
+    @Order(4)
+    void tarOutputFromTarBaseLoadsIntoPodman() throws IOException {
+        Path tar = temp.resolve("churn-1.tar");
+        Cli.Run run = Cli.packageCommand("churn:1", "--image", "berth-test/churn:1", "--to", "tar:" + tar,
+                "--base-image", "tar:" + OfflineBaseImage.dockerArchive(), "--models", models.toString(),
+                "--work-dir", temp.resolve("work").toString());
+        assertEquals(0, run.exitCode(), run.describe());
+        assertTrue(run.lastLine().matches("sha256:[0-9a-f]{64}"));
+        try (Podman podman = Podman.start(List.of(registry.address()))) {
+            String loaded = podman.run("load", "-i", tar.toString());
+            assertTrue(loaded.contains("berth-test/churn:1"), loaded);
+            String labels = podman.run("image", "inspect", "--format", "{{index .Labels \"dev.berth.model.name\"}} {{.User}}",
+                    "berth-test/churn:1");
+            assertEquals("churn 65532:65532", labels.trim());
+        }
+    }
+
+    private byte[] blob(JsonNode descriptor) throws IOException {
+        return registry.blob("models/churn", descriptor.path("digest").asText());
+    }
+
+    /** Entry names of a gzipped layer tarball, without a leading slash, files only. */
+    static List<String> entries(byte[] layer) throws IOException {
+        List<String> names = new ArrayList<>();
+        try (TarArchiveInputStream tar = new TarArchiveInputStream(new GZIPInputStream(new ByteArrayInputStream(layer)))) {
+            TarArchiveEntry e;
+            while ((e = tar.getNextEntry()) != null) {
+                if (e.isFile()) {
+                    names.add(e.getName().replaceFirst("^/", ""));
+                }
+            }
+        }
+        return names;
+    }
+
+    static byte[] fileInLayer(byte[] layer, String name) throws IOException {
+        try (TarArchiveInputStream tar = new TarArchiveInputStream(new GZIPInputStream(new ByteArrayInputStream(layer)))) {
+            TarArchiveEntry e;
+            while ((e = tar.getNextEntry()) != null) {
+                if (e.getName().replaceFirst("^/", "").equals(name)) {
+                    return tar.readAllBytes();
+                }
+            }
+        }
+        throw new AssertionError(name + " not in layer");
+    }
+
+    static Stream<String> lines(String s) {
+        return s.lines();
+    }
+}
