@@ -46,6 +46,7 @@ public final class BerthMain {
                     DiffCommand.class,
                     VerifyCommand.class,
                     DeleteCommand.class,
+                    PackageCommand.class,
                     CommandLine.HelpCommand.class,
             })
     static final class Berth implements Runnable {

@@ -6,10 +6,10 @@ import dev.berth.packager.ImageTarget;
 import dev.berth.packager.KubernetesManifests;
 import dev.berth.packager.PackageResult;
 import dev.berth.packager.PackagingException;
-import dev.berth.registry.LocalRegistry;
 import dev.berth.registry.ModelRef;
-import dev.berth.registry.RegistryException;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -53,8 +53,8 @@ public final class PackageCommand implements Callable<Integer> {
     @Option(names = "--k8s", paramLabel = "DIR", description = "also write Kubernetes and KServe manifests for the image into DIR")
     Path k8s;
 
-    @Option(names = "--models", paramLabel = "DIR", description = "registry folder (default: $BERTH_MODELS, else ./models)")
-    Path models;
+    @Mixin
+    ModelsOption models;
 
     @Option(names = "--work-dir", paramLabel = "DIR", hidden = true, description = "folder for Jib's layer caches")
     Path workDir;
@@ -66,7 +66,7 @@ public final class PackageCommand implements Callable<Integer> {
         ProgressPrinter progress = new ProgressPrinter(err, ProgressPrinter.stderrIsTerminal());
         try {
             ImagePackager.Builder builder = ImagePackager.builder()
-                    .registry(LocalRegistry.open(LocalRegistry.defaultRoot(models)))
+                    .registry(models.registry())
                     .model(ModelRef.parse(model))
                     .image(image)
                     .target(ImageTarget.parse(to))
@@ -85,12 +85,20 @@ public final class PackageCommand implements Callable<Integer> {
             out.println(result.digest());
             out.flush();
             return 0;
-        } catch (PackagingException | RegistryException e) {
-            // the command's own failures: one line, no stack trace, nothing reported as done
+        } catch (PackagingException.InvalidOptionException e) {
             progress.finish();
-            err.println("berth package: " + e.getMessage());
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        } catch (PackagingException e) {
+            // the packager's failures (registry unreachable, push rejected, base image missing): one line,
+            // exit 1, and no digest printed, so nothing is reported as done; registry errors such as an
+            // unknown model go to ErrorHandler like every other command's
+            progress.finish();
+            err.println(spec.qualifiedName() + ": " + ErrorHandler.oneLine(e.getMessage()));
             err.flush();
-            return 1;
+            return ErrorHandler.FAILURE;
+        } catch (RuntimeException e) {
+            progress.finish();
+            throw e;
         }
     }
 

@@ -168,7 +168,7 @@ public final class ImagePackager {
                 .setCreationTime(created)
                 .setFormat(ImageFormat.OCI);
 
-        JibProgress progress = new JibProgress(listener);
+        JibProgress progress = new JibProgress(listener, allowInsecureRegistries);
         Containerizer containerizer = containerizer(targetRef)
                 .setAllowInsecureRegistries(allowInsecureRegistries)
                 .setBaseImageLayersCache(workDirectory.resolve("base-cache"))
@@ -363,7 +363,7 @@ public final class ImagePackager {
                     + ": not authorized (or it does not exist)", e);
         }
         if (e instanceof RegistryException) {
-            String lower = message.toLowerCase(java.util.Locale.ROOT);
+            String lower = String.valueOf(e.getMessage()).toLowerCase(java.util.Locale.ROOT);
             if (base != null && lower.contains("pull") && !lower.contains("push")) {
                 return new PackagingException.BaseImageNotFoundException("cannot pull base image " + base + ": " + message, e);
             }
@@ -388,13 +388,32 @@ public final class ImagePackager {
         return new PackagingException("image build failed: " + e.getClass().getSimpleName() + ": " + message, e);
     }
 
-    private static String firstLine(String message) {
+    private static final java.util.regex.Pattern REGISTRY_ERROR =
+            java.util.regex.Pattern.compile("\"code\"\\s*:\\s*\"([^\"]+)\"(?:.*?\"message\"\\s*:\\s*\"([^\"]*)\")?", java.util.regex.Pattern.DOTALL);
+
+    /**
+     * One line from a Jib message: without its "Tried to ... but failed because:" preamble and its
+     * generic hints, with the registry's own error code and message where it sent one.
+     */
+    static String firstLine(String message) {
         if (message == null || message.isBlank()) {
             return "no details";
         }
-        String line = message.strip();
-        int nl = line.indexOf('\n');
-        return nl < 0 ? line : line.substring(0, nl).strip();
+        String text = message.strip();
+        String detail = "";
+        int body = text.indexOf("Actual error output follows:");
+        if (body >= 0) {
+            java.util.regex.Matcher m = REGISTRY_ERROR.matcher(text.substring(body));
+            if (m.find()) {
+                detail = " (" + m.group(1) + (m.group(2) == null || m.group(2).isBlank() ? "" : ": " + m.group(2)) + ")";
+            }
+            text = text.substring(0, body);
+        }
+        text = text.replaceFirst("(?s)^Tried to .*? but failed because: ", "");
+        text = text.replaceFirst("(?s);\\s*possible causes include.*$", "");
+        int nl = text.indexOf('\n');
+        text = (nl < 0 ? text : text.substring(0, nl)).strip();
+        return text + detail;
     }
 
     static Path findOnPath(String command) {

@@ -45,8 +45,17 @@ final class JibProgress {
         }
     }
 
-    JibProgress(PackageListener listener) {
+    private final boolean insecureAllowed;
+
+    JibProgress(PackageListener listener, boolean insecureAllowed) {
         this.listener = listener;
+        this.insecureAllowed = insecureAllowed;
+    }
+
+    /** Jib's notes on falling back from HTTPS, which the user asked for with --insecure-registry. */
+    private boolean expected(String message) {
+        return insecureAllowed && (message.startsWith("Cannot verify server at ") || message.startsWith("Failed to connect to ")
+                && message.contains("Attempting again with HTTP"));
     }
 
     void onProgress(ProgressEvent event) {
@@ -86,7 +95,7 @@ final class JibProgress {
                 }
             }
         }
-        if (event.getLevel() == LogEvent.Level.ERROR || event.getLevel() == LogEvent.Level.WARN) {
+        if ((event.getLevel() == LogEvent.Level.ERROR || event.getLevel() == LogEvent.Level.WARN) && !expected(message)) {
             listener.message(message.strip());
         }
     }

@@ -1,7 +1,6 @@
 package dev.berth.packager;
 
-import dev.berth.cli.PackageCommand;
-import picocli.CommandLine;
+import dev.berth.cli.BerthMain;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -30,8 +29,10 @@ final class Cli {
     static Run packageCommand(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        int code = new CommandLine(new PackageCommand()).setOut(new PrintWriter(out, true)).setErr(new PrintWriter(err, true))
-                .execute(args);
+        String[] full = new String[args.length + 1];
+        full[0] = "package";
+        System.arraycopy(args, 0, full, 1, args.length);
+        int code = BerthMain.run(new PrintWriter(out, true), new PrintWriter(err, true), full);
         return new Run(code, out.toString(), err.toString());
     }
 }
