@@ -65,9 +65,8 @@ final class JibProgress {
             long units = event.getUnits();
             long total = allocation.getAllocationUnits();
             done.merge(allocation, units, Long::sum);
-            if (total > 0) {
-                fraction += allocation.getFractionOfRoot() * units / total;
-            }
+            // Jib's fraction of root is per unit of this allocation
+            fraction += allocation.getFractionOfRoot() * units;
             String description = allocation.getDescription();
             String kind = description.startsWith(PUSH) ? "pushing"
                     : description.startsWith(PULL) ? "pulling base image"
