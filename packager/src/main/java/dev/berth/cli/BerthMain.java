@@ -47,6 +47,7 @@ public final class BerthMain {
                     VerifyCommand.class,
                     DeleteCommand.class,
                     PackageCommand.class,
+                    ServeCommand.class,
                     CommandLine.HelpCommand.class,
             })
     static final class Berth implements Runnable {
