@@ -1,56 +1,47 @@
 package dev.berth.packager;
 
-import com.fasterxml.jackson.core.type.TypeReference;
-import dev.berth.registry.AliasTarget;
-import dev.berth.registry.FileEntry;
 import dev.berth.registry.LocalRegistry;
-import dev.berth.registry.ModelInfo;
-import dev.berth.registry.ModelManifest;
-import dev.berth.registry.RegistryJson;
-import dev.berth.registry.VersionPolicy;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Instant;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
+import java.nio.file.StandardCopyOption;
+import java.util.stream.Stream;
 
-/**
- * A registry folder holding the churn sample (from test resources) as versions 1..n, laid down
- * in berth's registry format: files, manifest with hashes, metrics and requirements, model.json.
- */
+/** A copy of the repository's example registry's churn model (versions 1 and 2, aliases) in a folder of the test's own. */
 final class ChurnRegistry {
     static final String NAME = "churn";
-    private static final List<String> ARTIFACTS = List.of("metrics.json", "requirements.txt", "hyperparameters.json");
 
     private ChurnRegistry() {
     }
 
-    static LocalRegistry create(Path root, int versions) throws IOException {
-        for (int v = 1; v <= versions; v++) {
-            Path dir = Files.createDirectories(root.resolve(NAME).resolve(Integer.toString(v)));
-            copy("model.onnx", dir);
-            List<FileEntry> artifacts = new ArrayList<>();
-            for (String a : ARTIFACTS) {
-                copy(a, dir);
-                artifacts.add(entry(dir, a));
+    /** The repository's {@code models/} folder, found from the module folder the tests run in. */
+    static Path repositoryModels() {
+        Path dir = Path.of("").toAbsolutePath();
+        while (dir != null) {
+            if (Files.isDirectory(dir.resolve("models").resolve(NAME)) && Files.exists(dir.resolve("mvnw"))) {
+                return dir.resolve("models");
             }
-            Map<String, Object> metrics = RegistryJson.mapper().readValue(dir.resolve("metrics.json").toFile(), new TypeReference<>() {
-            });
-            Map<String, Object> params = RegistryJson.mapper().readValue(dir.resolve("hyperparameters.json").toFile(), new TypeReference<>() {
-            });
-            List<String> requirements = Files.readAllLines(dir.resolve("requirements.txt")).stream().filter(l -> !l.isBlank()).toList();
-            ModelManifest manifest = new ModelManifest(null, NAME, v, Instant.parse("2026-01-0" + v + "T10:00:00Z"), "tests",
-                    "Customer churn classifier, version " + v, Map.of("team", "growth"), List.of(entry(dir, "model.onnx")), null,
-                    metrics, params, new ModelManifest.Dependencies("requirements.txt", requirements, Map.of("onnxruntime", "1.23.2")),
-                    null, artifacts, null);
-            Files.write(dir.resolve(LocalRegistry.MANIFEST_FILE), RegistryJson.mapper().writeValueAsBytes(manifest));
+            dir = dir.getParent();
         }
-        ModelInfo info = new ModelInfo(NAME, "Customer churn", Map.of(ModelInfo.PRODUCTION, AliasTarget.single(1)), VersionPolicy.all(), null);
-        Files.write(root.resolve(NAME).resolve(LocalRegistry.MODEL_INFO_FILE), RegistryJson.mapper().writeValueAsBytes(info));
+        throw new AssertionError("no models/" + NAME + " above " + Path.of("").toAbsolutePath());
+    }
+
+    /** Copies models/churn into {@code root}/churn and opens {@code root} as a registry. */
+    static LocalRegistry create(Path root) throws IOException {
+        Path source = repositoryModels().resolve(NAME);
+        Path target = root.resolve(NAME);
+        try (Stream<Path> walk = Files.walk(source)) {
+            for (Path p : walk.toList()) {
+                Path to = target.resolve(source.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(to);
+                } else {
+                    Files.copy(p, to, StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+        }
         return LocalRegistry.open(root);
     }
 
@@ -61,14 +52,5 @@ final class ChurnRegistry {
             }
             return in.readAllBytes();
         }
-    }
-
-    private static void copy(String name, Path dir) throws IOException {
-        Files.write(dir.resolve(name), resource(name));
-    }
-
-    private static FileEntry entry(Path dir, String name) throws IOException {
-        Path file = dir.resolve(name);
-        return new FileEntry(name, Files.size(file), DependencyManifest.sha256(file));
     }
 }

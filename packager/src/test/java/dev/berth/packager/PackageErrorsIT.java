@@ -30,7 +30,7 @@ class PackageErrorsIT {
     void setUp() throws IOException {
         temp = Files.createTempDirectory("berth-package-errors-");
         models = temp.resolve("models");
-        ChurnRegistry.create(models, 1);
+        ChurnRegistry.create(models);
         registry = LocalOciRegistry.start();
         base = OfflineBaseImage.pushTo(registry, "berth-test/base:1");
     }

@@ -1,6 +1,8 @@
 package dev.berth.packager;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.berth.registry.LocalRegistry;
+import dev.berth.registry.ModelManifest;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.junit.jupiter.api.AfterAll;
@@ -15,11 +17,11 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 import java.util.zip.GZIPInputStream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -45,7 +47,7 @@ class PackageIT {
     void setUp() throws IOException {
         temp = Files.createTempDirectory("berth-package-it-");
         models = temp.resolve("models");
-        ChurnRegistry.create(models, 2);
+        ChurnRegistry.create(models);
         registry = LocalOciRegistry.start();
         base = OfflineBaseImage.pushTo(registry, "berth-test/base:1");
     }
@@ -112,12 +114,13 @@ class PackageIT {
         assertTrue(c.path("Entrypoint").toString().contains("--enable-native-access=ALL-UNNAMED"));
         assertEquals("[\"serve\",\"--models\",\"/models\",\"--host\",\"0.0.0.0\"]", c.path("Cmd").toString());
         assertTrue(c.path("Env").toString().contains("PORT=8080"), c.path("Env").toString());
-        assertEquals("2026-01-01T10:00:00Z", config.path("created").asText());
+        ModelManifest stored = LocalRegistry.open(models).storedManifest("churn", 1).orElseThrow();
+        assertEquals(stored.created(), Instant.parse(config.path("created").asText()), "the image is as old as the version");
         JsonNode labels = c.path("Labels");
-        assertEquals("2026-01-01T10:00:00Z", labels.path("org.opencontainers.image.created").asText());
+        assertEquals(stored.created(), Instant.parse(labels.path("org.opencontainers.image.created").asText()));
         assertEquals("1", labels.path("org.opencontainers.image.version").asText());
         assertEquals("churn:1", labels.path("org.opencontainers.image.title").asText());
-        assertEquals("Customer churn classifier, version 1", labels.path("org.opencontainers.image.description").asText());
+        assertEquals(stored.description(), labels.path("org.opencontainers.image.description").asText());
         assertTrue(labels.path("org.opencontainers.image.revision").asText().startsWith("sha256:"));
         assertFalse(labels.path("org.opencontainers.image.source").asText().isBlank());
         assertEquals("churn", labels.path("dev.berth.model.name").asText());
@@ -135,6 +138,10 @@ class PackageIT {
         assertTrue(deps.path("training").path("requirements").toString().contains("numpy==2.4.6"));
         JsonNode packedManifest = registry.json(fileInLayer(blob(layers.get(baseLayers + 2)), "berth/manifest.json"));
         assertEquals(1, packedManifest.path("version").asInt());
+        assertEquals(stored.modelFile().sha256(), packedManifest.at("/files/0/sha256").asText());
+        JsonNode packedInfo = registry.json(fileInLayer(blob(layers.get(baseLayers + 2)), "models/churn/model.json"));
+        assertEquals(List.of("production"), iterate(packedInfo.path("aliases").fieldNames()),
+                "only aliases of the packaged version: staging points at 2, which the image does not hold");
 
         assertTrue(Files.readString(temp.resolve("k8s/deployment.yaml")).contains(registry.address() + "/models/churn@" + digest));
     }
@@ -225,7 +232,9 @@ class PackageIT {
         throw new AssertionError(name + " not in layer");
     }
 
-    static Stream<String> lines(String s) {
-        return s.lines();
+    static List<String> iterate(java.util.Iterator<String> names) {
+        List<String> list = new ArrayList<>();
+        names.forEachRemaining(list::add);
+        return list;
     }
 }
