@@ -19,6 +19,7 @@ import com.google.cloud.tools.jib.api.buildplan.FileEntriesLayer;
 import com.google.cloud.tools.jib.api.buildplan.ImageFormat;
 import com.google.cloud.tools.jib.api.buildplan.Port;
 import com.google.cloud.tools.jib.event.events.ProgressEvent;
+import com.google.cloud.tools.jib.frontend.CredentialRetrieverFactory;
 import dev.berth.registry.AliasTarget;
 import dev.berth.registry.FileEntry;
 import dev.berth.registry.LocalRegistry;
@@ -153,8 +154,9 @@ public final class ImagePackager {
         Map<String, String> imageLabels = ImageLabels.of(manifest, info, created, distribution, baseImage, labels);
         List<FileEntriesLayer> layers = layers(name, version, manifest, info, scratch);
 
+        JibProgress progress = new JibProgress(listener, allowInsecureRegistries);
         JibContainerBuilder builder = switch (baseImage) {
-            case BaseImage.Reference r -> Jib.from(RegistryImage.named(parseImage(r.reference())));
+            case BaseImage.Reference r -> Jib.from(withCredentials(parseImage(r.reference()), progress));
             case BaseImage.Tar t -> Jib.from(TarImage.at(t.file().toAbsolutePath()));
         };
         builder.setFileEntriesLayers(layers)
@@ -168,8 +170,7 @@ public final class ImagePackager {
                 .setCreationTime(created)
                 .setFormat(ImageFormat.OCI);
 
-        JibProgress progress = new JibProgress(listener, allowInsecureRegistries);
-        Containerizer containerizer = containerizer(targetRef)
+        Containerizer containerizer = containerizer(targetRef, progress)
                 .setAllowInsecureRegistries(allowInsecureRegistries)
                 .setBaseImageLayersCache(workDirectory.resolve("base-cache"))
                 .setApplicationLayersCache(workDirectory.resolve("app-cache"))
@@ -194,9 +195,17 @@ public final class ImagePackager {
                 name, version, imageLabels, (int) pushes[0], (int) pushes[1], pushes[2]);
     }
 
-    private Containerizer containerizer(ImageReference targetRef) {
+    /** A registry image with the credentials Docker's tools would use: config.json and the well-known helpers. */
+    private static RegistryImage withCredentials(ImageReference ref, JibProgress progress) {
+        CredentialRetrieverFactory credentials = CredentialRetrieverFactory.forImage(ref, progress::onLog);
+        return RegistryImage.named(ref)
+                .addCredentialRetriever(credentials.dockerConfig())
+                .addCredentialRetriever(credentials.wellKnownCredentialHelpers());
+    }
+
+    private Containerizer containerizer(ImageReference targetRef, JibProgress progress) {
         return switch (target) {
-            case ImageTarget.Registry r -> Containerizer.to(RegistryImage.named(targetRef));
+            case ImageTarget.Registry r -> Containerizer.to(withCredentials(targetRef, progress));
             case ImageTarget.Docker d -> Containerizer.to(DockerDaemonImage.named(targetRef));
             case ImageTarget.Tar t -> Containerizer.to(TarImage.at(t.file().toAbsolutePath()).named(targetRef));
         };

@@ -78,8 +78,8 @@ class PackageErrorsIT {
     void unknownVersionAndAlias() throws IOException {
         String line = failsWithOneLine(pack("churn:7", registry.address() + "/x/churn:7", "--base-image", base), 1);
         assertTrue(line.contains("no version 7"), line);
-        line = failsWithOneLine(pack("churn@staging", registry.address() + "/x/churn:7", "--base-image", base), 1);
-        assertTrue(line.contains("no alias 'staging'"), line);
+        line = failsWithOneLine(pack("churn@nightly", registry.address() + "/x/churn:7", "--base-image", base), 1);
+        assertTrue(line.contains("no alias 'nightly'"), line);
         assertNotTagged(registry, "x/churn", "7");
     }
 

@@ -167,8 +167,10 @@ class PackageIT {
         for (JsonNode layer : v2) {
             total += layer.path("size").asLong();
         }
-        System.out.printf("new version: re-pushed %d bytes (model layer %d + config %d) of an image of %d bytes compressed%n",
-                modelLayer + configSize, modelLayer, configSize, total);
+        List<Long> sizes = new ArrayList<>();
+        v2.forEach(l -> sizes.add(l.path("size").asLong()));
+        System.out.printf("new version: re-pushed %d bytes (model layer %d + config %d) of an image of %d bytes compressed; layer sizes %s%n",
+                modelLayer + configSize, modelLayer, configSize, total, sizes);
         assertTrue(modelLayer + configSize < total / 20, "a new version re-sends a small fraction of the image");
     }
 
