@@ -1,6 +1,7 @@
 package dev.berth.packager;
 
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -111,6 +112,14 @@ class PackageErrorsIT {
 
         line = failsWithOneLine(pack("churn:1", registry.address() + "/x/churn:1", "--base-image", "tar:" + temp.resolve("missing.tar")), 1);
         assertTrue(line.contains("missing.tar does not exist"), line);
+    }
+
+    @Test
+    void dockerTargetWithoutDocker() {
+        // these machines run no Docker engine; where one is installed this case does not arise
+        Assumptions.assumeTrue(ImagePackager.findOnPath("docker") == null, "a docker command is installed");
+        String line = failsWithOneLine(pack("churn:1", "berth-test/churn:1", "--to", "docker", "--base-image", base), 1);
+        assertTrue(line.contains("--to docker needs the 'docker' command"), line);
     }
 
     @Test
