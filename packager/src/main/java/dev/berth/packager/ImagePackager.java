@@ -233,9 +233,10 @@ public final class ImagePackager {
             case ImageTarget.Registry r ->
                     RegistryProbe.requireReachable(targetRef.getRegistry(), allowInsecureRegistries, connectTimeout, "target");
             case ImageTarget.Docker d -> {
-                if (findOnPath("docker") == null) {
-                    throw new PackagingException("--to docker needs the 'docker' command and a running daemon; none found"
-                            + " (use --to tar:FILE and 'podman load -i FILE' instead)");
+                String problem = dockerProblem();
+                if (problem != null) {
+                    throw new PackagingException("--to docker needs a running Docker daemon: " + problem
+                            + " (use --to tar:FILE and 'docker load' or 'podman load' instead)");
                 }
             }
             case ImageTarget.Tar t -> {
@@ -423,6 +424,39 @@ public final class ImagePackager {
         int nl = text.indexOf('\n');
         text = (nl < 0 ? text : text.substring(0, nl)).strip();
         return text + detail;
+    }
+
+    /**
+     * Why {@code --to docker} cannot work here, or null when a daemon answers. Jib would otherwise
+     * fail only after building every layer, with the docker command's raw output.
+     */
+    static String dockerProblem() {
+        Path docker = findOnPath("docker");
+        if (docker == null) {
+            return "no 'docker' command on the PATH";
+        }
+        try {
+            Process p = new ProcessBuilder(docker.toString(), "version", "--format", "{{.Server.Version}}")
+                    .redirectErrorStream(true).start();
+            p.getOutputStream().close();
+            byte[] out;
+            if (!p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                return "'docker version' did not answer within 10 s";
+            }
+            out = p.getInputStream().readAllBytes();
+            if (p.exitValue() == 0) {
+                return null;
+            }
+            String text = new String(out, java.nio.charset.StandardCharsets.UTF_8);
+            return text.lines().filter(l -> l.contains("daemon") || l.contains("Cannot connect") || l.startsWith("error"))
+                    .findFirst().orElse("'docker version' failed").strip();
+        } catch (IOException e) {
+            return "cannot run docker: " + e.getMessage();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "interrupted";
+        }
     }
 
     static Path findOnPath(String command) {
