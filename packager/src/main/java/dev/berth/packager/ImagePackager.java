@@ -168,7 +168,9 @@ public final class ImagePackager {
                 .setWorkingDirectory(AbsoluteUnixPath.get(APP_DIR))
                 .setLabels(imageLabels)
                 .setCreationTime(created)
-                .setFormat(ImageFormat.OCI);
+                // registries get an OCI manifest; a tarball is docker-archive, since Jib writes OCI as an
+                // OCI layout that older 'docker load' versions refuse, and the daemon path loads docker-archive
+                .setFormat(target instanceof ImageTarget.Registry ? ImageFormat.OCI : ImageFormat.Docker);
 
         Containerizer containerizer = containerizer(targetRef, progress)
                 .setAllowInsecureRegistries(allowInsecureRegistries)

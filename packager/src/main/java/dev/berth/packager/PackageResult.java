@@ -12,9 +12,10 @@ import java.util.Map;
  * @param modelName        the packaged model
  * @param modelVersion     the packaged version
  * @param labels           the labels set on the image
- * @param layersSent       layers actually transferred to the target (a registry already holding a layer is not sent it again)
- * @param layersSkipped    layers the target already had
- * @param bytesSent        bytes of the layers transferred
+ * @param layersSent       blobs (layers and the image config) pushed to a registry; a blob the registry already
+ *                         holds is not sent again. 0 for other targets
+ * @param layersSkipped    blobs the registry already had
+ * @param bytesSent        bytes of the blobs pushed
  */
 public record PackageResult(String image, String digest, String imageId, ImageTarget target, String modelName,
                             int modelVersion, Map<String, String> labels, int layersSent, int layersSkipped, long bytesSent) {

@@ -204,6 +204,64 @@ class PackageIT {
         }
     }
 
+    @Test
+    @Order(5)
+    void plainModelFolderWithoutManifestThroughTheApi() throws IOException {
+        // a Triton-style registry: only <name>/<version>/model.onnx, no manifest or model.json
+        Path plain = temp.resolve("plain");
+        Files.createDirectories(plain.resolve("scorer/4"));
+        Files.copy(models.resolve("churn/1/model.onnx"), plain.resolve("scorer/4/model.onnx"));
+        Path tar = temp.resolve("scorer.tar");
+        List<PackageProgress> progress = new java.util.concurrent.CopyOnWriteArrayList<>();
+        PackageResult result = ImagePackager.builder()
+                .registry(LocalRegistry.open(plain))
+                .model(dev.berth.registry.ModelRef.parse("scorer"))
+                .image("berth-test/scorer:4")
+                .target(ImageTarget.tar(tar))
+                .baseImage(new BaseImage.Tar(OfflineBaseImage.dockerArchive()))
+                .workDirectory(temp.resolve("work"))
+                .listener(new PackageListener() {
+                    @Override
+                    public void progress(PackageProgress p) {
+                        progress.add(p);
+                    }
+                })
+                .build()
+                .packageImage();
+        assertEquals(4, result.modelVersion());
+        String sha = DependencyManifest.sha256(plain.resolve("scorer/4/model.onnx"));
+        assertEquals(sha, result.labels().get("dev.berth.model.sha256"));
+        assertEquals("1970-01-01T00:00:00Z", result.labels().get("org.opencontainers.image.created"),
+                "no registration time: the epoch, so the digest is still reproducible");
+        assertTrue(progress.stream().anyMatch(p -> p.phase().equals("writing tar") && p.bytesTotal() > 0), progress.toString());
+        assertEquals(1.0, progress.get(progress.size() - 1).fraction(), 0.01);
+
+        byte[] modelLayer = lastLayerOfDockerArchive(tar);
+        JsonNode manifest = registry.json(fileInLayer(modelLayer, "berth/manifest.json"));
+        assertEquals("scorer", manifest.path("name").asText());
+        assertEquals(sha, manifest.at("/files/0/sha256").asText());
+        assertTrue(entries(modelLayer).contains("models/scorer/4/model.onnx"));
+    }
+
+    /** The last layer listed in a docker-archive's manifest.json. */
+    private static byte[] lastLayerOfDockerArchive(Path tar) throws IOException {
+        Map<String, byte[]> files = new java.util.HashMap<>();
+        try (TarArchiveInputStream in = new TarArchiveInputStream(Files.newInputStream(tar))) {
+            TarArchiveEntry e;
+            while ((e = in.getNextEntry()) != null) {
+                if (e.isFile()) {
+                    files.put(e.getName().replaceFirst("^\\./", "").replaceFirst("^/", ""), in.readAllBytes());
+                }
+            }
+        }
+        if (!files.containsKey("manifest.json")) {
+            throw new AssertionError("no manifest.json in the docker-archive: " + files.keySet());
+        }
+        JsonNode manifest = new com.fasterxml.jackson.databind.ObjectMapper().readTree(files.get("manifest.json"));
+        JsonNode layers = manifest.get(0).path("Layers");
+        return files.get(layers.get(layers.size() - 1).asText());
+    }
+
     private byte[] blob(JsonNode descriptor) throws IOException {
         return registry.blob("models/churn", descriptor.path("digest").asText());
     }
