@@ -5,11 +5,9 @@ import dev.berth.packager.ImagePackager;
 import dev.berth.packager.ImageTarget;
 import dev.berth.packager.KubernetesManifests;
 import dev.berth.packager.PackageResult;
-import dev.berth.packager.PackagingException;
 import dev.berth.registry.ModelRef;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -85,20 +83,10 @@ public final class PackageCommand implements Callable<Integer> {
             out.println(result.digest());
             out.flush();
             return 0;
-        } catch (PackagingException.InvalidOptionException e) {
+        } finally {
+            // failures (PackagingException, registry errors) are mapped to one line and an exit code
+            // by ErrorHandler; the progress line must be gone before that line is printed
             progress.finish();
-            throw new ParameterException(spec.commandLine(), e.getMessage());
-        } catch (PackagingException e) {
-            // the packager's failures (registry unreachable, push rejected, base image missing): one line,
-            // exit 1, and no digest printed, so nothing is reported as done; registry errors such as an
-            // unknown model go to ErrorHandler like every other command's
-            progress.finish();
-            err.println(spec.qualifiedName() + ": " + ErrorHandler.oneLine(e.getMessage()));
-            err.flush();
-            return ErrorHandler.FAILURE;
-        } catch (RuntimeException e) {
-            progress.finish();
-            throw e;
         }
     }
 
