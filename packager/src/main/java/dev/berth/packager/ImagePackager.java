@@ -229,7 +229,12 @@ public final class ImagePackager {
             throw new PackagingException.BaseImageNotFoundException("base image tarball " + t.file() + " does not exist", null);
         }
         if (baseImage instanceof BaseImage.Reference r) {
-            RegistryProbe.requireReachable(parseImage(r.reference()).getRegistry(), allowInsecureRegistries, connectTimeout, "base image");
+            try {
+                RegistryProbe.requireReachable(parseImage(r.reference()).getRegistry(), allowInsecureRegistries, connectTimeout, "base image");
+            } catch (PackagingException.RegistryUnreachableException e) {
+                throw new PackagingException.RegistryUnreachableException(e.getMessage()
+                        + "; offline, give --base-image tar:FILE (a docker-archive) or a reachable registry", e.getCause());
+            }
         }
         switch (target) {
             case ImageTarget.Registry r ->

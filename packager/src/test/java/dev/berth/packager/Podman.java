@@ -89,5 +89,34 @@ final class Podman implements AutoCloseable {
         exec("system", "reset", "--force");
         Cmd.exec(Map.of(), Duration.ofMinutes(1), List.of("umount", "-R", dir.resolve("graph").toString()));
         Cmd.deleteTree(dir);
+        removeEmptyRuntimeLeftovers();
+    }
+
+    /**
+     * podman with cgroupfs leaves {@code libpod_parent} cgroups (with a {@code conmon} child) and
+     * runc its state root; both are removed once empty. rmdir refuses a cgroup that still holds
+     * processes or children, so a podman running elsewhere is never disturbed.
+     */
+    private static void removeEmptyRuntimeLeftovers() {
+        try (var controllers = Files.list(Path.of("/sys/fs/cgroup"))) {
+            for (Path controller : controllers.toList()) {
+                Path parent = controller.resolve("libpod_parent");
+                rmdirQuietly(parent.resolve("conmon"));
+                rmdirQuietly(parent);
+            }
+        } catch (IOException e) {
+            // no cgroup v1 hierarchy here: nothing was created
+        }
+        rmdirQuietly(Path.of("/run/runc"));
+    }
+
+    private static void rmdirQuietly(Path dir) {
+        try {
+            if (Files.isDirectory(dir)) {
+                Files.delete(dir);
+            }
+        } catch (IOException e) {
+            // not empty (in use) or not ours to remove
+        }
     }
 }
