@@ -37,6 +37,7 @@ import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -172,7 +173,11 @@ public final class ImagePackager {
                 // OCI layout that older 'docker load' versions refuse, and the daemon path loads docker-archive
                 .setFormat(target instanceof ImageTarget.Registry ? ImageFormat.OCI : ImageFormat.Docker);
 
-        Containerizer containerizer = containerizer(targetRef, progress)
+        // a tarball is written beside its final name and moved there only when complete
+        Path partialTar = target instanceof ImageTarget.Tar t
+                ? t.file().toAbsolutePath().resolveSibling("." + t.file().getFileName() + ".partial-" + scratch.getFileName())
+                : null;
+        Containerizer containerizer = containerizer(targetRef, progress, partialTar)
                 .setAllowInsecureRegistries(allowInsecureRegistries)
                 .setBaseImageLayersCache(workDirectory.resolve("base-cache"))
                 .setApplicationLayersCache(workDirectory.resolve("app-cache"))
@@ -184,6 +189,10 @@ public final class ImagePackager {
         JibContainer container;
         try {
             container = builder.containerize(containerizer);
+            if (partialTar != null) {
+                Files.move(partialTar, ((ImageTarget.Tar) target).file().toAbsolutePath(), StandardCopyOption.REPLACE_EXISTING,
+                        StandardCopyOption.ATOMIC_MOVE);
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new PackagingException("interrupted while building " + image, e);
@@ -191,6 +200,14 @@ public final class ImagePackager {
             throw translate(e.getCause() == null ? e : e.getCause(), targetRef);
         } catch (RegistryException | IOException | CacheDirectoryCreationException | RuntimeException e) {
             throw translate(e, targetRef);
+        } finally {
+            if (partialTar != null) {
+                try {
+                    Files.deleteIfExists(partialTar);
+                } catch (IOException e) {
+                    LOG.log(System.Logger.Level.DEBUG, "could not delete " + partialTar, e);
+                }
+            }
         }
         long[] pushes = progress.pushTotals();
         return new PackageResult(image, container.getDigest().toString(), container.getImageId().toString(), target,
@@ -205,11 +222,11 @@ public final class ImagePackager {
                 .addCredentialRetriever(credentials.wellKnownCredentialHelpers());
     }
 
-    private Containerizer containerizer(ImageReference targetRef, JibProgress progress) {
+    private Containerizer containerizer(ImageReference targetRef, JibProgress progress, Path partialTar) {
         return switch (target) {
             case ImageTarget.Registry r -> Containerizer.to(withCredentials(targetRef, progress));
             case ImageTarget.Docker d -> Containerizer.to(DockerDaemonImage.named(targetRef));
-            case ImageTarget.Tar t -> Containerizer.to(TarImage.at(t.file().toAbsolutePath()).named(targetRef));
+            case ImageTarget.Tar t -> Containerizer.to(TarImage.at(partialTar).named(targetRef));
         };
     }
 
@@ -225,8 +242,15 @@ public final class ImagePackager {
 
     /** Fails fast, before any layer is built, on what can be checked locally or with one connection. */
     private void checkInputs(ImageReference targetRef) {
-        if (baseImage instanceof BaseImage.Tar t && !Files.isRegularFile(t.file())) {
-            throw new PackagingException.BaseImageNotFoundException("base image tarball " + t.file() + " does not exist", null);
+        if (baseImage instanceof BaseImage.Tar t) {
+            if (!Files.isRegularFile(t.file())) {
+                throw new PackagingException.BaseImageNotFoundException("base image tarball " + t.file() + " does not exist", null);
+            }
+            if (!DockerArchive.hasManifest(t.file())) {
+                throw new PackagingException.BaseImageNotFoundException("base image tarball " + t.file()
+                        + " is not a docker-archive (no manifest.json; write one with 'docker save' or"
+                        + " 'skopeo copy ... docker-archive:FILE', an OCI archive is not read)", null);
+            }
         }
         if (baseImage instanceof BaseImage.Reference r) {
             try {

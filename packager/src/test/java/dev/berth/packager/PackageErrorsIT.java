@@ -115,6 +115,18 @@ class PackageErrorsIT {
     }
 
     @Test
+    void baseTarballInTheWrongFormatLeavesNoOutput() throws IOException {
+        Path ociArchive = temp.resolve("base-oci.tar");
+        Cmd.run("skopeo", "copy", "-q", "oci:" + OfflineBaseImage.ociLayout() + ":" + OfflineBaseImage.TAG, "oci-archive:" + ociArchive);
+        Path out = Files.createDirectories(temp.resolve("out")).resolve("churn.tar");
+        String line = failsWithOneLine(pack("churn:1", "berth-test/churn:1", "--to", "tar:" + out, "--base-image", "tar:" + ociArchive), 1);
+        assertTrue(line.contains("base-oci.tar"), line);
+        try (var files = Files.list(out.getParent())) {
+            assertEquals(List.of(), files.toList(), "neither the tarball nor a partial one is left");
+        }
+    }
+
+    @Test
     void dockerTargetWithoutDaemon() {
         // these machines run no Docker engine (some have the docker command); where one runs, this case does not arise
         Assumptions.assumeTrue(ImagePackager.dockerProblem() != null, "a Docker daemon answers here");
