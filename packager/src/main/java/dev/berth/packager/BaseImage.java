@@ -27,6 +27,7 @@ public sealed interface BaseImage {
         }
     }
 
+    /** {@link #DEFAULT_REFERENCE}. */
     static BaseImage defaultImage() {
         return new Reference(DEFAULT_REFERENCE);
     }

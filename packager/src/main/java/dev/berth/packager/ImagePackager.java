@@ -115,6 +115,7 @@ public final class ImagePackager {
         connectTimeout = b.connectTimeout;
     }
 
+    /** Options for one image build. */
     public static Builder builder() {
         return new Builder();
     }
@@ -610,6 +611,12 @@ public final class ImagePackager {
             return this;
         }
 
+        /**
+         * Checks the options (reporting every missing one at once) and returns the packager.
+         *
+         * @throws IllegalStateException                     when registry, model or image is missing
+         * @throws PackagingException.InvalidOptionException when the image reference is malformed
+         */
         public ImagePackager build() {
             List<String> missing = new ArrayList<>();
             if (registry == null) {

@@ -28,14 +28,17 @@ public sealed interface ImageTarget {
         }
     }
 
+    /** The registry named by the image reference (the default). */
     static ImageTarget registry() {
         return new Registry();
     }
 
+    /** The local Docker daemon. */
     static ImageTarget docker() {
         return new Docker();
     }
 
+    /** A docker-archive tarball at {@code file}. */
     static ImageTarget tar(Path file) {
         return new Tar(file);
     }

@@ -53,6 +53,7 @@ public final class KubernetesManifests {
         cpuUtilization = b.cpuUtilization;
     }
 
+    /** Options for the manifests; image by digest and model are required. */
     public static Builder builder() {
         return new Builder();
     }
@@ -224,17 +225,20 @@ public final class KubernetesManifests {
             return this;
         }
 
+        /** The packaged model version; the name becomes the objects' name, the version a label. */
         public Builder model(String name, int version) {
             modelName = name;
             modelVersion = version;
             return this;
         }
 
+        /** The container port, {@value ImagePackager#DEFAULT_PORT} by default. */
         public Builder port(int value) {
             port = value;
             return this;
         }
 
+        /** The autoscaler's (and KServe's) replica range, 1 to 5 by default. */
         public Builder replicas(int min, int max) {
             minReplicas = min;
             maxReplicas = max;
@@ -247,6 +251,7 @@ public final class KubernetesManifests {
             return this;
         }
 
+        /** Checks every option at once and returns the manifests. */
         public KubernetesManifests build() {
             List<String> problems = new ArrayList<>();
             if (imageByDigest == null || !imageByDigest.contains("@sha256:")) {
