@@ -106,7 +106,8 @@ public final class KubernetesManifests {
         Map<String, Object> podMeta = map("labels", selectorLabels(), "annotations", scrapeAnnotations());
         Map<String, Object> pod = map(
                 "securityContext", map("runAsNonRoot", true, "runAsUser", 65532, "runAsGroup", 65532),
-                "containers", List.of(container("server")));
+                "containers", List.of(container("server")),
+                "volumes", List.of(tmpVolume()));
         Map<String, Object> spec = map(
                 "replicas", minReplicas,
                 "selector", map("matchLabels", selectorLabels()),
@@ -141,7 +142,8 @@ public final class KubernetesManifests {
         Map<String, Object> predictor = map(
                 "minReplicas", minReplicas,
                 "maxReplicas", maxReplicas,
-                "containers", List.of(container("kserve-container")));
+                "containers", List.of(container("kserve-container")),
+                "volumes", List.of(tmpVolume()));
         return object("serving.kserve.io/v1beta1", "InferenceService", metadata(name, annotations), map("predictor", predictor));
     }
 
@@ -163,7 +165,14 @@ public final class KubernetesManifests {
                 "livenessProbe", live,
                 "readinessProbe", ready,
                 "resources", map("requests", map("cpu", "500m", "memory", "512Mi"), "limits", map("memory", "1Gi")),
-                "securityContext", map("allowPrivilegeEscalation", false, "readOnlyRootFilesystem", false));
+                "volumeMounts", List.of(map("name", "tmp", "mountPath", "/tmp")),
+                // the image is only read; ONNX Runtime unpacks its native library into /tmp, an emptyDir
+                "securityContext", map("allowPrivilegeEscalation", false, "readOnlyRootFilesystem", true,
+                        "capabilities", map("drop", List.of("ALL"))));
+    }
+
+    private static Map<String, Object> tmpVolume() {
+        return map("name", "tmp", "emptyDir", map("sizeLimit", "256Mi"));
     }
 
     private Map<String, Object> metadata(String objectName, Map<String, String> annotations) {

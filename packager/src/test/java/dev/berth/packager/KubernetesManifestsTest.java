@@ -99,6 +99,12 @@ class KubernetesManifestsTest {
         assertEquals("/metrics", annotations.path("prometheus.io/path").asText());
         assertTrue(deployment.at("/spec/template/spec/securityContext/runAsNonRoot").asBoolean());
         assertEquals(65532, deployment.at("/spec/template/spec/securityContext/runAsUser").asInt());
+        // a read-only root needs a writable /tmp, where ONNX Runtime unpacks its native library
+        assertTrue(container.at("/securityContext/readOnlyRootFilesystem").asBoolean());
+        String mounted = container.at("/volumeMounts/0/name").asText();
+        assertEquals("/tmp", container.at("/volumeMounts/0/mountPath").asText());
+        assertEquals(mounted, deployment.at("/spec/template/spec/volumes/0/name").asText());
+        assertTrue(deployment.at("/spec/template/spec/volumes/0/emptyDir").isObject());
 
         // the selector must select the pod template's labels, or the API server refuses the Deployment
         deployment.at("/spec/selector/matchLabels").fields().forEachRemaining(e ->

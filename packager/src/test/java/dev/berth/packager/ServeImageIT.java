@@ -15,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * The packaged image runs: podman pulls it by digest from the loopback registry, starts it as its
- * non-root user on the port given by {@code PORT}, and it answers the churn example request with
+ * non-root user on the port given by {@code PORT}, with a read-only root filesystem, and it answers the churn example request with
  * what ONNX Runtime computes for the same model in this JVM.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -56,7 +56,9 @@ class ServeImageIT {
 
         int port = LocalOciRegistry.freePort();
         String byDigest = registry.address() + "/models/churn@" + digest;
-        String container = podman.run("run", "-d", "--name", "berth-churn-" + port, "--env", "PORT=" + port, byDigest).trim();
+        // as the generated Kubernetes manifests run it: read-only root, a writable /tmp, no capabilities
+        String container = podman.run("run", "-d", "--name", "berth-churn-" + port, "--env", "PORT=" + port,
+                "--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL", byDigest).trim();
         try {
             String url = "http://127.0.0.1:" + port;
             ServingChecks.awaitReady(podman, container, url);
