@@ -37,6 +37,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class PackageIT {
+    private static final String SOURCE = "org.opencontainers.image.source=https://git.example.com/ml/churn";
     private LocalOciRegistry registry;
     private Path temp;
     private Path models;
@@ -73,9 +74,12 @@ class PackageIT {
     @Order(1)
     void pushesImageWithLabelsLayersAndMetadata() throws IOException {
         String image = registry.address() + "/models/churn:1";
-        Cli.Run run = pack("churn:1", image, "--label", "team=growth", "--k8s", temp.resolve("k8s").toString());
+        Cli.Run run = pack("churn:1", image, "--label", "team=growth", "--label", SOURCE, "--k8s", temp.resolve("k8s").toString());
         String digest = run.lastLine();
         assertTrue(digest.matches("sha256:[0-9a-f]{64}"), run.describe());
+        // not a terminal here: plain progress lines with layers and bytes
+        assertTrue(run.err().lines().anyMatch(l -> l.matches(".*pushing +layers \\d+/\\d+ +[0-9.]+ (B|KiB|MiB) / [0-9.]+ MiB")), run.err());
+        assertFalse(run.err().contains("\r"), "no redrawing outside a terminal");
         assertEquals(registry.manifestDigest("models/churn", "1"), digest, "printed digest is the pushed manifest's");
         digests.put("churn:1", digest);
 
@@ -122,7 +126,8 @@ class PackageIT {
         assertEquals("churn:1", labels.path("org.opencontainers.image.title").asText());
         assertEquals(stored.description(), labels.path("org.opencontainers.image.description").asText());
         assertTrue(labels.path("org.opencontainers.image.revision").asText().startsWith("sha256:"));
-        assertFalse(labels.path("org.opencontainers.image.source").asText().isBlank());
+        assertEquals("https://git.example.com/ml/churn", labels.path("org.opencontainers.image.source").asText(),
+                "a --label wins over berth's own");
         assertEquals("churn", labels.path("dev.berth.model.name").asText());
         assertEquals("1", labels.path("dev.berth.model.version").asText());
         assertEquals(DependencyManifest.sha256(models.resolve("churn/1/model.onnx")), labels.path("dev.berth.model.sha256").asText());
@@ -181,7 +186,7 @@ class PackageIT {
         // a fresh cache, another tag, another time: nothing may leak into the image
         Cli.Run run = Cli.packageCommand("churn@production", "--image", registry.address() + "/again/churn:one", "--base-image", base,
                 "--insecure-registry", "--models", models.toString(), "--work-dir", temp.resolve("work2").toString(),
-                "--label", "team=growth");
+                "--label", "team=growth", "--label", SOURCE);
         assertEquals(0, run.exitCode(), run.describe());
         assertEquals(first, run.lastLine());
     }
