@@ -183,7 +183,8 @@ class PackageIT {
     @Order(3)
     void sameVersionTwiceGivesTheSameDigest() throws IOException {
         String first = registry.manifestDigest("models/churn", "1");
-        // a fresh cache, another tag, another time: nothing may leak into the image
+        // a fresh cache, another tag, another time, and a monitoring report the server wrote since: nothing may leak in
+        LocalRegistry.open(models).writeMonitoringReport("churn", 1, "2026-11-23T00-00-00Z.json", "{}".getBytes());
         Cli.Run run = Cli.packageCommand("churn@production", "--image", registry.address() + "/again/churn:one", "--base-image", base,
                 "--insecure-registry", "--models", models.toString(), "--work-dir", temp.resolve("work2").toString(),
                 "--label", "team=growth", "--label", SOURCE);
