@@ -69,10 +69,7 @@ final class OfflineBaseImage {
     }
 
     private static void build(Path work) throws IOException {
-        Path jdk = Path.of(System.getProperty("java.home"));
-        if (!Files.isExecutable(jdk.resolve("bin/jlink"))) {
-            jdk = Path.of("/usr/lib/jvm/temurin-25-jdk-amd64");
-        }
+        Path jdk = linkableJdk();
         Path rootfs = Files.createDirectories(work.resolve("rootfs"));
         Path java = rootfs.resolve("opt/java");
         Files.createDirectories(java.getParent());
@@ -128,6 +125,50 @@ final class OfflineBaseImage {
                 "--config.env", "JAVA_HOME=/opt/java", "--config.workingdir", "/", "--author", "berth tests");
         Cmd.run("umoci", "gc", "--layout", oci.toString());
         Cmd.run("skopeo", "copy", "-q", "oci:" + image, "docker-archive:" + out.resolve("base.tar") + ":berth-test/base:latest");
+    }
+
+    /**
+     * A JDK whose jlink can build a runtime: one with jmods, or 24+ where jlink links from the
+     * running image (JEP 493). The JDK running the tests first, then those in /usr/lib/jvm.
+     */
+    static Path linkableJdk() throws IOException {
+        List<Path> candidates = new ArrayList<>();
+        candidates.add(Path.of(System.getProperty("java.home")));
+        Path jvms = Path.of("/usr/lib/jvm");
+        if (Files.isDirectory(jvms)) {
+            try (Stream<Path> dirs = Files.list(jvms)) {
+                dirs.sorted(java.util.Comparator.reverseOrder()).forEach(candidates::add);
+            }
+        }
+        for (Path jdk : candidates) {
+            if (!Files.isExecutable(jdk.resolve("bin/jlink"))) {
+                continue;
+            }
+            if (Files.isDirectory(jdk.resolve("jmods")) || feature(javaVersion(jdk)) >= 24) {
+                return jdk.toRealPath();
+            }
+        }
+        throw new AssertionError("no JDK with jlink that can link (jmods, or JDK 24+) among " + candidates);
+    }
+
+    private static int feature(String version) {
+        try {
+            return Runtime.Version.parse(version).feature();
+        } catch (IllegalArgumentException e) {
+            return 0; // 1.8.0_x and the like: far too old anyway
+        }
+    }
+
+    private static String javaVersion(Path jdk) throws IOException {
+        Path release = jdk.resolve("release");
+        if (Files.exists(release)) {
+            for (String line : Files.readAllLines(release)) {
+                if (line.startsWith("JAVA_VERSION=")) {
+                    return line.substring("JAVA_VERSION=".length()).replace("\"", "");
+                }
+            }
+        }
+        return "0";
     }
 
     private static Path extractOnnxRuntime(Path dir) throws IOException {
