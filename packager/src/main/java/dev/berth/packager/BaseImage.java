@@ -5,9 +5,9 @@ import java.nio.file.Path;
 /** The image the model image is built on: a registry reference or a local docker-archive tarball. */
 public sealed interface BaseImage {
     /**
-     * The default base: Eclipse Temurin's Java 21 JRE image. It is maintained by Adoptium with
-     * regular security rebuilds, published for amd64 and arm64, and is the smallest official
-     * image that carries a full Java 21 runtime with glibc (ONNX Runtime's native library needs glibc).
+     * The default base: Eclipse Temurin's Java 21 JRE image, an official image maintained by
+     * Adoptium and rebuilt for Java updates and OS security fixes, for amd64 and arm64; a runtime
+     * without compiler, on glibc, which ONNX Runtime's native library needs.
      */
     String DEFAULT_REFERENCE = "eclipse-temurin:21-jre";
 
