@@ -44,10 +44,11 @@ public record DependencyManifest(String format, Map<String, Object> model, Map<S
      * @param groupId    Maven group, null where the jar carries no Maven metadata
      * @param artifactId Maven artifact, or the file name's stem
      * @param version    version from Maven metadata or the file name, null where unknown
-     * @param sha256     content hash
+     * @param sha256     content hash (of the jar as it is in the image)
      * @param size       bytes
+     * @param note       how the jar differs from the published one, or null when it is the same file
      */
-    public record Jar(String path, String groupId, String artifactId, String version, String sha256, long size) {
+    public record Jar(String path, String groupId, String artifactId, String version, String sha256, long size, String note) {
     }
 
     /**
@@ -121,7 +122,8 @@ public record DependencyManifest(String format, Map<String, Object> model, Map<S
             }
         }
         try {
-            return new Jar(imagePath, groupId, artifactId, version, sha256(file), Files.size(file));
+            String note = OnnxRuntimeJar.isOnnxRuntime(file) ? "Linux natives only: macOS and Windows natives removed by berth package" : null;
+            return new Jar(imagePath, groupId, artifactId, version, sha256(file), Files.size(file), note);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read jar " + file, e);
         }

@@ -286,8 +286,17 @@ public final class ImagePackager {
         Map<Path, String> jarPaths = new LinkedHashMap<>();
         for (Path jar : distribution.thirdPartyJars()) {
             AbsoluteUnixPath at = app.resolve("lib").resolve(jar.getFileName().toString());
-            thirdParty.addEntry(jar, at);
-            jarPaths.put(jar, at.toString());
+            Path source = jar;
+            if (OnnxRuntimeJar.isOnnxRuntime(jar)) {
+                try {
+                    source = OnnxRuntimeJar.linuxOnly(jar, workDirectory.resolve("trimmed-jars"));
+                } catch (IOException e) {
+                    throw new PackagingException("cannot copy " + jar.getFileName() + " without its non-Linux natives: "
+                            + e.getMessage(), e);
+                }
+            }
+            thirdParty.addEntry(source, at);
+            jarPaths.put(source, at.toString());
         }
         FileEntriesLayer.Builder own = FileEntriesLayer.builder().setName("berth");
         for (Path jar : distribution.berthJars()) {

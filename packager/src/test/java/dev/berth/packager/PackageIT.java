@@ -141,6 +141,15 @@ class PackageIT {
         assertEquals(dist.thirdPartyJars().size() + dist.berthJars().size(), deps.path("jars").size());
         assertTrue(deps.path("jars").toString().contains("\"artifact_id\":\"helidon-webserver\""), "jars are named by Maven coordinates");
         assertTrue(deps.path("training").path("requirements").toString().contains("numpy==2.4.6"));
+        JsonNode ort = null;
+        for (JsonNode jar : deps.path("jars")) {
+            if (jar.path("artifact_id").asText().equals("onnxruntime")) {
+                ort = jar;
+            }
+        }
+        assertTrue(ort != null && ort.path("note").asText().startsWith("Linux natives only"), deps.path("jars").toString());
+        Path hostOrt = dist.thirdPartyJars().stream().filter(OnnxRuntimeJar::isOnnxRuntime).findFirst().orElseThrow();
+        assertTrue(ort.path("size").asLong() < Files.size(hostOrt) / 2, "the image's ONNX Runtime jar lost its macOS and Windows natives");
         JsonNode packedManifest = registry.json(fileInLayer(blob(layers.get(baseLayers + 2)), "berth/manifest.json"));
         assertEquals(1, packedManifest.path("version").asInt());
         assertEquals(stored.modelFile().sha256(), packedManifest.at("/files/0/sha256").asText());
