@@ -47,6 +47,7 @@ public final class BerthMain {
                     VerifyCommand.class,
                     DeleteCommand.class,
                     PackageCommand.class,
+                    ReportCommand.class,
                     ServeCommand.class,
                     CommandLine.HelpCommand.class,
             })
