@@ -26,7 +26,11 @@ final class OfflineBaseImage {
     private static final Path DIR = Path.of("target", "base-image").toAbsolutePath();
     private static final List<String> MODULES = List.of("java.base", "java.logging", "java.management", "java.naming",
             "java.net.http", "java.sql", "java.xml", "jdk.unsupported", "jdk.management", "jdk.zipfs", "java.instrument",
-            "jdk.crypto.ec");
+            "jdk.crypto.ec",
+            // berth report draws charts with Java2D, and picocli inspects every command class at start-up
+            "java.desktop");
+    /** What the cached image was built from; a different recipe rebuilds it. */
+    private static final String RECIPE = String.join(",", MODULES) + "|" + System.getProperty("java.home");
 
     private OfflineBaseImage() {
     }
@@ -52,14 +56,20 @@ final class OfflineBaseImage {
     }
 
     private static void ensureBuilt() {
-        if (Files.isRegularFile(DIR.resolve("base.tar")) && Files.isDirectory(DIR.resolve("oci"))) {
-            return;
+        try {
+            if (Files.isRegularFile(DIR.resolve("base.tar")) && Files.isDirectory(DIR.resolve("oci"))
+                    && Files.exists(DIR.resolve("recipe.txt")) && Files.readString(DIR.resolve("recipe.txt")).equals(RECIPE)) {
+                return;
+            }
+        } catch (IOException e) {
+            // unreadable cache: build again
         }
         try {
             Path work = Files.createDirectories(DIR.getParent()).resolve("base-image.work");
             Cmd.deleteTree(work);
             Files.createDirectories(work);
             build(work);
+            Files.writeString(work.resolve("out/recipe.txt"), RECIPE);
             Cmd.deleteTree(DIR);
             Files.move(work.resolve("out"), DIR, StandardCopyOption.ATOMIC_MOVE);
             Cmd.deleteTree(work);
