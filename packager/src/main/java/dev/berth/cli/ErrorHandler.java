@@ -1,5 +1,6 @@
 package dev.berth.cli;
 
+import dev.berth.packager.PackagingException;
 import dev.berth.registry.InvalidArgumentException;
 import dev.berth.registry.InvalidModelException;
 import dev.berth.registry.RegistryException;
@@ -37,6 +38,8 @@ public final class ErrorHandler implements IExecutionExceptionHandler, IParamete
             Map.entry(RegistryException.class, FAILURE),
             Map.entry(InferenceException.InvalidInput.class, MISUSE),
             Map.entry(InferenceException.class, FAILURE),
+            Map.entry(PackagingException.InvalidOptionException.class, MISUSE),
+            Map.entry(PackagingException.class, FAILURE),
             Map.entry(IOException.class, FAILURE),
             Map.entry(UncheckedIOException.class, FAILURE));
 
