@@ -228,12 +228,13 @@ public final class OipJson {
                     case "shape" -> shape = readShape(label(name, index));
                     case "parameters" -> parameters = readParameters(p, "input " + label(name, index));
                     case "data" -> {
-                        if (datatypeName != null) {
+                        if (datatypeName != null && shape != null) {
                             sink = new Sink(label(name, index), Elements.datatype(label(name, index), datatypeName),
                                     shape, maxElements);
-                            readData(p, sink);
+                            readData(p, sink, shape);
                         } else {
-                            // the datatype comes later in this object: keep the tokens, decode them once it is known
+                            // the datatype or shape comes later in this object: keep the tokens, decode them
+                            // once both are known (nested data is checked against the shape)
                             deferred = new TokenBuffer(p, null);
                             deferred.copyCurrentStructure(p);
                         }
@@ -260,7 +261,7 @@ public final class OipJson {
                 sink = new Sink(label, type, shape, maxElements);
                 try (JsonParser replay = deferred.asParser()) {
                     replay.nextToken();
-                    readData(replay, sink);
+                    readData(replay, sink, shape);
                 }
             }
             if (sink == null) {
@@ -390,25 +391,73 @@ public final class OipJson {
         };
     }
 
-    /** Walks {@code data}, flat or nested, into the sink; a lone scalar is accepted for a rank-0 tensor. */
-    private static void readData(JsonParser p, Sink sink) throws IOException {
+    /**
+     * Walks {@code data} into the sink. Accepted forms: a flat array (any shape), arrays nested
+     * exactly as the shape says (row-major), or a lone scalar for a rank-0 tensor. Nesting that
+     * disagrees with the shape (ragged rows, too deep, too shallow, arrays mixed with values) is a
+     * client mistake: flattening it anyway would silently feed the model misaligned rows.
+     */
+    private static void readData(JsonParser p, Sink sink, long[] shape) throws IOException {
         JsonToken t = p.currentToken();
         if (t != JsonToken.START_ARRAY) {
             sink.add(p, t);
             return;
         }
-        readArray(p, sink);
+        JsonToken first = p.nextToken();
+        if (first == JsonToken.END_ARRAY) {
+            return;
+        }
+        if (first == JsonToken.START_ARRAY) {
+            readNested(p, sink, shape, 0);
+            return;
+        }
+        // flat: every element a value
+        for (t = first; t != JsonToken.END_ARRAY; t = p.nextToken()) {
+            if (t == JsonToken.START_ARRAY) {
+                throw invalid("input '" + sink.label + "': 'data' mixes nested arrays and values; give it flat or"
+                        + " nested exactly as the shape " + Arrays.toString(shape));
+            }
+            sink.add(p, t);
+        }
     }
 
-    private static void readArray(JsonParser p, Sink sink) throws IOException {
-        JsonToken t;
-        while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+    /**
+     * Reads one level of nested data. Called with the parser on the first token inside an array at
+     * {@code level} (0 is the outer array, whose opening bracket has already been consumed).
+     */
+    private static void readNested(JsonParser p, Sink sink, long[] shape, int level) throws IOException {
+        if (level >= shape.length) {
+            throw nesting(sink, shape, "is nested deeper than the shape's " + shape.length + " dimension(s)");
+        }
+        boolean inner = level < shape.length - 1;
+        long count = 0;
+        for (JsonToken t = p.currentToken(); t != JsonToken.END_ARRAY; t = p.nextToken()) {
+            if (count == shape[level]) {
+                throw nesting(sink, shape, "has more than " + count + " entries in dimension " + level);
+            }
             if (t == JsonToken.START_ARRAY) {
-                readArray(p, sink);
+                if (!inner) {
+                    throw nesting(sink, shape, "is nested deeper than the shape's " + shape.length + " dimension(s)");
+                }
+                p.nextToken();
+                readNested(p, sink, shape, level + 1);
+            } else if (inner) {
+                throw nesting(sink, shape, "has a value where dimension " + level + " needs an array of "
+                        + shape[level + 1]);
             } else {
                 sink.add(p, t);
             }
+            count++;
         }
+        if (count != shape[level]) {
+            throw nesting(sink, shape, "has " + count + " entries in dimension " + level + " where the shape says "
+                    + shape[level]);
+        }
+    }
+
+    private static InferenceException.InvalidInput nesting(Sink sink, long[] shape, String problem) {
+        return invalid("input '" + sink.label + "': nested 'data' " + problem + " (shape "
+                + Arrays.toString(shape) + "); give it flat or nested exactly as the shape");
     }
 
     /** Collects one input's elements in the datatype's binary layout. */
