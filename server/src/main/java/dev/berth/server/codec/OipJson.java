@@ -77,10 +77,21 @@ public final class OipJson {
             RequestReader reader = new RequestReader(p, body, jsonLength);
             return reader.read(model, version);
         } catch (JsonProcessingException e) {
-            throw invalid("malformed JSON: " + e.getOriginalMessage() + location(e));
+            throw malformed(e);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /**
+     * Jackson's messages name its own switches ("enable `JsonReadFeature...` to allow") and a
+     * redacted source; a client needs neither, only what was wrong and where.
+     */
+    private static InferenceException.InvalidInput malformed(JsonProcessingException e) {
+        String message = String.valueOf(e.getOriginalMessage())
+                .replaceAll("\\s*\\(start marker at \\[Source:[^\\]]*\\]\\)", "")
+                .replaceAll(": enable `[^`]*` to allow", "");
+        return invalid("malformed JSON: " + message + location(e));
     }
 
     private static String location(JsonProcessingException e) {
@@ -112,7 +123,7 @@ public final class OipJson {
             }
             return ready;
         } catch (JsonProcessingException e) {
-            throw invalid("malformed JSON: " + e.getOriginalMessage() + location(e));
+            throw malformed(e);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -130,7 +141,7 @@ public final class OipJson {
                 throw invalid("trailing content after the JSON object");
             }
         } catch (JsonProcessingException e) {
-            throw invalid("malformed JSON: " + e.getOriginalMessage() + location(e));
+            throw malformed(e);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
