@@ -23,9 +23,28 @@ public final class Elements {
         if (name == null || name.isEmpty()) {
             throw invalid("input '" + tensor + "' has no datatype");
         }
-        return DataType.parse(name).orElseThrow(() ->
+        DataType type = DataType.parse(name).orElseThrow(() ->
                 invalid("input '" + tensor + "' has unknown datatype '" + name + "' (expected one of "
                         + Arrays.toString(DataType.values()) + ")"));
+        // the protocol's datatype names are exact upper-case tokens; Triton refuses "fp32", so does berth,
+        // rather than accept requests that a standard server would not
+        if (!type.name().equals(name)) {
+            throw invalid("input '" + tensor + "' has datatype '" + name + "'; the protocol's names are upper case: '"
+                    + type.name() + "'");
+        }
+        return type;
+    }
+
+    /**
+     * Triton's classification extension (an output parameter {@code classification: k} turning the
+     * output into top-k "value:index:label" strings) is not implemented. Ignoring the parameter would
+     * hand the client raw scores where it expects strings, so the request is refused instead.
+     */
+    public static void refuseClassification(String output, boolean requested) {
+        if (requested) {
+            throw invalid("output '" + output + "': the classification extension is not supported; request the"
+                    + " output without the 'classification' parameter and take the top classes from its scores");
+        }
     }
 
     /**

@@ -46,6 +46,9 @@ public final class OipJson {
     /** Input/output parameter giving the byte size of a tensor's binary data. */
     public static final String BINARY_DATA_SIZE = "binary_data_size";
 
+    /** Output parameter of Triton's classification extension, which berth refuses (see {@link Elements#refuseClassification}). */
+    public static final String CLASSIFICATION = "classification";
+
     private static final BigInteger UINT64_MAX = BigInteger.ONE.shiftLeft(64).subtract(BigInteger.ONE);
 
     private static final JsonFactory JSON = JsonFactory.builder()
@@ -344,6 +347,7 @@ public final class OipJson {
                 if (name == null) {
                     throw invalid("each requested output needs a 'name'");
                 }
+                Elements.refuseClassification(name, parameters.containsKey(CLASSIFICATION));
                 names.add(name);
                 Object flag = parameters.get(BINARY_DATA);
                 if (flag != null) {

@@ -69,6 +69,7 @@ public final class OipProto {
         }
         List<String> outputs = new ArrayList<>(m.getOutputsCount());
         for (ModelInferRequest.InferRequestedOutputTensor o : m.getOutputsList()) {
+            Elements.refuseClassification(o.getName(), o.containsParameters(OipJson.CLASSIFICATION));
             outputs.add(o.getName());
         }
         String version = m.getModelVersion().isEmpty() ? null : m.getModelVersion();
