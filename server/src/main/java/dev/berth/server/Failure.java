@@ -4,6 +4,7 @@ import dev.berth.registry.InvalidArgumentException;
 import dev.berth.registry.InvalidModelException;
 import dev.berth.registry.ModelNotFoundException;
 import dev.berth.runtime.InferenceException;
+import dev.berth.runtime.InferenceService;
 import dev.berth.monitoring.RequestMetrics;
 
 /**
@@ -41,6 +42,27 @@ record Failure(Kind kind, String message) {
         Unauthenticated(String message) {
             super(message, null, false, false);
         }
+    }
+
+    /**
+     * A malformed request to a model that does not exist is answered 404, not 400: the body is
+     * decoded before the model is looked up (that keeps lookups off the success path), but the
+     * client's first mistake is the model name, and a 400 would send it hunting in the wrong place.
+     * Only the failure path pays for the extra lookup.
+     */
+    static Failure preferNotFound(Failure failure, InferenceService core, String model, String version) {
+        if (failure.kind() != Kind.INVALID) {
+            return failure;
+        }
+        try {
+            core.modelMetadata(model, version);
+        } catch (RuntimeException e) {
+            Failure lookup = of(e);
+            if (lookup.kind() == Kind.NOT_FOUND) {
+                return lookup;
+            }
+        }
+        return failure;
     }
 
     static Failure of(Throwable t) {

@@ -126,7 +126,8 @@ final class OipGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceService
             response = OipProto.writeInferResponse(result, decoded.rawResponse());
             responseBytes = response.getSerializedSize();
         } catch (RuntimeException e) {
-            Failure failure = Failure.of(e);
+            Failure failure = Failure.preferNotFound(Failure.of(e), core, request.getModelName(),
+                    blankToNull(request.getModelVersion()));
             outcome = failure.kind().outcome();
             out.onError(status(failure).asRuntimeException());
             return;

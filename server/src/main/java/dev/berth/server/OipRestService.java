@@ -142,7 +142,7 @@ final class OipRestService implements HttpService {
             answeredVersion = Integer.toString(response.version());
             encoded = OipJson.writeInferResponse(response, decoded);
         } catch (RuntimeException e) {
-            failure = Failure.of(e);
+            failure = Failure.preferNotFound(Failure.of(e), core, model, version);
         } finally {
             if (admitted) {
                 inFlight.exit();
