@@ -1,0 +1,509 @@
+package dev.berth.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.google.protobuf.ByteString;
+import dev.berth.server.grpc.proto.GRPCInferenceServiceGrpc;
+import dev.berth.server.grpc.proto.InferParameter;
+import dev.berth.server.grpc.proto.InferTensorContents;
+import dev.berth.server.grpc.proto.ModelInferRequest;
+import dev.berth.server.grpc.proto.ModelInferResponse;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.restassured.RestAssured;
+import io.restassured.response.Response;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The server as an outside OIP client sees it: real ONNX models behind a real socket, probed with
+ * the mistakes and edge cases standard Triton/KServe clients (and careless users) produce. Each
+ * test names the finding it guards.
+ */
+class ConformanceTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String ROW = "[1,2,3,4,5,6,7,8]";
+
+    @TempDir
+    static Path models;
+    private static BerthServer server;
+    private static ManagedChannel channel;
+    private static GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub grpc;
+
+    @BeforeAll
+    static void start() throws Exception {
+        Cases.registry(models);
+        server = BerthServer.builder().models(models).port(0).maxRequestBytes(1 << 20).build().start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (!server.inferenceService().ready()) {
+            assertTrue(System.nanoTime() < deadline, "models did not load in time");
+            Thread.sleep(50);
+        }
+        channel = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
+        grpc = GRPCInferenceServiceGrpc.newBlockingStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS);
+    }
+
+    @AfterAll
+    static void stop() throws InterruptedException {
+        if (channel != null) {
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+        if (server != null) {
+            server.stop();
+        }
+    }
+
+    private static Response post(String path, String body) {
+        return RestAssured.given().baseUri("http://127.0.0.1").port(server.port()).contentType("application/json")
+                .body(body.getBytes(StandardCharsets.UTF_8)).post(path);
+    }
+
+    private static String churn(String shape, String data) {
+        return "{\"inputs\":[{\"name\":\"features\",\"datatype\":\"FP32\",\"shape\":" + shape + ",\"data\":" + data + "}]}";
+    }
+
+    private static String assertError(Response r, int status) throws IOException {
+        assertEquals(status, r.statusCode(), r.asString());
+        assertTrue(r.contentType().startsWith("application/json"), r.contentType());
+        JsonNode body = JSON.readTree(r.asByteArray());
+        assertTrue(body.path("error").isTextual() && !body.path("error").asText().isBlank(), r.asString());
+        return body.path("error").asText();
+    }
+
+    // ---------------------------------------------------------------------------------- REST findings
+
+    /** Finding: ragged or wrongly nested data was flattened and run, feeding the model misaligned rows. */
+    @Test
+    void nestedDataMustMatchTheShape() throws Exception {
+        String ragged = assertError(post("/v2/models/churn/infer",
+                churn("[2,8]", "[[1,2,3,4,5,6,7],[1,2,3,4,5,6,7,8,9]]")), 400);
+        assertTrue(ragged.contains("'features'") && ragged.contains("dimension 1"), ragged);
+        assertTrue(assertError(post("/v2/models/churn/infer", churn("[1,8]", "[[" + ROW + "]]")), 400)
+                .contains("deeper"));
+        assertTrue(assertError(post("/v2/models/churn/infer", churn("[1,8]", "[" + ROW + "," + ROW + "]")), 400)
+                .contains("dimension 0"));
+        assertTrue(assertError(post("/v2/models/churn/infer", churn("[1,8]", "[[1,2,3,4],[5,6,7,8]]")), 400)
+                .contains("dimension 1"));
+        assertError(post("/v2/models/churn/infer", churn("[2,8]", "[" + ROW + ",1,2,3,4,5,6,7,8]")), 400);
+        assertError(post("/v2/models/churn/infer", churn("[2,8]", "[1,2,3,4,5,6,7,8," + ROW + "]")), 400);
+        // the shape given after the data is still checked against the nesting
+        assertError(post("/v2/models/churn/infer", "{\"inputs\":[{\"name\":\"features\",\"datatype\":\"FP32\","
+                + "\"data\":[[1,2,3,4,5,6,7],[1,2,3,4,5,6,7,8,9]],\"shape\":[2,8]}]}"), 400);
+
+        // nested exactly as the shape, and flat, both work and agree
+        Response nested = post("/v2/models/churn/infer", churn("[2,8]", "[" + ROW + "," + ROW + "]"));
+        Response flat = post("/v2/models/churn/infer", churn("[2,8]", "[1,2,3,4,5,6,7,8,1,2,3,4,5,6,7,8]"));
+        assertEquals(200, nested.statusCode(), nested.asString());
+        assertEquals(JSON.readTree(flat.asByteArray()), JSON.readTree(nested.asByteArray()));
+        Response late = post("/v2/models/churn/infer", "{\"inputs\":[{\"data\":[" + ROW + "," + ROW + "],"
+                + "\"name\":\"features\",\"datatype\":\"FP32\",\"shape\":[2,8]}]}");
+        assertEquals(JSON.readTree(flat.asByteArray()), JSON.readTree(late.asByteArray()));
+        // a 0-row batch is legal in ONNX and in the protocol
+        Response empty = post("/v2/models/churn/infer", churn("[0,8]", "[]"));
+        assertEquals(200, empty.statusCode(), empty.asString());
+        assertEquals("[0,2]", JSON.readTree(empty.asByteArray()).path("outputs").path(0).path("shape").toString());
+    }
+
+    /** Finding: "fp32" was accepted although the protocol's names are upper case and Triton refuses it. */
+    @Test
+    void datatypeNamesAreUpperCase() throws Exception {
+        String e = assertError(post("/v2/models/churn/infer",
+                churn("[1,8]", ROW).replace("\"FP32\"", "\"fp32\"")), 400);
+        assertTrue(e.contains("'FP32'"), e);
+        StatusRuntimeException g = assertThrows(StatusRuntimeException.class, () -> grpc.modelInfer(
+                churnGrpc().setInputs(0, churnGrpc().getInputs(0).toBuilder().setDatatype("fp32")).build()));
+        assertEquals(Status.Code.INVALID_ARGUMENT, g.getStatus().getCode());
+    }
+
+    /** Finding: a malformed body sent to an unknown model answered 400, hiding the real mistake (the model). */
+    @Test
+    void unknownModelIsNotFoundEvenWithABadBody() throws Exception {
+        assertTrue(assertError(post("/v2/models/nope/infer", "{}"), 404).contains("nope"));
+        assertError(post("/v2/models/nope/infer", "not json"), 404);
+        assertError(post("/v2/models/churn/versions/99/infer", "{\"inputs\":{}}"), 404);
+        // a known model with a bad body is still a 400
+        assertError(post("/v2/models/churn/infer", "{}"), 400);
+
+        StatusRuntimeException g = assertThrows(StatusRuntimeException.class, () -> grpc.modelInfer(
+                ModelInferRequest.newBuilder().setModelName("nope").addInputs(
+                        ModelInferRequest.InferInputTensor.newBuilder().setName("x").setDatatype("FLOAT")).build()));
+        assertEquals(Status.Code.NOT_FOUND, g.getStatus().getCode());
+        g = assertThrows(StatusRuntimeException.class, () -> grpc.modelInfer(
+                churnGrpc().setModelVersion("99").addRawInputContents(ByteString.copyFrom(new byte[3])).build()));
+        assertEquals(Status.Code.NOT_FOUND, g.getStatus().getCode());
+    }
+
+    /** Finding: Triton's classification output parameter was silently ignored, returning scores instead of classes. */
+    @Test
+    void classificationIsRefusedClearly() throws Exception {
+        String body = "{\"inputs\":[{\"name\":\"features\",\"datatype\":\"FP32\",\"shape\":[1,8],\"data\":" + ROW
+                + "}],\"outputs\":[{\"name\":\"probabilities\",\"parameters\":{\"classification\":2}}]}";
+        assertTrue(assertError(post("/v2/models/churn/infer", body), 400).contains("classification"));
+        StatusRuntimeException g = assertThrows(StatusRuntimeException.class, () -> grpc.modelInfer(churnGrpc()
+                .addRawInputContents(ByteString.copyFrom(rawRow()))
+                .addOutputs(ModelInferRequest.InferRequestedOutputTensor.newBuilder().setName("probabilities")
+                        .putParameters("classification", InferParameter.newBuilder().setInt64Param(2).build()))
+                .build()));
+        assertEquals(Status.Code.INVALID_ARGUMENT, g.getStatus().getCode());
+        assertTrue(g.getStatus().getDescription().contains("classification"));
+    }
+
+    /** Finding: error messages quoted Jackson's switches and a redacted source location. */
+    @Test
+    void malformedJsonMessagesSpeakToTheClient() throws Exception {
+        String nan = assertError(post("/v2/models/churn/infer", churn("[1,8]", "[NaN,2,3,4,5,6,7,8]")), 400);
+        assertTrue(nan.contains("NaN") && !nan.contains("JsonReadFeature"), nan);
+        String cut = assertError(post("/v2/models/churn/infer", "{\"inputs\":[{\"name\":\"features\""), 400);
+        assertFalse(cut.contains("Source:") || cut.contains("REDACTED"), cut);
+        assertTrue(cut.startsWith("malformed JSON"), cut);
+    }
+
+    // ------------------------------------------------------------------------------ REST regression guards
+
+    /** Client mistakes each give their 4xx with a JSON error, never a 500. */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', quoteCharacter = '`', value = {
+            "empty body          | ``                                                                            | 400",
+            "null                | null                                                                          | 400",
+            "array               | []                                                                            | 400",
+            "no inputs           | {}                                                                            | 400",
+            "inputs not array    | {\"inputs\":{}}                                                               | 400",
+            "input without name  | {\"inputs\":[{\"datatype\":\"FP32\",\"shape\":[1,8],\"data\":" + ROW + "}]}   | 400",
+            "input without shape | {\"inputs\":[{\"name\":\"features\",\"datatype\":\"FP32\",\"data\":" + ROW + "}]} | 400",
+            "no datatype         | {\"inputs\":[{\"name\":\"features\",\"shape\":[1,8],\"data\":" + ROW + "}]}   | 400",
+            "huge shape          | {\"inputs\":[{\"name\":\"features\",\"datatype\":\"FP32\",\"shape\":[1000000000000000000,1000000000000000000],\"data\":[]}]} | 400",
+            "exponent shape      | {\"inputs\":[{\"name\":\"features\",\"datatype\":\"FP32\",\"shape\":[1e18,1e18],\"data\":[]}]} | 400",
+            "negative dim        | {\"inputs\":[{\"name\":\"features\",\"datatype\":\"FP32\",\"shape\":[-1,8],\"data\":" + ROW + "}]} | 400",
+            "float dim           | {\"inputs\":[{\"name\":\"features\",\"datatype\":\"FP32\",\"shape\":[1.5,8],\"data\":" + ROW + "}]} | 400",
+            "string for number   | {\"inputs\":[{\"name\":\"features\",\"datatype\":\"FP32\",\"shape\":[1,8],\"data\":[\"1\",2,3,4,5,6,7,8]}]} | 400",
+            "unknown datatype    | {\"inputs\":[{\"name\":\"features\",\"datatype\":\"FLOAT\",\"shape\":[1,8],\"data\":" + ROW + "}]} | 400",
+            "wrong datatype      | {\"inputs\":[{\"name\":\"features\",\"datatype\":\"FP64\",\"shape\":[1,8],\"data\":" + ROW + "}]} | 400",
+            "too few elements    | {\"inputs\":[{\"name\":\"features\",\"datatype\":\"FP32\",\"shape\":[1,8],\"data\":[1,2]}]} | 400",
+            "id not a string     | {\"id\":5,\"inputs\":[]}                                                     | 400",
+            "unknown output      | {\"inputs\":[{\"name\":\"features\",\"datatype\":\"FP32\",\"shape\":[1,8],\"data\":" + ROW + "}],\"outputs\":[{\"name\":\"nope\"}]} | 400",
+            "trailing garbage    | {\"inputs\":[]}xyz                                                           | 400",
+    })
+    void clientMistakes(String what, String body, int status) throws Exception {
+        assertError(post("/v2/models/churn/infer", body == null ? "" : body), status);
+    }
+
+    @ParameterizedTest(name = "{0} = {1}")
+    @CsvSource({
+            "in_uint8, -1", "in_uint64, 18446744073709551616", "in_int8, 128", "in_int32, 1.5",
+            "in_bool, 1", "in_int32, true", "in_string, 5", "in_fp32, null"})
+    void elementValuesOutsideTheirDatatype(String input, String value) throws Exception {
+        String e = assertError(post("/v2/models/all_types/infer", allTypes(input, value)), 400);
+        assertTrue(e.contains(input), e);
+    }
+
+    @Test
+    void exactIntegersInAnyJsonFormAndUint64Extremes() throws Exception {
+        // 1e3 and 2.0 are exact integers written as JSON numbers with a fraction or exponent: accepted
+        Response r = post("/v2/models/all_types/infer", allTypes("in_int32", "1e3").replace(
+                "\"in_uint64\",\"datatype\":\"UINT64\",\"shape\":[1,1],\"data\":[1]",
+                "\"in_uint64\",\"datatype\":\"UINT64\",\"shape\":[1,1],\"data\":[18446744073709551615]"));
+        assertEquals(200, r.statusCode(), r.asString());
+        JsonNode outputs = JSON.readTree(r.asByteArray()).path("outputs");
+        for (JsonNode o : outputs) {
+            if (o.path("name").asText().equals("out_int32")) {
+                assertEquals(1000, o.path("data").path(0).asInt());
+            }
+            if (o.path("name").asText().equals("out_uint64")) {
+                assertEquals("18446744073709551615", o.path("data").path(0).bigIntegerValue().toString());
+            }
+        }
+    }
+
+    /** The document shapes of the specification: names and JSON types. */
+    @Test
+    void responseDocumentsFollowTheSpecification() throws Exception {
+        Response r = post("/v2/models/churn/versions/1/infer?ignored=1", "{\"id\":\"q-1\",\"unknown\":{\"a\":[1]},"
+                + "\"parameters\":{\"x\":1},\"inputs\":[{\"name\":\"features\",\"datatype\":\"FP32\",\"shape\":[1,8],"
+                + "\"data\":" + ROW + ",\"extra\":true}],\"outputs\":[{\"name\":\"label\"}]}");
+        assertEquals(200, r.statusCode(), r.asString());
+        assertTrue(r.contentType().startsWith("application/json"));
+        JsonNode body = JSON.readTree(r.asByteArray());
+        assertEquals("churn", body.path("model_name").asText());
+        assertTrue(body.path("model_version").isTextual());
+        assertEquals("1", body.path("model_version").asText());
+        assertEquals("q-1", body.path("id").asText());
+        assertEquals(1, body.path("outputs").size());
+        JsonNode out = body.path("outputs").path(0);
+        assertEquals("label", out.path("name").asText());
+        assertEquals("INT64", out.path("datatype").asText());
+        assertEquals("[1]", out.path("shape").toString());
+        assertTrue(out.path("data").isArray() && out.path("data").path(0).isIntegralNumber());
+
+        JsonNode meta = JSON.readTree(RestAssured.given().port(server.port()).get("/v2/models/churn").asByteArray());
+        assertEquals("churn", meta.path("name").asText());
+        assertTrue(meta.path("versions").path(0).isTextual());
+        assertEquals("onnxruntime_onnx", meta.path("platform").asText());
+        assertEquals("[-1,8]", meta.path("inputs").path(0).path("shape").toString());
+        JsonNode serverMeta = JSON.readTree(RestAssured.given().port(server.port()).get("/v2").asByteArray());
+        assertTrue(serverMeta.path("name").isTextual() && serverMeta.path("version").isTextual());
+        assertTrue(serverMeta.path("extensions").isArray());
+        assertEquals(Map.of("ready", true), JSON.convertValue(JSON.readTree(RestAssured.given()
+                .port(server.port()).get("/v2/health/ready").asByteArray()), Map.class));
+    }
+
+    /** After a refused request the same keep-alive connection serves the next one. */
+    @Test
+    void connectionStaysUsableAfterErrors() throws Exception {
+        try (Socket s = new Socket("127.0.0.1", server.port())) {
+            s.setSoTimeout(10_000);
+            OutputStream out = s.getOutputStream();
+            InputStream in = s.getInputStream();
+            for (String body : List.of("{bad", churn("[1,8]", "[1,2]"), "{}", churn("[1,8]", ROW))) {
+                byte[] b = body.getBytes(StandardCharsets.UTF_8);
+                out.write(("POST /v2/models/churn/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                        + "Content-Length: " + b.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                out.write(b);
+                out.flush();
+                String head = readResponse(in);
+                assertTrue(head.startsWith(body.equals(churn("[1,8]", ROW)) ? "HTTP/1.1 200" : "HTTP/1.1 400"), head);
+            }
+        }
+    }
+
+    /** Reads one response with a Content-Length body; returns its head. */
+    private static String readResponse(InputStream in) throws IOException {
+        ByteArrayOutputStream head = new ByteArrayOutputStream();
+        while (!head.toString(StandardCharsets.US_ASCII).endsWith("\r\n\r\n")) {
+            int c = in.read();
+            assertTrue(c >= 0, "connection closed after: " + head);
+            head.write(c);
+        }
+        String text = head.toString(StandardCharsets.US_ASCII);
+        int length = 0;
+        for (String line : text.split("\r\n")) {
+            if (line.toLowerCase(java.util.Locale.ROOT).startsWith("content-length:")) {
+                length = Integer.parseInt(line.substring(15).trim());
+            }
+        }
+        assertEquals(length, in.readNBytes(length).length);
+        return text;
+    }
+
+    @Test
+    void binaryExtensionMistakes() throws Exception {
+        byte[] floats = ByteBuffer.allocate(32).order(ByteOrder.LITTLE_ENDIAN)
+                .putFloat(1).putFloat(2).putFloat(3).putFloat(4).putFloat(5).putFloat(6).putFloat(7).putFloat(8).array();
+        byte[] header = ("{\"inputs\":[{\"name\":\"features\",\"datatype\":\"FP32\",\"shape\":[1,8],"
+                + "\"parameters\":{\"binary_data_size\":32}}]}").getBytes(StandardCharsets.UTF_8);
+        byte[] body = concat(header, floats);
+        for (String length : List.of(Integer.toString(body.length + 1), "-5", "abc", Integer.toString(header.length - 3))) {
+            assertError(binary("/v2/models/churn/infer", body, length), 400);
+        }
+        assertError(binary("/v2/models/churn/infer", concat(header, new byte[28]), Integer.toString(header.length)), 400);
+        assertError(binary("/v2/models/churn/infer", concat(body, new byte[2]), Integer.toString(header.length)), 400);
+        assertEquals(200, binary("/v2/models/churn/infer", body, Integer.toString(header.length)).statusCode());
+
+        for (byte[] strings : List.of(
+                concat(le(50), "hello".getBytes(StandardCharsets.UTF_8)),
+                concat(le(-1), "hello".getBytes(StandardCharsets.UTF_8)),
+                new byte[]{5, 0},
+                concat(le(2), new byte[]{(byte) 0xff, (byte) 0xfe}))) {
+            byte[] h = ("{\"inputs\":[{\"name\":\"text\",\"datatype\":\"BYTES\",\"shape\":[1],"
+                    + "\"parameters\":{\"binary_data_size\":" + strings.length + "}}]}").getBytes(StandardCharsets.UTF_8);
+            assertError(binary("/v2/models/strings/infer", concat(h, strings), Integer.toString(h.length)), 400);
+        }
+    }
+
+    private static Response binary(String path, byte[] body, String headerLength) {
+        return RestAssured.given().baseUri("http://127.0.0.1").port(server.port()).contentType("application/octet-stream")
+                .header("Inference-Header-Content-Length", headerLength).body(body).post(path);
+    }
+
+    private static byte[] le(int v) {
+        return ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(v).array();
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] out = new byte[a.length + b.length];
+        System.arraycopy(a, 0, out, 0, a.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    /** 64 connections mixing good and bad requests: every answer is the caller's own, no 500s. */
+    @Test
+    void concurrentGoodAndBadRequestsDoNotCrossTalk() throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(64);
+        try {
+            List<Future<String>> results = new ArrayList<>();
+            for (int c = 0; c < 64; c++) {
+                int client = c;
+                results.add(pool.submit(() -> {
+                    try (Socket s = new Socket("127.0.0.1", server.port())) {
+                        s.setSoTimeout(30_000);
+                        for (int i = 0; i < 20; i++) {
+                            int kind = (client + i) % 3;
+                            String id = client + "-" + i;
+                            String path = kind == 2 ? "/v2/models/nope/infer" : "/v2/models/churn/infer";
+                            String body = kind == 1 ? churn("[1,8]", "[1,2]")
+                                    : "{\"id\":\"" + id + "\",\"inputs\":[{\"name\":\"features\",\"datatype\":\"FP32\","
+                                    + "\"shape\":[1,8],\"data\":[" + client + "," + i + ",0,0,0,0,0,0]}]}";
+                            byte[] b = body.getBytes(StandardCharsets.UTF_8);
+                            s.getOutputStream().write(("POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Length: "
+                                    + b.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                            s.getOutputStream().write(b);
+                            String head = readResponseWithBody(s.getInputStream(), id, kind);
+                            if (head != null) {
+                                return head;
+                            }
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (Future<String> f : results) {
+                String problem = f.get(120, TimeUnit.SECONDS);
+                assertEquals(null, problem);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    /** Returns null when the answer is what this request should get, else a description. */
+    private static String readResponseWithBody(InputStream in, String id, int kind) throws IOException {
+        ByteArrayOutputStream head = new ByteArrayOutputStream();
+        while (!head.toString(StandardCharsets.US_ASCII).endsWith("\r\n\r\n")) {
+            int c = in.read();
+            if (c < 0) {
+                return "closed";
+            }
+            head.write(c);
+        }
+        String text = head.toString(StandardCharsets.US_ASCII);
+        int length = 0;
+        for (String line : text.split("\r\n")) {
+            if (line.toLowerCase(java.util.Locale.ROOT).startsWith("content-length:")) {
+                length = Integer.parseInt(line.substring(15).trim());
+            }
+        }
+        JsonNode body = JSON.readTree(in.readNBytes(length));
+        String want = switch (kind) {
+            case 0 -> "HTTP/1.1 200";
+            case 1 -> "HTTP/1.1 400";
+            default -> "HTTP/1.1 404";
+        };
+        if (!text.startsWith(want)) {
+            return text + body;
+        }
+        if (kind == 0 && !id.equals(body.path("id").asText())) {
+            return "answer for " + body.path("id") + " reached " + id;
+        }
+        return null;
+    }
+
+    // -------------------------------------------------------------------------------------------- gRPC
+
+    private static ModelInferRequest.Builder churnGrpc() {
+        return ModelInferRequest.newBuilder().setModelName("churn").setId("g-1").addInputs(
+                ModelInferRequest.InferInputTensor.newBuilder().setName("features").setDatatype("FP32")
+                        .addShape(1).addShape(8));
+    }
+
+    private static byte[] rawRow() {
+        ByteBuffer b = ByteBuffer.allocate(32).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 1; i <= 8; i++) {
+            b.putFloat(i);
+        }
+        return b.array();
+    }
+
+    private static Status.Code grpcCode(ModelInferRequest request) {
+        return assertThrows(StatusRuntimeException.class, () -> grpc.modelInfer(request)).getStatus().getCode();
+    }
+
+    @Test
+    void grpcMistakesAndFeatures() {
+        InferTensorContents.Builder row = InferTensorContents.newBuilder();
+        for (int i = 1; i <= 8; i++) {
+            row.addFp32Contents(i);
+        }
+        ModelInferRequest.Builder typed = churnGrpc();
+        typed.setInputs(0, typed.getInputs(0).toBuilder().setContents(row));
+        // both typed contents and raw_input_contents
+        assertEquals(Status.Code.INVALID_ARGUMENT, grpcCode(typed.clone().addRawInputContents(ByteString.copyFrom(rawRow())).build()));
+        // raw size mismatch
+        assertEquals(Status.Code.INVALID_ARGUMENT, grpcCode(churnGrpc().addRawInputContents(ByteString.copyFrom(new byte[28])).build()));
+        // missing datatype
+        ModelInferRequest.Builder noType = churnGrpc().addRawInputContents(ByteString.copyFrom(rawRow()));
+        noType.setInputs(0, noType.getInputs(0).toBuilder().clearDatatype());
+        assertEquals(Status.Code.INVALID_ARGUMENT, grpcCode(noType.build()));
+        // typed contents in the wrong field for the datatype
+        ModelInferRequest.Builder wrongField = churnGrpc();
+        wrongField.setInputs(0, wrongField.getInputs(0).toBuilder().setContents(
+                InferTensorContents.newBuilder().addAllIntContents(List.of(1, 2, 3, 4, 5, 6, 7, 8))));
+        assertEquals(Status.Code.INVALID_ARGUMENT, grpcCode(wrongField.build()));
+        // unknown model and version
+        assertEquals(Status.Code.NOT_FOUND, grpcCode(churnGrpc().setModelName("nope").addRawInputContents(ByteString.copyFrom(rawRow())).build()));
+        assertEquals(Status.Code.NOT_FOUND, grpcCode(churnGrpc().setModelVersion("7").addRawInputContents(ByteString.copyFrom(rawRow())).build()));
+
+        // parameters accepted, outputs subset, id echoed, typed answer to a typed request
+        ModelInferResponse answer = grpc.modelInfer(typed.clone()
+                .putParameters("priority", InferParameter.newBuilder().setInt64Param(1).build())
+                .addOutputs(ModelInferRequest.InferRequestedOutputTensor.newBuilder().setName("label")).build());
+        assertEquals("g-1", answer.getId());
+        assertEquals("churn", answer.getModelName());
+        assertFalse(answer.getModelVersion().isEmpty());
+        assertEquals(1, answer.getOutputsCount());
+        assertEquals("label", answer.getOutputs(0).getName());
+        assertEquals("INT64", answer.getOutputs(0).getDatatype());
+        assertEquals(1, answer.getOutputs(0).getContents().getInt64ContentsCount());
+        // raw request, raw answer
+        ModelInferResponse raw = grpc.modelInfer(churnGrpc().addRawInputContents(ByteString.copyFrom(rawRow())).build());
+        assertEquals(2, raw.getRawOutputContentsCount());
+        assertEquals(answer.getOutputs(0).getContents().getInt64Contents(0),
+                raw.getRawOutputContents(1).asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).getLong());
+    }
+
+    // ------------------------------------------------------------------------------------------ helpers
+
+    /** An all_types request with one element replaced by a raw JSON value. */
+    private static String allTypes(String input, String value) {
+        String[][] inputs = {
+                {"in_bool", "BOOL", "true"}, {"in_uint8", "UINT8", "1"}, {"in_uint16", "UINT16", "1"},
+                {"in_uint32", "UINT32", "1"}, {"in_uint64", "UINT64", "1"}, {"in_int8", "INT8", "1"},
+                {"in_int16", "INT16", "1"}, {"in_int32", "INT32", "1"}, {"in_int64", "INT64", "1"},
+                {"in_fp16", "FP16", "1"}, {"in_fp32", "FP32", "1"}, {"in_fp64", "FP64", "1"},
+                {"in_string", "BYTES", "\"a\""}};
+        StringBuilder b = new StringBuilder("{\"inputs\":[");
+        for (int i = 0; i < inputs.length; i++) {
+            String v = inputs[i][0].equals(input) ? value : inputs[i][2];
+            b.append(i == 0 ? "" : ",").append("{\"name\":\"").append(inputs[i][0]).append("\",\"datatype\":\"")
+                    .append(inputs[i][1]).append("\",\"shape\":[1,1],\"data\":[").append(v).append("]}");
+        }
+        return b.append("]}").toString();
+    }
+}
