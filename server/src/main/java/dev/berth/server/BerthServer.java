@@ -118,6 +118,11 @@ public final class BerthServer implements AutoCloseable {
             String text = message == null || message.isBlank() ? status.reasonPhrase() : message;
             if (eventType == DirectHandler.EventType.PAYLOAD_TOO_LARGE || status.code() == 413) {
                 text = "request body exceeds the limit of " + maxRequestBytes + " bytes";
+            } else if (status.code() == 400 && (message == null || message.isBlank())
+                    && request.headers().contains(HeaderNames.CONTENT_ENCODING)) {
+                // Helidon refuses a body coding it has no decoder for and says only "Bad Request"
+                text = "Content-Encoding '" + request.headers().first(HeaderNames.CONTENT_ENCODING).orElse("")
+                        + "' is not supported: send the body uncompressed (binary tensor data is compact and fast)";
             } else if (status.code() >= 500) {
                 text = "internal server error";
             }
