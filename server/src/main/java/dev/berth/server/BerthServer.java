@@ -70,6 +70,15 @@ public final class BerthServer implements AutoCloseable {
         OipGrpcService grpc = new OipGrpcService(core, info, inFlight, b.requestMetrics, Optional.ofNullable(b.repositoryToken));
 
         HttpRouting.Builder http = HttpRouting.builder();
+        // Helidon writes a HEAD response's entity like GET's; on a keep-alive connection the client would
+        // read those bytes as the start of its next response. Every answer keeps its status and headers
+        // and loses its body.
+        http.addFilter((chain, req, res) -> {
+            if (req.prologue().method() == io.helidon.http.Method.HEAD) {
+                res.streamFilter(BodylessStream::new);
+            }
+            chain.proceed();
+        });
         // extra services first: monitoring's routes must win over the catch-all answers below
         for (HttpService s : b.services) {
             http.register(s);
@@ -138,6 +147,21 @@ public final class BerthServer implements AutoCloseable {
             b.addHandler(type, json);
         }
         return b.build();
+    }
+
+    /** Discards an entity written for a HEAD request; closing still completes the response. */
+    private static final class BodylessStream extends java.io.FilterOutputStream {
+        BodylessStream(java.io.OutputStream out) {
+            super(out);
+        }
+
+        @Override
+        public void write(int b) {
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) {
+        }
     }
 
     public static Builder builder() {

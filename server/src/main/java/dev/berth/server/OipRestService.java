@@ -69,7 +69,9 @@ final class OipRestService implements HttpService {
 
     private void get(HttpRules rules, String path, Handler handler) {
         rules.get(path, guarded(handler));
-        rules.any(path, methodNotAllowed("GET"));
+        // HTTP requires HEAD wherever GET works; load balancers and uptime checkers probe health with it
+        rules.head(path, guarded(handler));
+        rules.any(path, methodNotAllowed("GET, HEAD"));
     }
 
     private void post(HttpRules rules, String path, Handler handler) {

@@ -293,6 +293,64 @@ class ConformanceTest {
         }
     }
 
+    /**
+     * Finding: HEAD was refused on GET endpoints, and Helidon sent a body with every HEAD answer, which
+     * a keep-alive client reads as the start of its next response.
+     */
+    @Test
+    void headAnswersLikeGetWithoutABody() throws Exception {
+        try (Socket s = new Socket("127.0.0.1", server.port())) {
+            s.setSoTimeout(10_000);
+            OutputStream out = s.getOutputStream();
+            InputStream in = s.getInputStream();
+            for (String[] probe : List.of(new String[]{"/v2/health/live", "200"}, new String[]{"/v2/health/ready", "200"},
+                    new String[]{"/v2/models/churn", "200"}, new String[]{"/v2/models/nope", "404"},
+                    new String[]{"/v2/models/churn/infer", "405"}, new String[]{"/nowhere", "404"})) {
+                out.write(("HEAD " + probe[0] + " HTTP/1.1\r\nHost: x\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+                String head = readHead(in);
+                assertTrue(head.startsWith("HTTP/1.1 " + probe[1]), probe[0] + ": " + head);
+            }
+            // the connection is in step: the next GET gets its own answer, not leftovers of the HEADs
+            out.write("GET /v2/health/live HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            String head = readHead(in);
+            assertTrue(head.startsWith("HTTP/1.1 200"), head);
+            assertEquals("{\"live\":true}", new String(in.readNBytes(contentLength(head)), StandardCharsets.UTF_8));
+        }
+        assertEquals("GET, HEAD", RestAssured.given().port(server.port()).put("/v2/models/churn").header("Allow"));
+    }
+
+    /** Finding: a compressed request body was answered with a bare "Bad Request". */
+    @Test
+    void unsupportedContentEncodingIsNamed() throws Exception {
+        Response r = RestAssured.given().baseUri("http://127.0.0.1").port(server.port()).contentType("application/json")
+                .header("Content-Encoding", "gzip").body(new byte[]{31, -117, 8, 0, 0, 0, 0, 0, 0, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0})
+                .post("/v2/models/churn/infer");
+        String e = assertError(r, 400);
+        assertTrue(e.contains("Content-Encoding 'gzip'"), e);
+    }
+
+    /** Reads a response head (through the blank line) without its body. */
+    private static String readHead(InputStream in) throws IOException {
+        ByteArrayOutputStream head = new ByteArrayOutputStream();
+        while (!head.toString(StandardCharsets.US_ASCII).endsWith("\r\n\r\n")) {
+            int c = in.read();
+            assertTrue(c >= 0, "connection closed after: " + head);
+            head.write(c);
+        }
+        return head.toString(StandardCharsets.US_ASCII);
+    }
+
+    private static int contentLength(String head) {
+        for (String line : head.split("\r\n")) {
+            if (line.toLowerCase(java.util.Locale.ROOT).startsWith("content-length:")) {
+                return Integer.parseInt(line.substring(15).trim());
+            }
+        }
+        return 0;
+    }
+
     /** Reads one response with a Content-Length body; returns its head. */
     private static String readResponse(InputStream in) throws IOException {
         ByteArrayOutputStream head = new ByteArrayOutputStream();
