@@ -41,7 +41,7 @@ final class AliasCommand implements Callable<Integer> {
     public Integer call() {
         ModelRef.requireValidName(name, "model name");
         ModelRef.requireValidName(alias, "alias");
-        LocalRegistry registry = models.registry();
+        LocalRegistry registry = models.existingRegistry();
         if (delete) {
             if (!versions.isEmpty()) {
                 throw new ParameterException(spec.commandLine(), "give versions or --delete, not both");

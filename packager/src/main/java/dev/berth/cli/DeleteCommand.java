@@ -33,7 +33,7 @@ final class DeleteCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "'" + ref + "': name the version to delete as NAME:VERSION");
         }
         int version = r.version().getAsInt();
-        List<String> changed = models.registry().deleteVersion(r.name(), version, force);
+        List<String> changed = models.existingRegistry().deleteVersion(r.name(), version, force);
         spec.commandLine().getOut().println("deleted " + r.name() + ":" + version
                 + (changed.isEmpty() ? "" : " (aliases updated: " + String.join(", ", changed) + ")"));
         return 0;

@@ -41,7 +41,7 @@ final class DiffCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws JsonProcessingException {
-        LocalRegistry registry = models.registry();
+        LocalRegistry registry = models.existingRegistry();
         OnnxSignatureReader reader = new OnnxSignatureReader();
         ModelManifest a = manifest(registry, ModelRef.parse(left), reader);
         ModelManifest b = manifest(registry, ModelRef.parse(right), reader);

@@ -43,7 +43,7 @@ final class ListCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws JsonProcessingException {
-        LocalRegistry registry = models.registry();
+        LocalRegistry registry = models.existingRegistry();
         List<Entry> entries = new ArrayList<>();
         for (String name : registry.models()) {
             ModelInfo info = registry.info(name);

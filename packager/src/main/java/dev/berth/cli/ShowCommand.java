@@ -44,7 +44,7 @@ final class ShowCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        LocalRegistry registry = models.registry();
+        LocalRegistry registry = models.existingRegistry();
         ModelRef r = ModelRef.parse(ref);
         int version = registry.resolve(r);
         ModelManifest m = registry.manifest(r.name(), version, new OnnxSignatureReader());

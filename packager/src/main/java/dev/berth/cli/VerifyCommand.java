@@ -26,7 +26,7 @@ final class VerifyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        LocalRegistry registry = models.registry();
+        LocalRegistry registry = models.existingRegistry();
         VerifyReport report;
         if (ref == null) {
             report = registry.verify();

@@ -159,6 +159,8 @@ class CliTest {
         assertEquals("accuracy", json.get(1).get("headline").get("metric").asText());
         assertEquals(0.9861, json.get(1).get("headline").get("value").asDouble());
 
+        // an existing empty folder is an empty registry (a missing one is an error: MissingRegistryTest)
+        Files.createDirectories(tmp.resolve("empty"));
         assertEquals("no models in " + tmp.resolve("empty").toAbsolutePath(),
                 ok("list", "--models", tmp.resolve("empty").toString()).out().strip());
     }
