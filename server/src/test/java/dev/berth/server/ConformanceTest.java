@@ -184,6 +184,8 @@ class ConformanceTest {
         String cut = assertError(post("/v2/models/churn/infer", "{\"inputs\":[{\"name\":\"features\""), 400);
         assertFalse(cut.contains("Source:") || cut.contains("REDACTED"), cut);
         assertTrue(cut.startsWith("malformed JSON"), cut);
+        String longNumber = assertError(post("/v2/models/churn/infer", churn("[1,8]", "[1" + "0".repeat(5000) + ",2,3,4,5,6,7,8]")), 400);
+        assertTrue(longNumber.contains("length") && !longNumber.contains("StreamReadConstraints"), longNumber);
     }
 
     // ------------------------------------------------------------------------------ REST regression guards

@@ -93,7 +93,8 @@ public final class OipJson {
     private static InferenceException.InvalidInput malformed(JsonProcessingException e) {
         String message = String.valueOf(e.getOriginalMessage())
                 .replaceAll("\\s*\\(start marker at \\[Source:[^\\]]*\\]\\)", "")
-                .replaceAll(": enable `[^`]*` to allow", "");
+                .replaceAll(": enable `[^`]*` to allow", "")
+                .replaceAll(", from `[^`]*`", "");
         return invalid("malformed JSON: " + message + location(e));
     }
 
