@@ -6,6 +6,7 @@ import dev.berth.runtime.InferenceResponse;
 import dev.berth.runtime.InferenceService;
 import dev.berth.runtime.ModelState;
 import dev.berth.runtime.ModelStatus;
+import dev.berth.server.codec.Classification;
 import dev.berth.server.codec.OipProto;
 import dev.berth.server.grpc.proto.GRPCInferenceServiceGrpc;
 import dev.berth.server.grpc.proto.ModelInferRequest;
@@ -121,7 +122,8 @@ final class OipGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceService
             if (!admitted) {
                 throw new InferenceException.Unavailable("server is shutting down");
             }
-            InferenceResponse result = core.infer(decoded.request());
+            InferenceResponse result = Classification.apply(core.infer(decoded.request()), decoded.classification(),
+                    r -> core.modelMetadata(r.model(), Integer.toString(r.version())).outputs());
             answeredVersion = Integer.toString(result.version());
             response = OipProto.writeInferResponse(result, decoded.rawResponse());
             responseBytes = response.getSerializedSize();

@@ -4,6 +4,7 @@ import dev.berth.monitoring.RequestMetrics;
 import dev.berth.runtime.InferenceResponse;
 import dev.berth.runtime.InferenceService;
 import dev.berth.runtime.ModelStatus;
+import dev.berth.server.codec.Classification;
 import dev.berth.server.codec.OipJson;
 import dev.berth.server.codec.RestInferRequest;
 import dev.berth.server.codec.RestInferResponse;
@@ -140,7 +141,8 @@ final class OipRestService implements HttpService {
             if (!admitted) {
                 throw new dev.berth.runtime.InferenceException.Unavailable("server is shutting down");
             }
-            InferenceResponse response = core.infer(decoded.request());
+            InferenceResponse response = Classification.apply(core.infer(decoded.request()), decoded.classification(),
+                    this::outputSpecs);
             answeredVersion = Integer.toString(response.version());
             encoded = OipJson.writeInferResponse(response, decoded);
         } catch (RuntimeException e) {
@@ -172,6 +174,11 @@ final class OipRestService implements HttpService {
             res.header(HeaderNames.CONTENT_TYPE, JSON);
             res.send(encoded.json());
         }
+    }
+
+    /** The answering version's output specs, for class labels. */
+    private List<dev.berth.registry.TensorSpec> outputSpecs(InferenceResponse r) {
+        return core.modelMetadata(r.model(), Integer.toString(r.version())).outputs();
     }
 
     private void repositoryIndex(ServerRequest req, ServerResponse res) throws IOException {

@@ -15,7 +15,7 @@ import java.util.Properties;
 public record ServerInfo(String name, String version, List<String> extensions) {
     public static final String NAME = "berth";
     /** Extensions both front ends implement. */
-    public static final List<String> BUILT_IN_EXTENSIONS = List.of("binary_tensor_data", "model_repository", "parameters");
+    public static final List<String> BUILT_IN_EXTENSIONS = List.of("binary_tensor_data", "classification", "model_repository", "parameters");
 
     public ServerInfo {
         extensions = List.copyOf(extensions);

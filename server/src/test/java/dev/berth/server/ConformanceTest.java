@@ -61,6 +61,18 @@ class ConformanceTest {
     @BeforeAll
     static void start() throws Exception {
         Cases.registry(models);
+        // the churn model again, registered with class labels in its signature (as the shipped sample is)
+        Path signature = java.nio.file.Files.writeString(models.getParent().resolve("signature-" + System.nanoTime() + ".json"),
+                "{\"inputs\":[{\"name\":\"features\",\"datatype\":\"FP32\",\"shape\":[-1,8]}],"
+                + "\"outputs\":[{\"name\":\"probabilities\",\"datatype\":\"FP32\",\"shape\":[-1,2],"
+                + "\"labels\":[\"stays\",\"churns\"]},{\"name\":\"label\",\"datatype\":\"INT64\",\"shape\":[-1]}]}");
+        try {
+            dev.berth.registry.LocalRegistry.open(models).register(dev.berth.registry.Registration.builder("labelled",
+                            models.resolve("churn").resolve("1").resolve("model.onnx")).signatureFile(signature).build(),
+                    new dev.berth.runtime.onnx.OnnxSignatureReader());
+        } finally {
+            java.nio.file.Files.deleteIfExists(signature);
+        }
         server = BerthServer.builder().models(models).port(0).maxRequestBytes(1 << 20).build().start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         while (!server.inferenceService().ready()) {
@@ -161,19 +173,90 @@ class ConformanceTest {
         assertEquals(Status.Code.NOT_FOUND, g.getStatus().getCode());
     }
 
-    /** Finding: Triton's classification output parameter was silently ignored, returning scores instead of classes. */
+    /**
+     * Finding: Triton's classification output parameter was silently ignored, returning raw scores
+     * where the client expects "value:index:label" strings. Now implemented (Triton's extension).
+     */
     @Test
-    void classificationIsRefusedClearly() throws Exception {
-        String body = "{\"inputs\":[{\"name\":\"features\",\"datatype\":\"FP32\",\"shape\":[1,8],\"data\":" + ROW
-                + "}],\"outputs\":[{\"name\":\"probabilities\",\"parameters\":{\"classification\":2}}]}";
-        assertTrue(assertError(post("/v2/models/churn/infer", body), 400).contains("classification"));
+    void classificationReturnsTopClassesWithLabels() throws Exception {
+        String rows = "[" + ROW + ",[8,7,6,5,4,3,2,1]]";
+        Response plain = post("/v2/models/churn/infer", churn("[2,8]", rows));
+        JsonNode scores = JSON.readTree(plain.asByteArray()).path("outputs").path(0).path("data");
+        String body = "{\"inputs\":[{\"name\":\"features\",\"datatype\":\"FP32\",\"shape\":[2,8],\"data\":" + rows
+                + "}],\"outputs\":[{\"name\":\"probabilities\",\"parameters\":{\"classification\":1}},{\"name\":\"label\"}]}";
+        Response r = post("/v2/models/labelled/infer", body);
+        assertEquals(200, r.statusCode(), r.asString());
+        JsonNode out = JSON.readTree(r.asByteArray()).path("outputs");
+        assertEquals("probabilities", out.path(0).path("name").asText());
+        assertEquals("BYTES", out.path(0).path("datatype").asText());
+        assertEquals("[2,1]", out.path(0).path("shape").toString());
+        String[] labels = {"stays", "churns"}; // from the churn sample's registered signature
+        for (int row = 0; row < 2; row++) {
+            float p0 = (float) scores.path(row * 2).asDouble();
+            float p1 = (float) scores.path(row * 2 + 1).asDouble();
+            int top = p1 > p0 ? 1 : 0;
+            assertEquals((top == 1 ? p1 : p0) + ":" + top + ":" + labels[top], out.path(0).path("data").path(row).asText());
+            assertEquals(top, out.path(1).path("data").path(row).asInt(), "label output agrees with the top class");
+        }
+        // k above the class count is cut to it; integer outputs and binary outputs work too
+        Response all = post("/v2/models/labelled/infer", churn("[1,8]", ROW).replace("}]}",
+                "}],\"outputs\":[{\"name\":\"probabilities\",\"parameters\":{\"classification\":5,\"binary_data\":true}}]}"));
+        assertEquals(200, all.statusCode(), all.asString());
+        int headerLength = Integer.parseInt(all.header("Inference-Header-Content-Length"));
+        JsonNode header = JSON.readTree(java.util.Arrays.copyOf(all.asByteArray(), headerLength));
+        assertEquals("[1,2]", header.path("outputs").path(0).path("shape").toString());
+        ByteBuffer binary = ByteBuffer.wrap(all.asByteArray(), headerLength, all.asByteArray().length - headerLength)
+                .order(ByteOrder.LITTLE_ENDIAN);
+        List<String> classes = new ArrayList<>();
+        while (binary.hasRemaining()) {
+            byte[] e = new byte[binary.getInt()];
+            binary.get(e);
+            classes.add(new String(e, StandardCharsets.UTF_8));
+        }
+        assertEquals(2, classes.size());
+        assertTrue(classes.get(0).endsWith(":stays") || classes.get(0).endsWith(":churns"), classes.toString());
+
+        for (String bad : List.of("0", "-1", "1.5", "\"two\"", "true")) {
+            String e = assertError(post("/v2/models/churn/infer", churn("[1,8]", ROW).replace("}]}",
+                    "}],\"outputs\":[{\"name\":\"probabilities\",\"parameters\":{\"classification\":" + bad + "}}]}")), 400);
+            assertTrue(e.contains("classification"), e);
+        }
+        // a rank-1 output is one set of classes: the top element of the whole vector
+        Response vector = post("/v2/models/strings/infer", "{\"inputs\":[{\"name\":\"text\",\"datatype\":\"BYTES\","
+                + "\"shape\":[3],\"data\":[\"dog\",\"zebra\",\"fish\"]}],\"outputs\":[{\"name\":\"class_id\","
+                + "\"parameters\":{\"classification\":2}}]}");
+        assertEquals(200, vector.statusCode(), vector.asString());
+        JsonNode classified = JSON.readTree(vector.asByteArray()).path("outputs").path(0);
+        assertEquals("[2]", classified.path("shape").toString());
+        assertEquals("[\"3:2\",\"1:0\"]", classified.path("data").toString()); // fish=3, dog=1, zebra=-1 (cases.json)
+        // a BYTES output has no scores to rank
+        assertError(post("/v2/models/all_types/infer", allTypes("in_int8", "1").replace("]}]}",
+                "]}],\"outputs\":[{\"name\":\"out_string\",\"parameters\":{\"classification\":1}}]}")), 400);
+    }
+
+    @Test
+    void classificationOverGrpc() {
+        ModelInferResponse answer = grpc.modelInfer(churnGrpc().addRawInputContents(ByteString.copyFrom(rawRow()))
+                .addOutputs(ModelInferRequest.InferRequestedOutputTensor.newBuilder().setName("probabilities")
+                        .putParameters("classification", InferParameter.newBuilder().setInt64Param(2).build()))
+                .build());
+        assertEquals("BYTES", answer.getOutputs(0).getDatatype());
+        assertEquals(List.of(1L, 2L), answer.getOutputs(0).getShapeList());
+        ByteBuffer raw = answer.getRawOutputContents(0).asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+        List<String> classes = new ArrayList<>();
+        while (raw.hasRemaining()) {
+            byte[] e = new byte[raw.getInt()];
+            raw.get(e);
+            classes.add(new String(e, StandardCharsets.UTF_8));
+        }
+        assertEquals(2, classes.size());
+        assertTrue(Float.parseFloat(classes.get(0).split(":")[0]) >= Float.parseFloat(classes.get(1).split(":")[0]), classes.toString());
         StatusRuntimeException g = assertThrows(StatusRuntimeException.class, () -> grpc.modelInfer(churnGrpc()
                 .addRawInputContents(ByteString.copyFrom(rawRow()))
                 .addOutputs(ModelInferRequest.InferRequestedOutputTensor.newBuilder().setName("probabilities")
-                        .putParameters("classification", InferParameter.newBuilder().setInt64Param(2).build()))
+                        .putParameters("classification", InferParameter.newBuilder().setInt64Param(0).build()))
                 .build()));
         assertEquals(Status.Code.INVALID_ARGUMENT, g.getStatus().getCode());
-        assertTrue(g.getStatus().getDescription().contains("classification"));
     }
 
     /** Finding: error messages quoted Jackson's switches and a redacted source location. */

@@ -36,18 +36,6 @@ public final class Elements {
     }
 
     /**
-     * Triton's classification extension (an output parameter {@code classification: k} turning the
-     * output into top-k "value:index:label" strings) is not implemented. Ignoring the parameter would
-     * hand the client raw scores where it expects strings, so the request is refused instead.
-     */
-    public static void refuseClassification(String output, boolean requested) {
-        if (requested) {
-            throw invalid("output '" + output + "': the classification extension is not supported; request the"
-                    + " output without the 'classification' parameter and take the top classes from its scores");
-        }
-    }
-
-    /**
      * The element count of a client-declared shape. Negative dimensions, overflow, and counts above
      * {@code maxElements} (more elements than the request could possibly carry) are client errors,
      * caught here before anything is allocated.

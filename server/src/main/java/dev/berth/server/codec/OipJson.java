@@ -46,9 +46,6 @@ public final class OipJson {
     /** Input/output parameter giving the byte size of a tensor's binary data. */
     public static final String BINARY_DATA_SIZE = "binary_data_size";
 
-    /** Output parameter of Triton's classification extension, which berth refuses (see {@link Elements#refuseClassification}). */
-    public static final String CLASSIFICATION = "classification";
-
     private static final BigInteger UINT64_MAX = BigInteger.ONE.shiftLeft(64).subtract(BigInteger.ONE);
 
     private static final JsonFactory JSON = JsonFactory.builder()
@@ -172,6 +169,7 @@ public final class OipJson {
             List<Tensor> inputs = null;
             List<String> outputs = new ArrayList<>();
             Map<String, Boolean> binaryPerOutput = new HashMap<>();
+            Map<String, Integer> classification = new HashMap<>();
             while (p.nextToken() == JsonToken.FIELD_NAME) {
                 String field = p.currentName();
                 JsonToken t = p.nextToken();
@@ -184,7 +182,7 @@ public final class OipJson {
                     }
                     case "parameters" -> parameters = readParameters(p, "request");
                     case "inputs" -> inputs = readInputs();
-                    case "outputs" -> readOutputs(outputs, binaryPerOutput);
+                    case "outputs" -> readOutputs(outputs, binaryPerOutput, classification);
                     default -> p.skipChildren();
                 }
             }
@@ -203,7 +201,7 @@ public final class OipJson {
                 throw invalid("parameter '" + BINARY_DATA_OUTPUT + "' must be true or false");
             }
             InferenceRequest request = new InferenceRequest(model, version, id, inputs, outputs, parameters);
-            return new RestInferRequest(request, Boolean.TRUE.equals(binaryDefault), binaryPerOutput);
+            return new RestInferRequest(request, Boolean.TRUE.equals(binaryDefault), binaryPerOutput, classification);
         }
 
         private List<Tensor> readInputs() throws IOException {
@@ -324,7 +322,8 @@ public final class OipJson {
             return shape;
         }
 
-        private void readOutputs(List<String> names, Map<String, Boolean> binary) throws IOException {
+        private void readOutputs(List<String> names, Map<String, Boolean> binary, Map<String, Integer> classification)
+                throws IOException {
             expect(p, p.currentToken(), JsonToken.START_ARRAY, "'outputs'");
             JsonToken t;
             while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
@@ -348,7 +347,10 @@ public final class OipJson {
                 if (name == null) {
                     throw invalid("each requested output needs a 'name'");
                 }
-                Elements.refuseClassification(name, parameters.containsKey(CLASSIFICATION));
+                Object classes = parameters.get(Classification.PARAMETER);
+                if (classes != null) {
+                    classification.put(name, Classification.count(name, classes));
+                }
                 names.add(name);
                 Object flag = parameters.get(BINARY_DATA);
                 if (flag != null) {

@@ -34,8 +34,19 @@ public final class OipProto {
     private OipProto() {
     }
 
-    /** A decoded gRPC request: the core's request, and whether the response goes raw. */
-    public record Decoded(InferenceRequest request, boolean rawResponse) {
+    /**
+     * A decoded gRPC request: the core's request, whether the response goes raw, and the
+     * {@code classification} count of each requested output that set one.
+     */
+    public record Decoded(InferenceRequest request, boolean rawResponse, Map<String, Integer> classification) {
+        public Decoded {
+            classification = Map.copyOf(classification);
+        }
+
+        /** Without classification (the form before the classification extension). */
+        public Decoded(InferenceRequest request, boolean rawResponse) {
+            this(request, rawResponse, Map.of());
+        }
     }
 
     /** Decodes a ModelInferRequest into the core's request. */
@@ -68,15 +79,24 @@ public final class OipProto {
             }
         }
         List<String> outputs = new ArrayList<>(m.getOutputsCount());
+        Map<String, Integer> classification = new LinkedHashMap<>();
         for (ModelInferRequest.InferRequestedOutputTensor o : m.getOutputsList()) {
-            Elements.refuseClassification(o.getName(), o.containsParameters(OipJson.CLASSIFICATION));
+            InferParameter classes = o.getParametersMap().get(Classification.PARAMETER);
+            if (classes != null) {
+                Object value = switch (classes.getParameterChoiceCase()) {
+                    case INT64_PARAM -> classes.getInt64Param();
+                    case UINT64_PARAM -> classes.getUint64Param();
+                    default -> classes.toString().trim();
+                };
+                classification.put(o.getName(), Classification.count(o.getName(), value));
+            }
             outputs.add(o.getName());
         }
         String version = m.getModelVersion().isEmpty() ? null : m.getModelVersion();
         String id = m.getId().isEmpty() ? null : m.getId();
         InferenceRequest request = new InferenceRequest(m.getModelName(), version, id, inputs, outputs,
                 parameters(m.getParametersMap()));
-        return new Decoded(request, raw > 0 || m.getInputsCount() == 0);
+        return new Decoded(request, raw > 0 || m.getInputsCount() == 0, classification);
     }
 
     private static Map<String, Object> parameters(Map<String, InferParameter> in) {

@@ -11,10 +11,18 @@ import java.util.Map;
  * @param request          the protocol-neutral request
  * @param binaryByDefault  the request parameter {@code binary_data_output}
  * @param binaryPerOutput  the {@code binary_data} parameter of each requested output that set one
+ * @param classification   the {@code classification} count of each requested output that set one
  */
-public record RestInferRequest(InferenceRequest request, boolean binaryByDefault, Map<String, Boolean> binaryPerOutput) {
+public record RestInferRequest(InferenceRequest request, boolean binaryByDefault, Map<String, Boolean> binaryPerOutput,
+                               Map<String, Integer> classification) {
     public RestInferRequest {
         binaryPerOutput = Map.copyOf(binaryPerOutput);
+        classification = Map.copyOf(classification);
+    }
+
+    /** Without classification (the form before the classification extension). */
+    public RestInferRequest(InferenceRequest request, boolean binaryByDefault, Map<String, Boolean> binaryPerOutput) {
+        this(request, binaryByDefault, binaryPerOutput, Map.of());
     }
 
     /** Whether output {@code name} goes back as binary data after the JSON header. */
