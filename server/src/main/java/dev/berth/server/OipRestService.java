@@ -1,8 +1,10 @@
 package dev.berth.server;
 
 import dev.berth.monitoring.RequestMetrics;
+import dev.berth.runtime.InferenceException;
 import dev.berth.runtime.InferenceResponse;
 import dev.berth.runtime.InferenceService;
+import dev.berth.runtime.ModelState;
 import dev.berth.runtime.ModelStatus;
 import dev.berth.server.codec.OipJson;
 import dev.berth.server.codec.RestInferRequest;
@@ -136,7 +138,7 @@ final class OipRestService implements HttpService {
             RestInferRequest decoded = OipJson.readInferRequest(model, version, body, headerLength);
             admitted = inFlight.enter();
             if (!admitted) {
-                throw new dev.berth.runtime.InferenceException.Unavailable("server is shutting down");
+                throw new InferenceException.Unavailable("server is shutting down");
             }
             InferenceResponse response = core.infer(decoded.request());
             answeredVersion = Integer.toString(response.version());
@@ -177,7 +179,7 @@ final class OipRestService implements HttpService {
         boolean readyOnly = OipJson.readIndexReadyFlag(readBody(req));
         List<ModelStatus> index = core.repositoryIndex();
         if (readyOnly) {
-            index = index.stream().filter(s -> s.state() == dev.berth.runtime.ModelState.READY).toList();
+            index = index.stream().filter(s -> s.state() == ModelState.READY).toList();
         }
         sendJson(res, 200, OipJson.repositoryIndex(index));
     }
@@ -187,7 +189,7 @@ final class OipRestService implements HttpService {
         OipJson.checkOptionalObject(readBody(req));
         String model = model(req);
         if (!inFlight.enter()) {
-            throw new dev.berth.runtime.InferenceException.Unavailable("server is shutting down");
+            throw new InferenceException.Unavailable("server is shutting down");
         }
         try {
             if (load) {
@@ -237,7 +239,7 @@ final class OipRestService implements HttpService {
             }
             return n;
         } catch (NumberFormatException e) {
-            throw new dev.berth.runtime.InferenceException.InvalidInput("Inference-Header-Content-Length '" + value.get()
+            throw new InferenceException.InvalidInput("Inference-Header-Content-Length '" + value.get()
                     + "' must be an integer between 0 and the body length " + bodyLength);
         }
     }
