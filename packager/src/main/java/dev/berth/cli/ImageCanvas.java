@@ -69,4 +69,18 @@ final class ImageCanvas implements Canvas {
         g.dispose();
         return image;
     }
+
+    /**
+     * Draws {@code charts} and writes them as a PNG. Kept here, not in the command, so that only
+     * {@code --png} loads the java.desktop module: picocli inspects every command at start-up.
+     */
+    static void writePng(ReportCharts charts, java.nio.file.Path file) throws java.io.IOException {
+        // reports are drawn on servers and in CI without a display
+        System.setProperty("java.awt.headless", "true");
+        ImageCanvas canvas = new ImageCanvas(ReportCharts.WIDTH, charts.height());
+        charts.draw(canvas);
+        if (!javax.imageio.ImageIO.write(canvas.finish(), "png", file.toFile())) {
+            throw new java.io.IOException("no PNG writer in this JDK");
+        }
+    }
 }

@@ -73,7 +73,7 @@ final class ReportCommand implements Callable<Integer> {
         if (html != null || png != null) {
             ReportCharts charts = new ReportCharts("berth report " + title, reports);
             if (png != null) {
-                writePng(charts, png);
+                ImageCanvas.writePng(charts, png);
                 out.println("wrote " + png);
             }
             if (html != null) {
@@ -101,16 +101,6 @@ final class ReportCommand implements Callable<Integer> {
 
     private static String f(double v, int decimals) {
         return String.format(Locale.ROOT, "%." + decimals + "f", v);
-    }
-
-    private static void writePng(ReportCharts charts, Path file) throws IOException {
-        // reports are drawn on servers and in CI without a display
-        System.setProperty("java.awt.headless", "true");
-        ImageCanvas canvas = new ImageCanvas(ReportCharts.WIDTH, charts.height());
-        charts.draw(canvas);
-        if (!javax.imageio.ImageIO.write(canvas.finish(), "png", file.toFile())) {
-            throw new IOException("no PNG writer in this JDK");
-        }
     }
 
     private static String html(String title, List<MonitoringReport> reports, ReportCharts charts) {

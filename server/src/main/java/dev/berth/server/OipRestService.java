@@ -1,8 +1,10 @@
 package dev.berth.server;
 
 import dev.berth.monitoring.RequestMetrics;
+import dev.berth.runtime.InferenceException;
 import dev.berth.runtime.InferenceResponse;
 import dev.berth.runtime.InferenceService;
+import dev.berth.runtime.ModelState;
 import dev.berth.runtime.ModelStatus;
 import dev.berth.server.codec.Classification;
 import dev.berth.server.codec.OipJson;
@@ -139,7 +141,7 @@ final class OipRestService implements HttpService {
             RestInferRequest decoded = OipJson.readInferRequest(model, version, body, headerLength);
             admitted = inFlight.enter();
             if (!admitted) {
-                throw new dev.berth.runtime.InferenceException.Unavailable("server is shutting down");
+                throw new InferenceException.Unavailable("server is shutting down");
             }
             InferenceResponse response = Classification.apply(core.infer(decoded.request()), decoded.classification(),
                     this::outputSpecs);
@@ -186,7 +188,7 @@ final class OipRestService implements HttpService {
         boolean readyOnly = OipJson.readIndexReadyFlag(readBody(req));
         List<ModelStatus> index = core.repositoryIndex();
         if (readyOnly) {
-            index = index.stream().filter(s -> s.state() == dev.berth.runtime.ModelState.READY).toList();
+            index = index.stream().filter(s -> s.state() == ModelState.READY).toList();
         }
         sendJson(res, 200, OipJson.repositoryIndex(index));
     }
@@ -196,7 +198,7 @@ final class OipRestService implements HttpService {
         OipJson.checkOptionalObject(readBody(req));
         String model = model(req);
         if (!inFlight.enter()) {
-            throw new dev.berth.runtime.InferenceException.Unavailable("server is shutting down");
+            throw new InferenceException.Unavailable("server is shutting down");
         }
         try {
             if (load) {
@@ -246,7 +248,7 @@ final class OipRestService implements HttpService {
             }
             return n;
         } catch (NumberFormatException e) {
-            throw new dev.berth.runtime.InferenceException.InvalidInput("Inference-Header-Content-Length '" + value.get()
+            throw new InferenceException.InvalidInput("Inference-Header-Content-Length '" + value.get()
                     + "' must be an integer between 0 and the body length " + bodyLength);
         }
     }
