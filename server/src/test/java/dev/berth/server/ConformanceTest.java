@@ -536,6 +536,52 @@ class ConformanceTest {
         }
     }
 
+    /**
+     * Finding: dynamic batching merged requests whose inputs disagreed on the batch axis. A request
+     * with 1 row of ids and 2 of mask (refused when run alone) merged with one of 2 and 1 made a
+     * consistent-looking batch, and the well-formed caller got answers computed from the other
+     * caller's mask row.
+     */
+    @Test
+    void disagreeingBatchAxesNeverMergeWithOthers() throws Exception {
+        String odd = "{\"inputs\":[{\"name\":\"ids\",\"datatype\":\"INT64\",\"shape\":[1,4],\"data\":[1,2,3,4]},"
+                + "{\"name\":\"mask\",\"datatype\":\"BOOL\",\"shape\":[2,4],\"data\":[false,false,false,false,false,false,false,false]},"
+                + "{\"name\":\"scale\",\"datatype\":\"FP32\",\"shape\":[1,1],\"data\":[1]}]}";
+        // valid for the model alone: the single mask row broadcasts over both id rows
+        String broadcast = "{\"inputs\":[{\"name\":\"ids\",\"datatype\":\"INT64\",\"shape\":[2,4],\"data\":[1,2,3,4,5,6,7,8]},"
+                + "{\"name\":\"mask\",\"datatype\":\"BOOL\",\"shape\":[1,4],\"data\":[true,true,true,true]},"
+                + "{\"name\":\"scale\",\"datatype\":\"FP32\",\"shape\":[2,1],\"data\":[1,1]}]}";
+        Response alone = post("/v2/models/multi_io/infer", broadcast);
+        assertEquals(200, alone.statusCode(), alone.asString());
+        JsonNode expected = JSON.readTree(alone.asByteArray());
+        assertEquals(400, post("/v2/models/multi_io/infer", odd).statusCode());
+
+        ExecutorService pool = Executors.newFixedThreadPool(12);
+        try {
+            List<Future<String>> results = new ArrayList<>();
+            for (int c = 0; c < 12; c++) {
+                boolean isOdd = c % 2 == 1;
+                results.add(pool.submit(() -> {
+                    for (int i = 0; i < 60; i++) {
+                        Response r = post("/v2/models/multi_io/infer", isOdd ? odd : broadcast);
+                        if (isOdd && r.statusCode() != 400) {
+                            return "the malformed request was answered " + r.statusCode() + ": " + r.asString();
+                        }
+                        if (!isOdd && !expected.equals(JSON.readTree(r.asByteArray()))) {
+                            return "a well-formed caller got " + r.asString() + " instead of " + expected;
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (Future<String> f : results) {
+                assertEquals(null, f.get(120, TimeUnit.SECONDS));
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
     /** Returns null when the answer is what this request should get, else a description. */
     private static String readResponseWithBody(InputStream in, String id, int kind) throws IOException {
         ByteArrayOutputStream head = new ByteArrayOutputStream();

@@ -276,7 +276,7 @@ final class VersionRunner {
      * while a crowd of clients fills the batch.
      */
     private List<Job> gather(Job first) throws InterruptedException {
-        if (!batchable() || first.rows >= config.maxBatchSize()) {
+        if (!batchable() || first.rows >= config.maxBatchSize() || first.key.isSolo()) {
             return List.of(first);
         }
         List<Job> batch = new ArrayList<>();
@@ -566,9 +566,29 @@ final class VersionRunner {
                        long enqueuedNanos, CompletableFuture<Result> future) {
     }
 
-    /** Requests merge only when every input has the same dimensions past the first axis. */
+    /**
+     * Requests merge only when every input has the same dimensions past the first axis, and a request
+     * merges at all only when its inputs agree on the first (batch) axis. Without that second rule a
+     * request with one row of {@code ids} and two of {@code mask} (an error when run alone) merged
+     * with another whose counts are the other way round would run "fine" and shift rows between the
+     * two callers. A request whose inputs disagree runs alone and gets ONNX Runtime's own verdict.
+     */
     private record BatchKey(long[] trailing) {
+        /** A key equal to no other, not even another solo key: its request runs alone. */
+        static BatchKey solo() {
+            return new BatchKey(null);
+        }
+
+        boolean isSolo() {
+            return trailing == null;
+        }
+
         static BatchKey of(List<Tensor> inputs) {
+            for (Tensor t : inputs) {
+                if (t.rank() == 0 || t.dim(0) != inputs.get(0).dim(0)) {
+                    return solo();
+                }
+            }
             int n = 0;
             for (Tensor t : inputs) {
                 n += t.rank();
@@ -586,7 +606,7 @@ final class VersionRunner {
 
         @Override
         public boolean equals(Object o) {
-            return o instanceof BatchKey k && Arrays.equals(trailing, k.trailing);
+            return o instanceof BatchKey k && trailing != null && k.trailing != null && Arrays.equals(trailing, k.trailing);
         }
 
         @Override
