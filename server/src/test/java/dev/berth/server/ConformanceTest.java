@@ -259,6 +259,27 @@ class ConformanceTest {
         assertEquals(Status.Code.INVALID_ARGUMENT, g.getStatus().getCode());
     }
 
+    /**
+     * Finding: Triton's shared-memory parameters were ignored: an input naming a region failed with
+     * "neither data nor binary_data_size", an output naming one came back in the body instead.
+     */
+    @Test
+    void sharedMemoryIsRefusedClearly() throws Exception {
+        String input = assertError(post("/v2/models/churn/infer", "{\"inputs\":[{\"name\":\"features\",\"datatype\":\"FP32\","
+                + "\"shape\":[1,8],\"parameters\":{\"shared_memory_region\":\"in0\",\"shared_memory_byte_size\":32}}]}"), 400);
+        assertTrue(input.contains("shared_memory_region"), input);
+        assertError(post("/v2/models/churn/infer", churn("[1,8]", ROW).replace("}]}",
+                "}],\"outputs\":[{\"name\":\"label\",\"parameters\":{\"shared_memory_region\":\"out0\"}}]}")), 400);
+        ModelInferRequest.Builder shm = churnGrpc();
+        shm.setInputs(0, shm.getInputs(0).toBuilder().putParameters("shared_memory_region",
+                InferParameter.newBuilder().setStringParam("in0").build()));
+        assertEquals(Status.Code.INVALID_ARGUMENT, grpcCode(shm.build()));
+        assertEquals(Status.Code.INVALID_ARGUMENT, grpcCode(churnGrpc().addRawInputContents(ByteString.copyFrom(rawRow()))
+                .addOutputs(ModelInferRequest.InferRequestedOutputTensor.newBuilder().setName("label")
+                        .putParameters("shared_memory_region", InferParameter.newBuilder().setStringParam("out0").build()))
+                .build()));
+    }
+
     /** Finding: error messages quoted Jackson's switches and a redacted source location. */
     @Test
     void malformedJsonMessagesSpeakToTheClient() throws Exception {

@@ -35,6 +35,21 @@ public final class Elements {
         return type;
     }
 
+    /** Parameter of Triton's shared-memory extensions (system and CUDA) naming a registered region. */
+    public static final String SHARED_MEMORY_REGION = "shared_memory_region";
+
+    /**
+     * Triton's shared-memory extensions are not implemented (berth registers no regions). An input
+     * naming a region would otherwise fail with a puzzling "no data", and an output naming one would
+     * come back in the body while the client waits for it in its region.
+     */
+    public static void refuseSharedMemory(String tensor, boolean requested) {
+        if (requested) {
+            throw invalid(tensor + " names a shared_memory_region: the shared-memory extensions are not supported;"
+                    + " send the tensor in the request (binary tensor data or raw contents are the fast forms)");
+        }
+    }
+
     /**
      * The element count of a client-declared shape. Negative dimensions, overflow, and counts above
      * {@code maxElements} (more elements than the request could possibly carry) are client errors,

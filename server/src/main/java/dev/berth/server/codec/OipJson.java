@@ -263,6 +263,7 @@ public final class OipJson {
             if (shape == null) {
                 throw invalid("input '" + name + "' has no 'shape'");
             }
+            Elements.refuseSharedMemory("input '" + name + "'", parameters.containsKey(Elements.SHARED_MEMORY_REGION));
             Object binarySize = parameters.get(BINARY_DATA_SIZE);
             if (binarySize != null) {
                 if (sink != null || deferred != null) {
@@ -347,6 +348,7 @@ public final class OipJson {
                 if (name == null) {
                     throw invalid("each requested output needs a 'name'");
                 }
+                Elements.refuseSharedMemory("output '" + name + "'", parameters.containsKey(Elements.SHARED_MEMORY_REGION));
                 Object classes = parameters.get(Classification.PARAMETER);
                 if (classes != null) {
                     classification.put(name, Classification.count(name, classes));

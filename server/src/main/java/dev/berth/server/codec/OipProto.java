@@ -63,6 +63,7 @@ public final class OipProto {
             if (name.isEmpty()) {
                 throw Elements.invalid("input " + i + " has no name");
             }
+            Elements.refuseSharedMemory("input '" + name + "'", in.containsParameters(Elements.SHARED_MEMORY_REGION));
             DataType type = Elements.datatype(name, in.getDatatype());
             long[] shape = new long[in.getShapeCount()];
             for (int d = 0; d < shape.length; d++) {
@@ -81,6 +82,7 @@ public final class OipProto {
         List<String> outputs = new ArrayList<>(m.getOutputsCount());
         Map<String, Integer> classification = new LinkedHashMap<>();
         for (ModelInferRequest.InferRequestedOutputTensor o : m.getOutputsList()) {
+            Elements.refuseSharedMemory("output '" + o.getName() + "'", o.containsParameters(Elements.SHARED_MEMORY_REGION));
             InferParameter classes = o.getParametersMap().get(Classification.PARAMETER);
             if (classes != null) {
                 Object value = switch (classes.getParameterChoiceCase()) {
