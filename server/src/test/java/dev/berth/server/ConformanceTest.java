@@ -698,6 +698,30 @@ class ConformanceTest {
                 raw.getRawOutputContents(1).asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).getLong());
     }
 
+    @Test
+    void grpcMetadataAndHealthRpcs() {
+        assertTrue(grpc.serverLive(dev.berth.server.grpc.proto.ServerLiveRequest.getDefaultInstance()).getLive());
+        assertTrue(grpc.serverReady(dev.berth.server.grpc.proto.ServerReadyRequest.getDefaultInstance()).getReady());
+        var meta = grpc.serverMetadata(dev.berth.server.grpc.proto.ServerMetadataRequest.getDefaultInstance());
+        assertTrue(meta.getExtensionsList().contains("classification"), meta.toString());
+        var model = grpc.modelMetadata(dev.berth.server.grpc.proto.ModelMetadataRequest.newBuilder().setName("churn").build());
+        assertEquals("onnxruntime_onnx", model.getPlatform());
+        assertEquals(List.of(-1L, 8L), model.getInputs(0).getShapeList());
+        assertTrue(grpc.modelReady(dev.berth.server.grpc.proto.ModelReadyRequest.newBuilder().setName("churn").setVersion("1").build()).getReady());
+        for (String name : List.of("nope", "", "../churn")) {
+            StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> grpc.modelMetadata(
+                    dev.berth.server.grpc.proto.ModelMetadataRequest.newBuilder().setName(name).build()));
+            assertTrue(e.getStatus().getCode() == Status.Code.NOT_FOUND || e.getStatus().getCode() == Status.Code.INVALID_ARGUMENT,
+                    name + " -> " + e.getStatus());
+            e = assertThrows(StatusRuntimeException.class, () -> grpc.modelInfer(ModelInferRequest.newBuilder().setModelName(name).build()));
+            assertTrue(e.getStatus().getCode() == Status.Code.NOT_FOUND || e.getStatus().getCode() == Status.Code.INVALID_ARGUMENT,
+                    name + " -> " + e.getStatus());
+        }
+        StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> grpc.modelReady(
+                dev.berth.server.grpc.proto.ModelReadyRequest.newBuilder().setName("churn").setVersion("9").build()));
+        assertEquals(Status.Code.NOT_FOUND, e.getStatus().getCode());
+    }
+
     // ------------------------------------------------------------------------------------------ helpers
 
     /** An all_types request with one element replaced by a raw JSON value. */
