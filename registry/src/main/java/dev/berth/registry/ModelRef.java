@@ -57,6 +57,20 @@ public record ModelRef(String name, OptionalInt version, Optional<String> alias)
         return name;
     }
 
+    /**
+     * An alias name: a valid name that is not all digits. {@code /v2/models/m/versions/5} and the
+     * gRPC {@code model_version} take a version or an alias in one field, so an alias "5" would be
+     * shadowed by (or mistaken for) version 5.
+     */
+    public static String requireValidAlias(String alias) {
+        requireValidName(alias, "alias");
+        if (alias.chars().allMatch(c -> c >= '0' && c <= '9')) {
+            throw new InvalidArgumentException("invalid alias '" + alias + "': an alias must not be a number, which reads as"
+                    + " a version where the protocol takes either");
+        }
+        return alias;
+    }
+
     @Override
     public String toString() {
         if (version.isPresent()) {

@@ -154,8 +154,12 @@ public record Registration(String name, Path modelFile, String description, Stri
             if (modelFile == null) {
                 problems.add("no model file given");
             }
-            if (alias != null && !ModelRef.isValidName(alias)) {
-                problems.add("invalid alias '" + alias + "': use letters, digits, '_', '.', '-', starting with a letter or digit");
+            if (alias != null) {
+                try {
+                    ModelRef.requireValidAlias(alias);
+                } catch (InvalidArgumentException e) {
+                    problems.add(e.getMessage());
+                }
             }
             tags.forEach((k, v) -> {
                 if (k == null || k.isBlank() || k.contains("=") || v == null) {

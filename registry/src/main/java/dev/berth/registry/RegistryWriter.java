@@ -172,7 +172,7 @@ final class RegistryWriter {
 
     @SuppressWarnings("try")
     void setAlias(String model, String alias, AliasTarget target) {
-        ModelRef.requireValidName(alias, "alias");
+        ModelRef.requireValidAlias(alias);
         try (RegistryLock lock = RegistryLock.acquire(root)) {
             for (WeightedVersion v : target.targets()) {
                 registry.requireVersion(model, v.version());
