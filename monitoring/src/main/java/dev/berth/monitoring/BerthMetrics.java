@@ -104,6 +104,7 @@ public final class BerthMetrics implements RequestMetrics, InferenceObserver, Au
         return registry;
     }
 
+    /** Options for the metrics; {@link Builder#build()} checks them. */
     public static Builder builder() {
         return new Builder();
     }
@@ -450,6 +451,7 @@ public final class BerthMetrics implements RequestMetrics, InferenceObserver, Au
             return this;
         }
 
+        /** The metrics; throws {@link IllegalArgumentException} naming every invalid option at once. */
         public BerthMetrics build() {
             List<String> problems = new ArrayList<>();
             if (reportInterval == null || reportInterval.compareTo(Duration.ofMillis(100)) < 0) {

@@ -5,7 +5,6 @@ import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
-import io.micrometer.core.instrument.binder.MeterBinder;
 
 import java.util.concurrent.TimeUnit;
 
@@ -14,7 +13,7 @@ import java.util.concurrent.TimeUnit;
  * rows per executed batch and rows inferred, labelled {@code model} and {@code version} (the core does
  * not know the protocol).
  */
-final class InferenceMeterBinder implements MeterBinder {
+final class InferenceMeterBinder extends VersionMeterBinder<InferenceMeterBinder.Meters> {
     static final String QUEUE = "berth.queue.duration";
     static final String COMPUTE = "berth.compute.duration";
     static final String BATCH_SIZE = "berth.batch.size";
@@ -22,15 +21,9 @@ final class InferenceMeterBinder implements MeterBinder {
 
     static final double[] BATCH_BUCKETS = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
 
-    private MeterRegistry registry;
-
     @Override
-    public void bindTo(MeterRegistry meterRegistry) {
-        this.registry = meterRegistry;
-    }
-
-    Meters metersFor(String model, String version) {
-        return new Meters(registry, model, version);
+    Meters newMeters(MeterRegistry registry, Tags versionTags) {
+        return new Meters(registry, versionTags);
     }
 
     static final class Meters {
@@ -41,8 +34,7 @@ final class InferenceMeterBinder implements MeterBinder {
         /** Wall-clock millis of the last completed request, for Triton's last_inference. */
         volatile long lastInferenceMillis;
 
-        Meters(MeterRegistry registry, String model, String version) {
-            Tags tags = Tags.of("model", model, "version", version);
+        Meters(MeterRegistry registry, Tags tags) {
             queue = Timer.builder(QUEUE)
                     .description("Time a request waited for a batch to form or a session to be free")
                     .tags(tags).serviceLevelObjectives(RequestMeterBinder.LATENCY_BUCKETS).register(registry);

@@ -5,7 +5,6 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
-import io.micrometer.core.instrument.binder.MeterBinder;
 
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -16,7 +15,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * 0 failed to load; removed when the version is unloaded on purpose, so an alert on 0 only fires for
  * real failures), the number of loaded versions, and registry reloads.
  */
-final class ModelMeterBinder implements MeterBinder {
+final class ModelMeterBinder extends VersionMeterBinder<ModelMeterBinder.Meters> {
     static final String LOAD_DURATION = "berth.model.load.duration";
     static final String LOAD_FAILURES = "berth.model.load.failures";
     static final String READY = "berth.model.ready";
@@ -24,12 +23,11 @@ final class ModelMeterBinder implements MeterBinder {
     static final String RELOADS = "berth.registry.reloads";
 
     private final ConcurrentHashMap<VersionState, Gauge> readyGauges = new ConcurrentHashMap<>();
-    private MeterRegistry registry;
     private Counter reloads;
 
     @Override
     public void bindTo(MeterRegistry meterRegistry) {
-        this.registry = meterRegistry;
+        super.bindTo(meterRegistry);
         Gauge.builder(LOADED, this, ModelMeterBinder::loadedCount)
                 .description("Model versions loaded and ready to serve")
                 .register(meterRegistry);
@@ -38,8 +36,9 @@ final class ModelMeterBinder implements MeterBinder {
                 .register(meterRegistry);
     }
 
-    Meters metersFor(String model, String version) {
-        return new Meters(registry, model, version);
+    @Override
+    Meters newMeters(MeterRegistry registry, Tags versionTags) {
+        return new Meters(registry, versionTags);
     }
 
     void loaded(VersionState state, long nanos, boolean success) {
@@ -51,15 +50,15 @@ final class ModelMeterBinder implements MeterBinder {
         m.ready.set(success ? 1 : 0);
         readyGauges.computeIfAbsent(state, s -> Gauge.builder(READY, m.ready, AtomicInteger::get)
                 .description("1 when the version is loaded and ready, 0 when it failed to load")
-                .tags(Tags.of("model", s.model(), "version", s.versionLabel()))
-                .register(registry));
+                .tags(versionTags(s.model(), s.versionLabel()))
+                .register(registry()));
     }
 
     void unloaded(VersionState state) {
         state.modelMeters().ready.set(0);
         Gauge g = readyGauges.remove(state);
         if (g != null) {
-            registry.remove(g);
+            registry().remove(g);
         }
     }
 
@@ -84,8 +83,7 @@ final class ModelMeterBinder implements MeterBinder {
         final Counter loadFailures;
         final AtomicInteger ready = new AtomicInteger();
 
-        Meters(MeterRegistry registry, String model, String version) {
-            Tags tags = Tags.of("model", model, "version", version);
+        Meters(MeterRegistry registry, Tags tags) {
             loadDuration = Timer.builder(LOAD_DURATION)
                     .description("Time to load and warm up a model version, failed attempts included")
                     .tags(tags).register(registry);

@@ -29,6 +29,7 @@ import java.util.Map;
 public record MonitoringReport(String format, String model, int version, Instant start, Instant end,
                                Requests requests, double throughput, Latency latency, Batches batches,
                                Payload payload, List<InputStats> inputs, Drift drift) {
+    /** The value of {@code format} in reports this version writes. */
     public static final String FORMAT = "berth.monitoring-report/1";
 
     public MonitoringReport {
@@ -66,6 +67,7 @@ public record MonitoringReport(String format, String model, int version, Instant
      */
     public record Requests(long total, long success, long clientError, long serverError,
                            Map<String, Long> byProtocol, long inferences, long rows) {
+        /** Client and server errors together. */
         public long errors() {
             return clientError + serverError;
         }

@@ -4,7 +4,6 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
-import io.micrometer.core.instrument.binder.MeterBinder;
 
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -12,20 +11,14 @@ import java.util.concurrent.ConcurrentHashMap;
  * Reports written back to the registry and the drift they measured: reports written and failed per
  * version, and the last population stability index per input column as a gauge.
  */
-final class ReportMeterBinder implements MeterBinder {
+final class ReportMeterBinder extends VersionMeterBinder<ReportMeterBinder.Meters> {
     static final String WRITTEN = "berth.reports.written";
     static final String FAILURES = "berth.report.failures";
     static final String DRIFT = "berth.input.drift.psi";
 
-    private MeterRegistry registry;
-
     @Override
-    public void bindTo(MeterRegistry meterRegistry) {
-        this.registry = meterRegistry;
-    }
-
-    Meters metersFor(String model, String version) {
-        return new Meters(registry, model, version);
+    Meters newMeters(MeterRegistry registry, Tags versionTags) {
+        return new Meters(registry, versionTags);
     }
 
     static final class Meters {
@@ -35,9 +28,9 @@ final class ReportMeterBinder implements MeterBinder {
         final Counter failures;
         private final ConcurrentHashMap<String, DriftValue> drift = new ConcurrentHashMap<>();
 
-        Meters(MeterRegistry registry, String model, String version) {
+        Meters(MeterRegistry registry, Tags tags) {
             this.registry = registry;
-            this.tags = Tags.of("model", model, "version", version);
+            this.tags = tags;
             written = Counter.builder(WRITTEN)
                     .description("Monitoring reports written to the registry")
                     .tags(tags).register(registry);

@@ -9,7 +9,6 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -155,14 +154,5 @@ final class Reporter implements AutoCloseable {
         }
         writeAll();
         open.clear();
-    }
-
-    /** For diagnostics: the versions with open reports. */
-    Map<String, Integer> openVersions() {
-        Map<String, Integer> m = new java.util.TreeMap<>();
-        for (VersionReports r : open) {
-            m.put(r.state.model() + ":" + r.state.version(), r.state.version());
-        }
-        return m;
     }
 }

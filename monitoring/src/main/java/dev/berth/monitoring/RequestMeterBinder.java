@@ -6,7 +6,6 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
-import io.micrometer.core.instrument.binder.MeterBinder;
 
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -16,7 +15,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * What the protocol front ends see: requests by outcome, end-to-end duration, requests in flight and
  * payload sizes, labelled {@code model}, {@code version}, {@code protocol} and {@code outcome}.
  */
-final class RequestMeterBinder implements MeterBinder {
+final class RequestMeterBinder extends VersionMeterBinder<RequestMeterBinder.Meters> {
     static final String REQUESTS = "berth.requests";
     static final String DURATION = "berth.request.duration";
     static final String IN_FLIGHT = "berth.requests.in.flight";
@@ -38,8 +37,6 @@ final class RequestMeterBinder implements MeterBinder {
     private static final RequestMetrics.Outcome[] OUTCOMES = RequestMetrics.Outcome.values();
 
     private final AtomicInteger[] inFlight = new AtomicInteger[PROTOCOLS.length];
-    private MeterRegistry registry;
-
     RequestMeterBinder() {
         for (int i = 0; i < inFlight.length; i++) {
             inFlight[i] = new AtomicInteger();
@@ -48,7 +45,7 @@ final class RequestMeterBinder implements MeterBinder {
 
     @Override
     public void bindTo(MeterRegistry meterRegistry) {
-        this.registry = meterRegistry;
+        super.bindTo(meterRegistry);
         for (RequestMetrics.Protocol p : PROTOCOLS) {
             Gauge.builder(IN_FLIGHT, inFlight[p.ordinal()], AtomicInteger::get)
                     .description("Inference requests received and not yet answered")
@@ -70,8 +67,9 @@ final class RequestMeterBinder implements MeterBinder {
     }
 
     /** Every meter of one model version, created up front so that all series exist from the first scrape (a zero error rate is a series, not a gap). */
-    Meters metersFor(String model, String version) {
-        return new Meters(registry, model, version);
+    @Override
+    Meters newMeters(MeterRegistry registry, Tags versionTags) {
+        return new Meters(registry, versionTags);
     }
 
     static final class Meters {
@@ -80,9 +78,9 @@ final class RequestMeterBinder implements MeterBinder {
         final DistributionSummary[] requestBytes = new DistributionSummary[PROTOCOLS.length];
         final DistributionSummary[] responseBytes = new DistributionSummary[PROTOCOLS.length];
 
-        Meters(MeterRegistry registry, String model, String version) {
+        Meters(MeterRegistry registry, Tags versionTags) {
             for (RequestMetrics.Protocol p : PROTOCOLS) {
-                Tags base = Tags.of("model", model, "version", version, "protocol", p.label());
+                Tags base = versionTags.and("protocol", p.label());
                 for (RequestMetrics.Outcome o : OUTCOMES) {
                     Tags tags = base.and("outcome", o.label());
                     requests[p.ordinal()][o.ordinal()] = Counter.builder(REQUESTS)

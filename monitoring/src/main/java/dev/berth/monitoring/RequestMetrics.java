@@ -1,5 +1,7 @@
 package dev.berth.monitoring;
 
+import java.util.Locale;
+
 /**
  * What the protocol front ends report about each request, on top of what the core reports through
  * {@link dev.berth.runtime.InferenceObserver}: the protocol, the end-to-end duration, payload sizes and
@@ -22,7 +24,7 @@ public interface RequestMetrics {
         REST, GRPC;
 
         public String label() {
-            return name().toLowerCase(java.util.Locale.ROOT);
+            return name().toLowerCase(Locale.ROOT);
         }
     }
 
@@ -31,7 +33,7 @@ public interface RequestMetrics {
         SUCCESS, CLIENT_ERROR, SERVER_ERROR;
 
         public String label() {
-            return name().toLowerCase(java.util.Locale.ROOT);
+            return name().toLowerCase(Locale.ROOT);
         }
     }
 

@@ -7,6 +7,7 @@ package dev.berth.monitoring;
  * @param body        UTF-8 text
  */
 public record Scrape(String contentType, byte[] body) {
+    /** The body as text. */
     public String text() {
         return new String(body, java.nio.charset.StandardCharsets.UTF_8);
     }

@@ -89,6 +89,38 @@ public final class MonitoringFiles {
         return out;
     }
 
+    /** The dashboard's expressions with {@code vars} substituted, then the rules'. */
+    public static List<Expression> allExpressions(Map<String, String> vars) throws IOException {
+        List<Expression> all = new ArrayList<>(dashboardExpressions(vars));
+        all.addAll(ruleExpressions());
+        return all;
+    }
+
+    /**
+     * Runs each expression against {@code prometheus}; one line for each that is invalid or has no
+     * series. An alert with an empty result is quiet: it counts as a failure when what it measures
+     * (the expression without its threshold) has no series either, or, with {@code quietAlertsFail},
+     * when it merely did not fire.
+     */
+    public static List<String> failures(PrometheusServer prometheus, List<Expression> expressions, boolean quietAlertsFail)
+            throws IOException, InterruptedException {
+        List<String> failures = new ArrayList<>();
+        for (Expression e : expressions) {
+            JsonNode answer = prometheus.query(e.promql());
+            if (!"success".equals(answer.path("status").asText())) {
+                failures.add(e.where() + ": invalid: " + answer.path("error").asText() + "\n    " + e.promql());
+            } else if (answer.path("data").path("result").isEmpty()) {
+                boolean measured = e.alert() && !prometheus.result(withoutThreshold(e.promql())).isEmpty();
+                if (!measured) {
+                    failures.add(e.where() + ": no series\n    " + e.promql());
+                } else if (quietAlertsFail) {
+                    failures.add(e.where() + ": measured but not firing\n    " + e.promql());
+                }
+            }
+        }
+        return failures;
+    }
+
     /** The expression without its trailing threshold comparison, or itself when it has none. */
     public static String withoutThreshold(String promql) {
         Matcher m = THRESHOLD.matcher(promql);

@@ -14,7 +14,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
@@ -129,6 +131,19 @@ public final class PrometheusServer implements AutoCloseable {
         HttpResponse<String> r = http.send(HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(10)).build(),
                 HttpResponse.BodyHandlers.ofString());
         return JSON.readTree(r.body());
+    }
+
+    /** The names of the alerting rules that are pending or firing. */
+    public Set<String> activeAlerts() throws IOException, InterruptedException {
+        Set<String> active = new HashSet<>();
+        for (JsonNode group : get("/api/v1/rules?type=alert").path("data").path("groups")) {
+            for (JsonNode rule : group.path("rules")) {
+                if (!rule.path("state").asText().equals("inactive")) {
+                    active.add(rule.path("name").asText());
+                }
+            }
+        }
+        return active;
     }
 
     /** Polls {@code promql} until its result satisfies {@code done}. */

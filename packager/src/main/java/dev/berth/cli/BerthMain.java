@@ -10,6 +10,7 @@ public final class BerthMain {
     private BerthMain() {
     }
 
+    /** Runs the command line and exits with its exit code. */
     public static void main(String[] args) {
         System.exit(commandLine().execute(args));
     }

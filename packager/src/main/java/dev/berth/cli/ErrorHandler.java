@@ -23,7 +23,9 @@ import java.util.Map;
  * (unknown model, version or alias, a refused change, files that fail verification, I/O errors).
  */
 public final class ErrorHandler implements IExecutionExceptionHandler, IParameterExceptionHandler {
+    /** Exit code of a well-formed request that could not be done. */
     public static final int FAILURE = 1;
+    /** Exit code of a request that was wrong in itself (picocli's own code for usage errors). */
     public static final int MISUSE = 2;
 
     /**

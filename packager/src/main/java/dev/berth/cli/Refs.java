@@ -1,7 +1,6 @@
 package dev.berth.cli;
 
 import dev.berth.registry.AliasTarget;
-import dev.berth.registry.WeightedVersion;
 
 import java.util.stream.Collectors;
 
@@ -31,9 +30,5 @@ final class Refs {
     /** Space-pads to a width. */
     static String pad(String s, int width) {
         return s.length() >= width ? s : s + " ".repeat(width - s.length());
-    }
-
-    static WeightedVersion weighted(int version, int weight) {
-        return new WeightedVersion(version, weight);
     }
 }

@@ -33,6 +33,7 @@ import java.util.regex.Pattern;
  */
 public record DependencyManifest(String format, Map<String, Object> model, Map<String, String> runtime, List<Jar> jars,
                                  Training training) {
+    /** The value of {@code format} in the files this version writes. */
     public static final String FORMAT = "berth.image-dependencies/1";
     /** Java feature release the server needs (it is compiled for it). */
     static final String JAVA_REQUIREMENT = ">=21";

@@ -29,12 +29,14 @@ import dev.berth.registry.ModelRef;
 import dev.berth.registry.RegistryJson;
 import dev.berth.registry.VersionPolicy;
 
+import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ConnectException;
 import java.net.NoRouteToHostException;
 import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -44,10 +46,14 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -314,27 +320,25 @@ public final class ImagePackager {
             modelLayer.addEntry(file, versionAt.resolve(versionDir.relativize(file).toString().replace('\\', '/')));
         }
         try {
-            Path modelInfo = scratch.resolve("model.json");
-            Files.write(modelInfo, RegistryJson.mapper().writeValueAsBytes(imageModelInfo(info, version)));
-            modelLayer.addEntry(modelInfo, AbsoluteUnixPath.get(MODELS_DIR).resolve(name).resolve(LocalRegistry.MODEL_INFO_FILE));
+            modelLayer.addEntry(writeJson(scratch.resolve("model.json"), imageModelInfo(info, version)),
+                    AbsoluteUnixPath.get(MODELS_DIR).resolve(name).resolve(LocalRegistry.MODEL_INFO_FILE));
 
-            Path manifestFile = scratch.resolve("manifest.json");
             Path stored = versionDir.resolve(LocalRegistry.MANIFEST_FILE);
-            if (Files.isRegularFile(stored)) {
-                Files.copy(stored, manifestFile);
-            } else {
-                Files.write(manifestFile, RegistryJson.mapper().writeValueAsBytes(manifest));
-            }
+            // the registered manifest byte for byte where there is one; else the one synthesized from the model file
+            Path manifestFile = Files.isRegularFile(stored) ? Files.copy(stored, scratch.resolve("manifest.json"))
+                    : writeJson(scratch.resolve("manifest.json"), manifest);
             modelLayer.addEntry(manifestFile, AbsoluteUnixPath.get(MANIFEST_PATH));
 
-            Path dependencies = scratch.resolve("dependencies.json");
-            Files.write(dependencies, RegistryJson.mapper().writeValueAsBytes(
-                    DependencyManifest.of(manifest, distribution, baseImage, jarPaths)));
-            modelLayer.addEntry(dependencies, AbsoluteUnixPath.get(DEPENDENCIES_PATH));
+            modelLayer.addEntry(writeJson(scratch.resolve("dependencies.json"),
+                    DependencyManifest.of(manifest, distribution, baseImage, jarPaths)), AbsoluteUnixPath.get(DEPENDENCIES_PATH));
         } catch (IOException e) {
             throw new PackagingException("cannot write image metadata in " + scratch + ": " + e.getMessage(), e);
         }
         return List.of(thirdParty.build(), own.build(), modelLayer.build());
+    }
+
+    private static Path writeJson(Path file, Object value) throws IOException {
+        return Files.write(file, RegistryJson.mapper().writeValueAsBytes(value));
     }
 
     /**
@@ -414,7 +418,7 @@ public final class ImagePackager {
                     + ": not authorized (or it does not exist)", e);
         }
         if (e instanceof RegistryException) {
-            String lower = String.valueOf(e.getMessage()).toLowerCase(java.util.Locale.ROOT);
+            String lower = String.valueOf(e.getMessage()).toLowerCase(Locale.ROOT);
             if (base != null && lower.contains("pull") && !lower.contains("push")) {
                 return new PackagingException.BaseImageNotFoundException("cannot pull base image " + base + ": " + message, e);
             }
@@ -439,8 +443,8 @@ public final class ImagePackager {
         return new PackagingException("image build failed: " + e.getClass().getSimpleName() + ": " + message, e);
     }
 
-    private static final java.util.regex.Pattern REGISTRY_ERROR =
-            java.util.regex.Pattern.compile("\"code\"\\s*:\\s*\"([^\"]+)\"(?:.*?\"message\"\\s*:\\s*\"([^\"]*)\")?", java.util.regex.Pattern.DOTALL);
+    private static final Pattern REGISTRY_ERROR =
+            Pattern.compile("\"code\"\\s*:\\s*\"([^\"]+)\"(?:.*?\"message\"\\s*:\\s*\"([^\"]*)\")?", Pattern.DOTALL);
 
     /**
      * One line from a Jib message: without its "Tried to ... but failed because:" preamble and its
@@ -454,7 +458,7 @@ public final class ImagePackager {
         String detail = "";
         int body = text.indexOf("Actual error output follows:");
         if (body >= 0) {
-            java.util.regex.Matcher m = REGISTRY_ERROR.matcher(text.substring(body));
+            Matcher m = REGISTRY_ERROR.matcher(text.substring(body));
             if (m.find()) {
                 detail = " (" + m.group(1) + (m.group(2) == null || m.group(2).isBlank() ? "" : ": " + m.group(2)) + ")";
             }
@@ -480,16 +484,15 @@ public final class ImagePackager {
             Process p = new ProcessBuilder(docker.toString(), "version", "--format", "{{.Server.Version}}")
                     .redirectErrorStream(true).start();
             p.getOutputStream().close();
-            byte[] out;
-            if (!p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
+            if (!p.waitFor(10, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
                 return "'docker version' did not answer within 10 s";
             }
-            out = p.getInputStream().readAllBytes();
+            byte[] out = p.getInputStream().readAllBytes();
             if (p.exitValue() == 0) {
                 return null;
             }
-            String text = new String(out, java.nio.charset.StandardCharsets.UTF_8);
+            String text = new String(out, StandardCharsets.UTF_8);
             return text.lines().filter(l -> l.contains("daemon") || l.contains("Cannot connect") || l.startsWith("error"))
                     .findFirst().orElse("'docker version' failed").strip();
         } catch (IOException e) {
@@ -505,7 +508,7 @@ public final class ImagePackager {
         if (path == null) {
             return null;
         }
-        for (String dir : path.split(java.io.File.pathSeparator)) {
+        for (String dir : path.split(File.pathSeparator)) {
             if (dir.isEmpty()) {
                 continue;
             }

@@ -10,9 +10,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -25,31 +23,29 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class DockerfileIT {
+    private PackagingFixture fixture;
     private LocalOciRegistry registry;
     private Podman podman;
     private Path temp;
 
     @BeforeAll
     void setUp() throws Exception {
-        temp = Files.createTempDirectory("berth-dockerfile-");
-        registry = LocalOciRegistry.start();
-        podman = Podman.start(List.of(registry.address()));
+        fixture = PackagingFixture.start("berth-dockerfile-", false, true);
+        temp = fixture.temp();
+        registry = fixture.registry();
+        podman = fixture.podman();
     }
 
     @AfterAll
     void tearDown() {
-        if (podman != null) {
-            podman.close();
+        if (fixture != null) {
+            fixture.close();
         }
-        if (registry != null) {
-            registry.close();
-        }
-        Cmd.deleteTree(temp);
     }
 
     @Test
     void dockerfileBuildsAnImageThatServesTheMountedRegistry() throws Exception {
-        String base = OfflineBaseImage.pushTo(registry, "berth-test/base:1");
+        String base = fixture.baseImage();
         String app = pushPrebuiltApp();
         Path repo = ChurnRegistry.repositoryModels().getParent();
         String tag = "localhost/berth-dockerfile:test";

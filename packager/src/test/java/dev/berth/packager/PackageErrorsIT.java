@@ -22,6 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class PackageErrorsIT {
+    private PackagingFixture fixture;
     private LocalOciRegistry registry;
     private Path temp;
     private Path models;
@@ -29,19 +30,18 @@ class PackageErrorsIT {
 
     @BeforeAll
     void setUp() throws IOException {
-        temp = Files.createTempDirectory("berth-package-errors-");
-        models = temp.resolve("models");
-        ChurnRegistry.create(models);
-        registry = LocalOciRegistry.start();
-        base = OfflineBaseImage.pushTo(registry, "berth-test/base:1");
+        fixture = PackagingFixture.start("berth-package-errors-", true, false);
+        temp = fixture.temp();
+        models = fixture.models();
+        registry = fixture.registry();
+        base = fixture.baseImage();
     }
 
     @AfterAll
     void tearDown() {
-        if (registry != null) {
-            registry.close();
+        if (fixture != null) {
+            fixture.close();
         }
-        Cmd.deleteTree(temp);
     }
 
     private Cli.Run pack(String model, String image, String... extra) {

@@ -38,6 +38,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class PackageIT {
     private static final String SOURCE = "org.opencontainers.image.source=https://git.example.com/ml/churn";
+    private PackagingFixture fixture;
     private LocalOciRegistry registry;
     private Path temp;
     private Path models;
@@ -46,19 +47,18 @@ class PackageIT {
 
     @BeforeAll
     void setUp() throws IOException {
-        temp = Files.createTempDirectory("berth-package-it-");
-        models = temp.resolve("models");
-        ChurnRegistry.create(models);
-        registry = LocalOciRegistry.start();
-        base = OfflineBaseImage.pushTo(registry, "berth-test/base:1");
+        fixture = PackagingFixture.start("berth-package-it-", true, false);
+        temp = fixture.temp();
+        models = fixture.models();
+        registry = fixture.registry();
+        base = fixture.baseImage();
     }
 
     @AfterAll
     void tearDown() {
-        if (registry != null) {
-            registry.close();
+        if (fixture != null) {
+            fixture.close();
         }
-        Cmd.deleteTree(temp);
     }
 
     private Cli.Run pack(String model, String image, String... extra) {

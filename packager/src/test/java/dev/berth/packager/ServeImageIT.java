@@ -7,9 +7,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -20,37 +18,32 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ServeImageIT {
+    private PackagingFixture fixture;
     private LocalOciRegistry registry;
     private Podman podman;
-    private Path temp;
     private Path models;
 
     @BeforeAll
     void setUp() throws IOException {
-        temp = Files.createTempDirectory("berth-serve-image-");
-        models = temp.resolve("models");
-        ChurnRegistry.create(models);
-        registry = LocalOciRegistry.start();
-        podman = Podman.start(List.of(registry.address()));
+        fixture = PackagingFixture.start("berth-serve-image-", true, true);
+        registry = fixture.registry();
+        podman = fixture.podman();
+        models = fixture.models();
     }
 
     @AfterAll
     void tearDown() {
-        if (podman != null) {
-            podman.close();
+        if (fixture != null) {
+            fixture.close();
         }
-        if (registry != null) {
-            registry.close();
-        }
-        Cmd.deleteTree(temp);
     }
 
     @Test
     void packagedImageServesCorrectPredictions() throws Exception {
-        String base = OfflineBaseImage.pushTo(registry, "berth-test/base:1");
+        String base = fixture.baseImage();
         String image = registry.address() + "/models/churn:1";
         Cli.Run run = Cli.packageCommand("churn:1", "--image", image, "--base-image", base, "--insecure-registry",
-                "--models", models.toString(), "--work-dir", temp.resolve("work").toString());
+                "--models", models.toString(), "--work-dir", fixture.work().toString());
         assertEquals(0, run.exitCode(), run.describe());
         String digest = run.lastLine();
 

@@ -18,6 +18,7 @@ public record AliasTarget(List<WeightedVersion> targets) {
         }
     }
 
+    /** All traffic to one version. */
     public static AliasTarget single(int version) {
         return new AliasTarget(List.of(new WeightedVersion(version, 100)));
     }
@@ -27,6 +28,7 @@ public record AliasTarget(List<WeightedVersion> targets) {
         return targets.size() > 1;
     }
 
+    /** The sum of the weights, the range {@link #pick(int)} draws from. */
     public int totalWeight() {
         return targets.stream().mapToInt(WeightedVersion::weight).sum();
     }
@@ -48,6 +50,7 @@ public record AliasTarget(List<WeightedVersion> targets) {
         return targets.get(targets.size() - 1).version();
     }
 
+    /** Whether any share of the alias goes to {@code version}; deleting such a version needs --force. */
     public boolean references(int version) {
         return targets.stream().anyMatch(t -> t.version() == version);
     }

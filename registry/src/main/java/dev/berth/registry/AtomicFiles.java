@@ -58,6 +58,7 @@ public final class AtomicFiles {
         return HexFormat.of().formatHex(digest.digest());
     }
 
+    /** The SHA-256 of {@code content}, lower-case hex. */
     public static String sha256(byte[] content) {
         return HexFormat.of().formatHex(newDigest().digest(content));
     }

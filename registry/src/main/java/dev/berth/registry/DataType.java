@@ -25,6 +25,7 @@ public enum DataType {
         return byteSize;
     }
 
+    /** False only for BYTES, whose elements vary in length. */
     public boolean isFixedWidth() {
         return byteSize > 0;
     }

@@ -19,9 +19,13 @@ import java.util.stream.Stream;
  * progress and never listed.
  */
 public final class LocalRegistry {
+    /** The ONNX model in a version folder. */
     public static final String MODEL_FILE = "model.onnx";
+    /** The version manifest in a version folder (absent in folders laid down without berth). */
     public static final String MANIFEST_FILE = "manifest.json";
+    /** Aliases, description and serving defaults, in the model folder. */
     public static final String MODEL_INFO_FILE = "model.json";
+    /** The folder in a version folder where serving writes monitoring reports. */
     public static final String MONITORING_DIR = "monitoring";
     /** Environment variable naming the registry folder when no --models is given. */
     public static final String MODELS_ENV = "BERTH_MODELS";
@@ -52,6 +56,7 @@ public final class LocalRegistry {
         return Path.of(env != null && !env.isBlank() ? env : "models");
     }
 
+    /** The registry folder. */
     public Path root() {
         return root;
     }
@@ -62,10 +67,8 @@ public final class LocalRegistry {
             return List.of();
         }
         try (Stream<Path> dirs = Files.list(root)) {
-            return dirs.filter(Files::isDirectory)
-                    .map(p -> p.getFileName().toString())
-                    .filter(ModelRef::isValidName)
-                    .filter(n -> Files.exists(root.resolve(n).resolve(MODEL_INFO_FILE)) || !versions(n).isEmpty())
+            return dirs.map(p -> p.getFileName().toString())
+                    .filter(this::exists)
                     .sorted()
                     .toList();
         } catch (IOException e) {
@@ -73,6 +76,7 @@ public final class LocalRegistry {
         }
     }
 
+    /** Whether {@code model} is a valid name with a model.json or at least one complete version. */
     public boolean exists(String model) {
         return ModelRef.isValidName(model) && Files.isDirectory(root.resolve(model))
                 && (Files.exists(root.resolve(model).resolve(MODEL_INFO_FILE)) || !versions(model).isEmpty());
@@ -103,10 +107,12 @@ public final class LocalRegistry {
         return List.copyOf(versions);
     }
 
+    /** The model's folder, whether or not it exists; throws {@link InvalidArgumentException} for an invalid name. */
     public Path modelDir(String model) {
         return root.resolve(ModelRef.requireValidName(model, "model name"));
     }
 
+    /** A version's folder, whether or not it exists. */
     public Path versionDir(String model, int version) {
         return modelDir(model).resolve(Integer.toString(version));
     }

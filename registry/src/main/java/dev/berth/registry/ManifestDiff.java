@@ -31,6 +31,7 @@ public record ManifestDiff(String left, String right, List<Entry> entries) {
      * flattened to dotted keys ({@code confusion_matrix.labels}); lists are shown as compact JSON.
      */
     public record Entry(String section, String key, String left, String right) {
+        /** Whether the two sides hold different values (a missing side differs from a present one). */
         public boolean differs() {
             return !Objects.equals(left, right);
         }
@@ -41,6 +42,7 @@ public record ManifestDiff(String left, String right, List<Entry> entries) {
         return entries.stream().filter(Entry::differs).toList();
     }
 
+    /** Whether no row differs. */
     public boolean identical() {
         return differences().isEmpty();
     }

@@ -20,6 +20,7 @@ public record ModelRef(String name, OptionalInt version, Optional<String> alias)
         alias.ifPresent(a -> requireValidName(a, "alias"));
     }
 
+    /** Parses {@code NAME}, {@code NAME:VERSION} or {@code NAME@ALIAS}; throws {@link InvalidArgumentException} otherwise. */
     public static ModelRef parse(String text) {
         if (text == null || text.isBlank()) {
             throw new InvalidArgumentException("empty model reference; expected NAME, NAME:VERSION or NAME@ALIAS");
@@ -46,10 +47,12 @@ public record ModelRef(String name, OptionalInt version, Optional<String> alias)
         return Integer.parseInt(text);
     }
 
+    /** Whether {@code name} is usable as a model or alias name (and so as a folder name). */
     public static boolean isValidName(String name) {
         return name != null && NAME.matcher(name).matches() && !name.equals(".") && !name.equals("..");
     }
 
+    /** Returns {@code name}, or throws {@link InvalidArgumentException} naming {@code what} when it is not valid. */
     public static String requireValidName(String name, String what) {
         if (!isValidName(name)) {
             throw new InvalidArgumentException("invalid " + what + " '" + name + "': use letters, digits, '_', '.', '-', starting with a letter or digit");

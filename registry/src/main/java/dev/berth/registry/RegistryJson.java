@@ -24,6 +24,7 @@ public final class RegistryJson {
     private RegistryJson() {
     }
 
+    /** The shared mapper for berth's JSON files: snake_case, lenient on unknown fields, strict on trailing content. */
     public static ObjectMapper mapper() {
         return MAPPER;
     }

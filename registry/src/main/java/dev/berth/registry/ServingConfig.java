@@ -37,14 +37,17 @@ public record ServingConfig(int intraOpThreads, int interOpThreads, int sessions
         }
     }
 
+    /** What a version gets when neither it nor its model configures serving. */
     public static ServingConfig defaults() {
         return new ServingConfig(1, 1, 1, "all", true, 32, 500, true);
     }
 
+    /** A builder starting from these values. */
     public Builder toBuilder() {
         return new Builder(this);
     }
 
+    /** A builder starting from {@link #defaults()}. */
     public static Builder builder() {
         return new Builder(defaults());
     }

@@ -10,10 +10,12 @@ public record Signature(List<TensorSpec> inputs, List<TensorSpec> outputs) {
         outputs = List.copyOf(outputs);
     }
 
+    /** The input called {@code name}, if the model has one. */
     public Optional<TensorSpec> input(String name) {
         return inputs.stream().filter(t -> t.name().equals(name)).findFirst();
     }
 
+    /** The output called {@code name}, if the model has one. */
     public Optional<TensorSpec> output(String name) {
         return outputs.stream().filter(t -> t.name().equals(name)).findFirst();
     }

@@ -17,10 +17,12 @@ public record TensorSpec(String name, DataType datatype, List<Long> shape, List<
         labels = labels == null ? List.of() : List.copyOf(labels);
     }
 
+    /** A tensor without column names or class labels; a negative size in {@code shape} marks a dynamic axis. */
     public static TensorSpec of(String name, DataType datatype, long... shape) {
         return new TensorSpec(name, datatype, java.util.Arrays.stream(shape).boxed().toList(), List.of(), List.of());
     }
 
+    /** The number of axes. */
     public int rank() {
         return shape.size();
     }
@@ -30,6 +32,7 @@ public record TensorSpec(String name, DataType datatype, List<Long> shape, List<
         return !shape.isEmpty() && shape.get(0) < 0;
     }
 
+    /** A copy with other column names and class labels. */
     public TensorSpec withColumnsAndLabels(List<String> newColumns, List<String> newLabels) {
         return new TensorSpec(name, datatype, shape, newColumns, newLabels);
     }

@@ -8,6 +8,7 @@ import java.util.TreeSet;
  * fixed list. The default is {@link #all()}.
  */
 public record VersionPolicy(Kind kind, int latest, List<Integer> versions) {
+    /** Which rule selects the versions. */
     public enum Kind { ALL, LATEST, SPECIFIC }
 
     public VersionPolicy {
@@ -20,14 +21,17 @@ public record VersionPolicy(Kind kind, int latest, List<Integer> versions) {
         }
     }
 
+    /** Every complete version. */
     public static VersionPolicy all() {
         return new VersionPolicy(Kind.ALL, 0, List.of());
     }
 
+    /** The {@code n} highest versions. */
     public static VersionPolicy latest(int n) {
         return new VersionPolicy(Kind.LATEST, n, List.of());
     }
 
+    /** Exactly the listed versions (those that exist). */
     public static VersionPolicy specific(List<Integer> versions) {
         return new VersionPolicy(Kind.SPECIFIC, 0, versions);
     }

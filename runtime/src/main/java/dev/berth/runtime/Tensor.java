@@ -47,22 +47,27 @@ public final class Tensor {
         return new Tensor(name, DataType.BYTES, shape, null, List.copyOf(elements));
     }
 
+    /** The input or output name. */
     public String name() {
         return name;
     }
 
+    /** The element type. */
     public DataType datatype() {
         return datatype;
     }
 
+    /** The shape; a copy, since tensors are immutable. */
     public long[] shape() {
         return shape.clone();
     }
 
+    /** The number of axes. */
     public int rank() {
         return shape.length;
     }
 
+    /** The size of one axis. */
     public long dim(int axis) {
         return shape[axis];
     }
@@ -72,6 +77,7 @@ public final class Tensor {
         return elementCount(shape);
     }
 
+    /** Product of {@code shape} (1 for a scalar); throws {@link ArithmeticException} where it overflows a long. */
     public static long elementCount(long[] shape) {
         long n = 1;
         for (long d : shape) {
@@ -108,6 +114,7 @@ public final class Tensor {
         return n;
     }
 
+    /** The same data under another name (the data is shared, not copied). */
     public Tensor withName(String newName) {
         return new Tensor(newName, datatype, shape, data, elements);
     }

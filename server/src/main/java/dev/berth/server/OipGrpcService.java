@@ -37,7 +37,6 @@ import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Supplier;
@@ -196,16 +195,8 @@ final class OipGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceService
             return;
         }
         String header = AUTHORIZATION.get();
-        header = header == null ? "" : header;
-        String prefix = "Bearer ";
-        boolean ok = header.regionMatches(true, 0, prefix, 0, prefix.length())
-                && MessageDigest.isEqual(header.substring(prefix.length()).trim().getBytes(StandardCharsets.UTF_8),
-                repositoryToken.get());
-        if (!ok) {
-            throw new Failure.Unauthenticated(header.isEmpty()
-                    ? "the repository API needs 'authorization: Bearer <token>' metadata"
-                    : "invalid repository token");
-        }
+        BearerToken.check(repositoryToken.get(), header == null ? "" : header,
+                "the repository API needs 'authorization: Bearer <token>' metadata");
     }
 
     private static <T> void answer(StreamObserver<T> out, Supplier<T> work) {

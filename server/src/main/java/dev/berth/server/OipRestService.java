@@ -23,7 +23,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -216,16 +215,8 @@ final class OipRestService implements HttpService {
         if (repositoryToken.isEmpty()) {
             return;
         }
-        String header = req.headers().first(HeaderNames.AUTHORIZATION).orElse("");
-        String prefix = "Bearer ";
-        boolean ok = header.regionMatches(true, 0, prefix, 0, prefix.length())
-                && MessageDigest.isEqual(header.substring(prefix.length()).trim().getBytes(StandardCharsets.UTF_8),
-                repositoryToken.get());
-        if (!ok) {
-            throw new Failure.Unauthenticated(header.isEmpty()
-                    ? "the repository API needs 'Authorization: Bearer <token>'"
-                    : "invalid repository token");
-        }
+        BearerToken.check(repositoryToken.get(), req.headers().first(HeaderNames.AUTHORIZATION).orElse(""),
+                "the repository API needs 'Authorization: Bearer <token>'");
     }
 
     private static String model(ServerRequest req) {

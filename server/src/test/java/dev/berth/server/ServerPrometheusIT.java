@@ -1,6 +1,5 @@
 package dev.berth.server;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.berth.monitoring.BerthMetrics;
 import dev.berth.monitoring.MonitoringFiles;
 import dev.berth.monitoring.PrometheusServer;
@@ -15,8 +14,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -82,30 +79,13 @@ class ServerPrometheusIT {
                 prometheus.await("berth_model_ready == 0", r -> r.size() == 1, Duration.ofSeconds(30));
                 Thread.sleep(2500);
 
-                List<MonitoringFiles.Expression> expressions = new ArrayList<>(
-                        MonitoringFiles.dashboardExpressions(Map.of("job", "berth", "model", "churn", "version", "1")));
-                expressions.addAll(MonitoringFiles.ruleExpressions());
-                List<String> failures = new ArrayList<>();
-                for (MonitoringFiles.Expression e : expressions) {
-                    JsonNode answer = prometheus.query(e.promql());
-                    if (!"success".equals(answer.path("status").asText())) {
-                        failures.add(e.where() + ": invalid: " + answer.path("error").asText() + "\n    " + e.promql());
-                    } else if (answer.path("data").path("result").isEmpty()
-                            && (!e.alert() || prometheus.result(MonitoringFiles.withoutThreshold(e.promql())).isEmpty())) {
-                        failures.add(e.where() + ": no series\n    " + e.promql());
-                    }
-                }
+                List<MonitoringFiles.Expression> expressions =
+                        MonitoringFiles.allExpressions(Map.of("job", "berth", "model", "churn", "version", "1"));
+                List<String> failures = MonitoringFiles.failures(prometheus, expressions, false);
                 assertEquals(List.of(), failures, "dashboard and rule expressions that failed against a real berth");
                 assertTrue(expressions.size() > 30, "expressions checked: " + expressions.size());
 
-                Set<String> active = new HashSet<>();
-                for (JsonNode group : prometheus.get("/api/v1/rules?type=alert").path("data").path("groups")) {
-                    for (JsonNode rule : group.path("rules")) {
-                        if (!rule.path("state").asText().equals("inactive")) {
-                            active.add(rule.path("name").asText());
-                        }
-                    }
-                }
+                Set<String> active = prometheus.activeAlerts();
                 assertTrue(active.containsAll(Set.of("BerthModelNotReady", "BerthInputDrift")), "active alerts: " + active);
                 assertTrue(!active.contains("BerthDown"), "berth is up");
             }

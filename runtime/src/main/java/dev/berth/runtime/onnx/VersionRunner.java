@@ -161,11 +161,6 @@ final class VersionRunner {
         return validator;
     }
 
-    /** Completes once every worker stopped and closed its session. */
-    CompletableFuture<Void> closedFuture() {
-        return closed;
-    }
-
     /**
      * Queues a validated request (inputs in signature order). Returns null when this version no
      * longer accepts work (it is being unloaded), so the caller can resolve again.

@@ -1,0 +1,127 @@
+package dev.berth.cli;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@code berth serve} as a separate JVM, the way users start it: started on a free port, returned
+ * once it announced the port and answers ready, stopped with SIGTERM. Closing kills it whatever
+ * state the test left it in.
+ */
+final class ServeProcess implements AutoCloseable {
+    private static final Pattern SERVING = Pattern.compile("berth serving .* on http://127\\.0\\.0\\.1:(\\d+)");
+
+    private final Process process;
+    private final long deadline;
+    private final URI base;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private Thread drain;
+
+    private ServeProcess(Process process, long deadline, int port) {
+        this.process = process;
+        this.deadline = deadline;
+        this.base = URI.create("http://127.0.0.1:" + port);
+    }
+
+    /**
+     * Starts {@code berth serve --models MODELS --port 0 EXTRA...} and waits (60 s at most) until the
+     * server announced its port and {@code /v2/health/ready} answers 200.
+     */
+    static ServeProcess start(Path models, String... extra) throws IOException, InterruptedException {
+        String java = ProcessHandle.current().info().command()
+                .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        List<String> command = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED",
+                "-cp", System.getProperty("java.class.path"), BerthMain.class.getName(),
+                "serve", "--models", models.toString(), "--port", "0"));
+        command.addAll(List.of(extra));
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+        // the settings under test come from flags; the environment running the build must not override them
+        pb.environment().remove("PORT");
+        pb.environment().remove("BERTH_PORT");
+        pb.environment().remove("BERTH_REPORT_INTERVAL");
+        Process p = pb.start();
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            BufferedReader lines = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+            int port = -1;
+            StringBuilder log = new StringBuilder();
+            while (port < 0 && System.nanoTime() < deadline) {
+                String line = lines.readLine();
+                if (line == null) {
+                    break;
+                }
+                log.append(line).append('\n');
+                Matcher m = SERVING.matcher(line);
+                if (m.find()) {
+                    port = Integer.parseInt(m.group(1));
+                }
+            }
+            assertTrue(port > 0, "server announced its port:\n" + log);
+            ServeProcess serve = new ServeProcess(p, deadline, port);
+            // an unread pipe would block the server once its buffer fills
+            serve.drain = Thread.ofPlatform().daemon().start(() -> lines.lines().forEach(l -> { }));
+            serve.awaitReady();
+            return serve;
+        } catch (IOException | InterruptedException | RuntimeException | AssertionError e) {
+            p.destroyForcibly();
+            throw e;
+        }
+    }
+
+    private void awaitReady() throws IOException, InterruptedException {
+        int ready = 0;
+        while (ready != 200 && System.nanoTime() < deadline) {
+            ready = http.send(HttpRequest.newBuilder(base.resolve("/v2/health/ready")).build(),
+                    HttpResponse.BodyHandlers.discarding()).statusCode();
+            if (ready != 200) {
+                Thread.sleep(100);
+            }
+        }
+        assertEquals(200, ready, "ready once the model loaded");
+    }
+
+    /** {@link System#nanoTime()} at which the start-up's 60 s are over; tests reuse it as their own limit. */
+    long deadline() {
+        return deadline;
+    }
+
+    /** GET {@code path}, the body as text. */
+    HttpResponse<String> get(String path) throws IOException, InterruptedException {
+        return http.send(HttpRequest.newBuilder(base.resolve(path)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** POSTs a JSON inference request to {@code /v2/models/MODEL/infer}. */
+    HttpResponse<String> infer(String model, byte[] json) throws IOException, InterruptedException {
+        return http.send(HttpRequest.newBuilder(base.resolve("/v2/models/" + model + "/infer"))
+                        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofByteArray(json)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** Sends SIGTERM and asserts the server exits within 30 s. */
+    void stop() throws InterruptedException {
+        process.destroy();
+        assertTrue(process.waitFor(30, TimeUnit.SECONDS), "stopped within 30 s of SIGTERM");
+        drain.join(5000);
+    }
+
+    @Override
+    public void close() {
+        process.destroyForcibly();
+    }
+}
