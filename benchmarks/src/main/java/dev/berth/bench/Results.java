@@ -1,0 +1,95 @@
+package dev.berth.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * What one {@code bench/run} measured: {@code results.tsv}, one row per series and concurrency
+ * ({@code series concurrency req/s p50_ms p99_ms requests errors loadgen_cpu_% server_cpu_% ceiling}),
+ * and {@code facts.tsv}, single values ({@code key value note}).
+ */
+public record Results(List<Row> rows, Map<String, Fact> facts) {
+    /** One measured point; {@code ceiling} names the series this one is compared with, or "-". */
+    public record Row(String series, int concurrency, double throughput, double p50Millis, double p99Millis,
+                      long requests, long errors, double loadGenCpu, double serverCpu, String ceiling) {
+        String system() {
+            int slash = series.indexOf('/');
+            return slash < 0 ? series : series.substring(slash + 1);
+        }
+    }
+
+    public record Fact(String key, String value, String note) {
+        double number() {
+            return Double.parseDouble(value);
+        }
+    }
+
+    public static Results read(Path dir) throws IOException {
+        List<Row> rows = new ArrayList<>();
+        Path file = dir.resolve("results.tsv");
+        if (Files.exists(file)) {
+            for (String line : Files.readAllLines(file)) {
+                if (line.isBlank() || line.startsWith("#")) {
+                    continue;
+                }
+                String[] f = line.split("\t");
+                rows.add(new Row(f[0], Integer.parseInt(f[1]), d(f[2]), d(f[3]), d(f[4]), (long) d(f[5]), (long) d(f[6]),
+                        f.length > 7 ? d(f[7]) : 0, f.length > 8 ? d(f[8]) : 0, f.length > 9 ? f[9] : "-"));
+            }
+        }
+        Map<String, Fact> facts = new LinkedHashMap<>();
+        Path factFile = dir.resolve("facts.tsv");
+        if (Files.exists(factFile)) {
+            for (String line : Files.readAllLines(factFile)) {
+                if (line.isBlank() || line.startsWith("#")) {
+                    continue;
+                }
+                String[] f = line.split("\t", 3);
+                facts.put(f[0], new Fact(f[0], f.length > 1 ? f[1] : "", f.length > 2 ? f[2] : ""));
+            }
+        }
+        return new Results(List.copyOf(rows), facts);
+    }
+
+    private static double d(String s) {
+        try {
+            return Double.parseDouble(s.trim());
+        } catch (NumberFormatException e) {
+            return Double.NaN;
+        }
+    }
+
+    /** Series names in the order they were measured. */
+    public List<String> seriesNames() {
+        return rows.stream().map(Row::series).distinct().toList();
+    }
+
+    public List<Row> series(String name) {
+        return rows.stream().filter(r -> r.series().equals(name)).sorted(Comparator.comparingInt(Row::concurrency)).toList();
+    }
+
+    /** The point of {@code series} at {@code concurrency}, or at the nearest concurrency measured. */
+    public Optional<Row> near(String name, int concurrency) {
+        return series(name).stream().min(Comparator.comparingDouble(r -> Math.abs(Math.log(r.concurrency()) - Math.log(concurrency))));
+    }
+
+    public Optional<Row> at(String name, int concurrency) {
+        return series(name).stream().filter(r -> r.concurrency() == concurrency).findFirst();
+    }
+
+    /** The series' highest throughput over the sweep. */
+    public Optional<Row> peak(String name) {
+        return series(name).stream().max(Comparator.comparingDouble(Row::throughput));
+    }
+
+    public Optional<Fact> fact(String key) {
+        return Optional.ofNullable(facts.get(key));
+    }
+}
