@@ -1,7 +1,61 @@
 package dev.berth.cli;
 
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+import java.io.PrintWriter;
+
+/** The {@code berth} command line: one subcommand per class, all listed in {@link Berth}. */
 public final class BerthMain {
+    private BerthMain() {
+    }
+
     public static void main(String[] args) {
-        System.out.println("berth");
+        System.exit(commandLine().execute(args));
+    }
+
+    /** The command line with every subcommand, the shared error handling and exit codes. */
+    public static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new Berth());
+        ErrorHandler errors = new ErrorHandler();
+        cl.setExecutionExceptionHandler(errors);
+        cl.setParameterExceptionHandler(errors);
+        cl.setCaseInsensitiveEnumValuesAllowed(true);
+        return cl;
+    }
+
+    /** Runs one command line with the given output streams; returns its exit code. Used by tests. */
+    public static int run(PrintWriter out, PrintWriter err, String... args) {
+        CommandLine cl = commandLine();
+        cl.setOut(out);
+        cl.setErr(err);
+        int code = cl.execute(args);
+        out.flush();
+        err.flush();
+        return code;
+    }
+
+    /** The top-level command. Add a subcommand with one line in {@code subcommands}. */
+    @Command(name = "berth", mixinStandardHelpOptions = true, versionProvider = RuntimeFacts.VersionProvider.class,
+            description = "Keeps trained models with everything that explains them, serves and packages them.",
+            subcommands = {
+                    RegisterCommand.class,
+                    ListCommand.class,
+                    ShowCommand.class,
+                    AliasCommand.class,
+                    DiffCommand.class,
+                    VerifyCommand.class,
+                    DeleteCommand.class,
+                    ServeCommand.class,
+                    CommandLine.HelpCommand.class,
+            })
+    static final class Berth implements Runnable {
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public void run() {
+            throw new CommandLine.ParameterException(spec.commandLine(), "missing command");
+        }
     }
 }

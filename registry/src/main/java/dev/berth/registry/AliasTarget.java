@@ -22,6 +22,7 @@ public record AliasTarget(List<WeightedVersion> targets) {
         return new AliasTarget(List.of(new WeightedVersion(version, 100)));
     }
 
+    @com.fasterxml.jackson.annotation.JsonIgnore // derived; kept out of model.json
     public boolean isSplit() {
         return targets.size() > 1;
     }

@@ -27,9 +27,15 @@ public final class LocalRegistry {
     public static final String MODELS_ENV = "BERTH_MODELS";
 
     private final Path root;
+    /** Fault injection for tests of the write path; {@link RegistryWriter.Hook#NONE} otherwise. */
+    private volatile RegistryWriter.Hook writeHook = RegistryWriter.Hook.NONE;
 
     private LocalRegistry(Path root) {
         this.root = root.toAbsolutePath().normalize();
+    }
+
+    void writeHook(RegistryWriter.Hook hook) {
+        this.writeHook = hook;
     }
 
     /** Opens the registry at {@code root}; the folder need not exist yet (it is created on first write). */
@@ -212,6 +218,99 @@ public final class LocalRegistry {
             return files.filter(p -> !p.getFileName().toString().startsWith(".")).sorted().toList();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    // ------------------------------------------------------------------ write side
+
+    /**
+     * Registers a new version: copies the model and every artifact into a hidden staging folder
+     * inside the registry, hashes them, reads the signature from the staged model through
+     * {@code reader}, then under the registry's exclusive lock picks the next version number,
+     * renames the folder into place atomically and updates {@code model.json}. Safe to call from
+     * several processes at once; each gets its own version. On any failure nothing is left behind.
+     *
+     * @return the manifest of the new version (its {@link ModelManifest#version()} is the new number)
+     * @throws InvalidArgumentException for a bad name, alias, missing or malformed input file
+     * @throws InvalidModelException    when {@code reader} cannot load the model file
+     * @throws RegistryException        when the registry cannot be written
+     */
+    public ModelManifest register(Registration registration, SignatureReader reader) {
+        java.util.Objects.requireNonNull(registration, "registration");
+        java.util.Objects.requireNonNull(reader, "reader");
+        return new RegistryWriter(this, writeHook).register(registration, reader);
+    }
+
+    /**
+     * Points {@code alias} at one version or a weighted split; every version must exist.
+     *
+     * @throws ModelNotFoundException when the model or a version does not exist
+     */
+    public void setAlias(String model, String alias, AliasTarget target) {
+        new RegistryWriter(this, writeHook).setAlias(model, alias, target);
+    }
+
+    /** Removes an alias; {@link ModelNotFoundException} when the model has no such alias. */
+    public void deleteAlias(String model, String alias) {
+        new RegistryWriter(this, writeHook).deleteAlias(model, alias);
+    }
+
+    /**
+     * Deletes a version. Refused with {@link VersionInUseException} while an alias points at it,
+     * unless {@code force}, which also takes the version out of those aliases (an alias left with
+     * no version is removed). Version numbers are not reused afterwards.
+     *
+     * @return the aliases that were changed or removed
+     */
+    public List<String> deleteVersion(String model, int version, boolean force) {
+        return new RegistryWriter(this, writeHook).deleteVersion(model, version, force);
+    }
+
+    /** Re-hashes every file of every version of every model. */
+    public VerifyReport verify() {
+        Verifier v = new Verifier(this);
+        for (String model : models()) {
+            versions(model).forEach(version -> v.verify(model, version));
+        }
+        return v.report();
+    }
+
+    /** Re-hashes every file of every version of one model. */
+    public VerifyReport verify(String model) {
+        if (!exists(model)) {
+            throw new ModelNotFoundException("no model '" + model + "' in " + root);
+        }
+        Verifier v = new Verifier(this);
+        versions(model).forEach(version -> v.verify(model, version));
+        return v.report();
+    }
+
+    /** Re-hashes every file of one version. */
+    public VerifyReport verify(String model, int version) {
+        requireVersion(model, version);
+        Verifier v = new Verifier(this);
+        v.verify(model, version);
+        return v.report();
+    }
+
+    /**
+     * The manifest of a version: the stored one, or for a version laid down without berth one
+     * described on the spot (model file hash and size, signature through {@code reader}, the file's
+     * modification time as creation time).
+     */
+    public ModelManifest manifest(String model, int version, SignatureReader reader) {
+        Optional<ModelManifest> stored = storedManifest(model, version);
+        if (stored.isPresent()) {
+            return stored.get();
+        }
+        Path file = versionDir(model, version).resolve(MODEL_FILE);
+        try {
+            FileEntry entry = new FileEntry(MODEL_FILE, Files.size(file), AtomicFiles.sha256(file));
+            java.time.Instant created = Files.getLastModifiedTime(file).toInstant().truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+            return new ModelManifest(ModelManifest.FORMAT, model, version, created, "", "", Map.of(), List.of(entry),
+                    reader.read(file), Map.of(), Map.of(), null, null, List.of(), null);
+        } catch (IOException e) {
+            throw new RegistryException("cannot read " + file + ": " + e.getMessage(), e);
         }
     }
 }

@@ -110,7 +110,19 @@ public record ModelManifest(String format, String name, int version, Instant cre
     public record DataRef(String name, String path, String uri, String sha256, Long size) {
     }
 
-    /** The code that trained the version: a file (hashed), a git commit, or a URL. Any field may be null. */
-    public record CodeRef(String path, String uri, String sha256, String gitCommit) {
+    /**
+     * The code that trained the version: a file (hashed), a git commit, or a URL. Any field may be null.
+     *
+     * @param path      where a copy is stored, relative to the version folder
+     * @param uri       where the code lives elsewhere (a repository or file URL)
+     * @param sha256    content hash of the code file
+     * @param gitCommit the commit the version was trained from
+     * @param file      the code file's name as the training project knows it (for example from {@code lineage.json})
+     */
+    public record CodeRef(String path, String uri, String sha256, String gitCommit, String file) {
+        /** The original four-field form, kept so existing callers compile. */
+        public CodeRef(String path, String uri, String sha256, String gitCommit) {
+            this(path, uri, sha256, gitCommit, null);
+        }
     }
 }

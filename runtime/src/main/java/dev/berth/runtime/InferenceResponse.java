@@ -8,7 +8,7 @@ import java.util.List;
  * @param model        model name
  * @param version      the version that answered (an alias may split traffic, so this is the fact)
  * @param id           the request's id, or null
- * @param outputs      output tensors, in the model's order (or the requested subset)
+ * @param outputs      output tensors, in the model's order, or the requested subset in the order requested
  * @param queueNanos   time spent waiting for a batch or a session
  * @param computeNanos time in the ONNX Runtime run that served this request
  * @param batchRows    rows in the run that served this request (1 for an unbatched single row)

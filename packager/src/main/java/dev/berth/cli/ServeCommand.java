@@ -1,0 +1,97 @@
+package dev.berth.cli;
+
+import dev.berth.registry.InvalidArgumentException;
+import dev.berth.registry.LocalRegistry;
+import dev.berth.server.BerthServer;
+import dev.berth.server.ServeSettings;
+import io.helidon.config.Config;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * {@code berth serve}: the Open Inference Protocol over REST and gRPC for every model in the
+ * registry, until SIGTERM or Ctrl-C, which stop it gracefully (stop admitting, finish what is in
+ * flight, close the sessions).
+ */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = {"Serves every model of the registry over the Open Inference Protocol (REST and gRPC).",
+                "Settings come from flags, then BERTH_* environment variables (and PORT), then --config FILE (YAML)."})
+final class ServeCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+    @Mixin
+    ModelsOption models;
+    @Option(names = "--host", paramLabel = "HOST", description = "Address to listen on (default: 127.0.0.1).")
+    String host;
+    @Option(names = "--port", paramLabel = "PORT", description = "HTTP port, 0 for a free one (default: $PORT, else 8080).")
+    Integer port;
+    @Option(names = "--grpc-port", paramLabel = "PORT",
+            description = "Separate gRPC port (default: gRPC shares the HTTP port over HTTP/2).")
+    Integer grpcPort;
+    @Option(names = "--config", paramLabel = "FILE", description = "YAML configuration file (keys under 'berth:').")
+    Path config;
+    @Option(names = "--repository-token", paramLabel = "TOKEN",
+            description = "Bearer token required by the repository API (index, load, unload).")
+    String repositoryToken;
+    @Option(names = "--max-request-bytes", paramLabel = "N", description = "Largest request body accepted (default: 64 MiB).")
+    Long maxRequestBytes;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        Map<String, String> flags = new LinkedHashMap<>();
+        if (models.models != null) {
+            flags.put("models", models.models.toString());
+        }
+        put(flags, "host", host);
+        put(flags, "port", port);
+        put(flags, "grpc-port", grpcPort);
+        put(flags, "repository-token", repositoryToken);
+        put(flags, "max-request-bytes", maxRequestBytes);
+        Config settings;
+        try {
+            settings = ServeSettings.load(config, System.getenv(), flags);
+        } catch (IllegalArgumentException | io.helidon.config.ConfigException e) {
+            throw new InvalidArgumentException(e.getMessage());
+        }
+        Path root = settings.get("models").asString().map(Path::of).orElse(LocalRegistry.defaultRoot(null));
+        if (!Files.isDirectory(root)) {
+            throw new InvalidArgumentException("no registry folder at " + root.toAbsolutePath()
+                    + " (give --models DIR or set BERTH_MODELS)");
+        }
+        BerthServer server;
+        try {
+            server = BerthServer.builder().models(root).config(settings).build();
+        } catch (IllegalArgumentException e) {
+            throw new InvalidArgumentException(e.getMessage());
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("berth-shutdown").unstarted(() -> {
+            server.stop();
+            stopped.countDown();
+        }));
+        server.start();
+        PrintWriter out = spec.commandLine().getOut();
+        out.println("berth serving " + root.toAbsolutePath().normalize() + " on http://" + server.host() + ":" + server.port()
+                + (server.grpcPort() == server.port() ? " (REST and gRPC)" : " (REST), gRPC on port " + server.grpcPort()));
+        out.flush();
+        stopped.await();
+        return 0;
+    }
+
+    private static void put(Map<String, String> flags, String key, Object value) {
+        if (value != null) {
+            flags.put(key, value.toString());
+        }
+    }
+}

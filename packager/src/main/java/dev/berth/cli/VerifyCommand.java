@@ -1,0 +1,54 @@
+package dev.berth.cli;
+
+import dev.berth.registry.LocalRegistry;
+import dev.berth.registry.ModelRef;
+import dev.berth.registry.VerifyReport;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+
+/** {@code berth verify [NAME[:VERSION]]}: re-hashes every file; exit 1 naming each changed or missing file. */
+@Command(name = "verify", mixinStandardHelpOptions = true,
+        description = {"Re-hashes every file the manifests list (model, artifacts, data, code) and names each one",
+                "that changed or is missing (exit 1). Without NAME, checks every model; NAME alone, every version of it."})
+final class VerifyCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+    @Mixin
+    ModelsOption models;
+    @Parameters(index = "0", arity = "0..1", paramLabel = "NAME[:VERSION|@ALIAS]")
+    String ref;
+
+    @Override
+    public Integer call() {
+        LocalRegistry registry = models.registry();
+        VerifyReport report;
+        if (ref == null) {
+            report = registry.verify();
+        } else {
+            ModelRef r = ModelRef.parse(ref);
+            report = r.version().isEmpty() && r.alias().isEmpty() ? registry.verify(r.name())
+                    : registry.verify(r.name(), registry.resolve(r));
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        int files = 0;
+        for (VerifyReport.Checked c : report.versions()) {
+            files += c.files();
+            long bad = report.problems().stream().filter(p -> p.model().equals(c.model()) && p.version() == c.version()).count();
+            out.printf("%s %s:%d (%s)%n", bad == 0 ? "ok    " : "FAILED", c.model(), c.version(),
+                    c.hasManifest() ? c.files() + " files" : "no manifest, model file present");
+        }
+        for (VerifyReport.Problem p : report.problems()) {
+            err.printf("%s %s:%d %s: %s%n", p.kind(), p.model(), p.version(), p.path(), p.detail());
+        }
+        out.printf("verified %d versions, %d files: %s%n", report.versions().size(), files,
+                report.ok() ? "all match" : report.problems().size() + " problem(s)");
+        return report.ok() ? 0 : ErrorHandler.FAILURE;
+    }
+}

@@ -1,0 +1,89 @@
+package dev.berth.cli;
+
+import dev.berth.registry.LocalRegistry;
+import dev.berth.registry.ModelManifest;
+import dev.berth.registry.testing.Samples;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Eight separate {@code berth register} processes on one model at once: each gets its own, whole version. */
+class ConcurrentRegisterIT {
+    private static final int WRITERS = 8;
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void eightProcessesRegisteringTheSameModelEachGetTheirOwnVersion() throws Exception {
+        Path churn = Samples.copy(Samples.CHURN, tmp.resolve("churn"));
+        Path models = tmp.resolve("models");
+        String java = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+
+        List<Process> processes = new ArrayList<>();
+        List<Path> outputs = new ArrayList<>();
+        try {
+            for (int i = 0; i < WRITERS; i++) {
+                Path out = tmp.resolve("out-" + i + ".txt");
+                outputs.add(out);
+                processes.add(new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-XX:TieredStopAtLevel=1",
+                        "-cp", System.getProperty("java.class.path"), BerthMain.class.getName(),
+                        "register", churn.toString(), "--name", "churn", "--models", models.toString(),
+                        "--tag", "writer=" + i)
+                        .redirectErrorStream(true).redirectOutput(out.toFile()).start());
+            }
+            Set<Integer> printed = new TreeSet<>();
+            for (int i = 0; i < WRITERS; i++) {
+                Process p = processes.get(i);
+                assertTrue(p.waitFor(180, TimeUnit.SECONDS), "writer " + i + " finished in time");
+                String output = Files.readString(outputs.get(i), StandardCharsets.UTF_8);
+                assertEquals(0, p.exitValue(), "writer " + i + ": " + output);
+                List<String> lines = output.lines().filter(l -> !l.startsWith("WARNING")).toList();
+                printed.add(Integer.parseInt(lines.get(lines.size() - 1)));
+            }
+            assertEquals(Set.of(1, 2, 3, 4, 5, 6, 7, 8), printed, "every process printed a different version");
+        } finally {
+            processes.forEach(Process::destroyForcibly);
+        }
+
+        LocalRegistry registry = LocalRegistry.open(models);
+        assertEquals(List.of(1, 2, 3, 4, 5, 6, 7, 8), registry.versions("churn"));
+        Set<String> writers = new HashSet<>();
+        for (int v = 1; v <= WRITERS; v++) {
+            ModelManifest m = registry.storedManifest("churn", v).orElseThrow();
+            assertEquals(v, m.version());
+            writers.add(m.tags().get("writer"));
+        }
+        assertEquals(WRITERS, writers.size(), "no registration lost or mixed");
+        assertTrue(registry.verify().ok(), "every version whole");
+        try (var s = Files.list(models)) {
+            assertEquals(List.of(".lock", "churn"), s.map(p -> p.getFileName().toString()).sorted().toList(),
+                    "no staging folder left behind");
+        }
+    }
+
+    @Test
+    void theLauncherStyleMainExitsWithTheCommandsCode() throws IOException, InterruptedException {
+        String java = ProcessHandle.current().info().command().orElseThrow();
+        Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                BerthMain.class.getName(), "show", "nosuch", "--models", tmp.toString())
+                .redirectErrorStream(true).start();
+        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(1, p.exitValue(), output);
+        assertEquals("berth show: no model 'nosuch' in " + tmp.toAbsolutePath(), output.strip());
+    }
+}

@@ -1,0 +1,519 @@
+package dev.berth.runtime.onnx;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import dev.berth.registry.DataType;
+import dev.berth.registry.ServingConfig;
+import dev.berth.registry.Signature;
+import dev.berth.registry.TensorSpec;
+import dev.berth.runtime.InferenceException;
+import dev.berth.runtime.InferenceObserver;
+import dev.berth.runtime.Tensor;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingDeque;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.LongSupplier;
+
+/**
+ * One loaded model version: its ONNX Runtime sessions, one platform worker thread per session, and
+ * the queue they share.
+ *
+ * <p>ONNX Runtime runs are long native calls; run on a virtual thread they would pin its carrier
+ * and starve the HTTP handlers, so callers (virtual threads) only enqueue and wait, and the workers
+ * (platform threads) run. The same queue gives dynamic batching for free: while every session is
+ * busy, requests pile up, and the next free worker takes all compatible ones at once (up to
+ * {@code max_batch_size} rows), waiting at most {@code max_queue_delay} after the oldest request
+ * for more to arrive. Only one worker gathers at a time so that arrivals join one batch instead of
+ * being spread over idle workers.
+ *
+ * <p>Retiring puts one stop marker per worker behind the queued work: everything accepted before
+ * runs, then each worker closes its own session. So a session is never closed under a run.
+ */
+final class VersionRunner {
+    private static final System.Logger LOG = System.getLogger(VersionRunner.class.getName());
+    private static final Job STOP = new Job(null, null, null, Set.of(), 0, 0, null);
+
+    private final String model;
+    private final int version;
+    private final ServingConfig config;
+    private final Signature signature;
+    private final InferenceObserver observer;
+    private final LongSupplier ticker;
+    private final OrtEnvironment env = OrtEnvironment.getEnvironment();
+    private final List<OrtSession> sessions;
+    private final boolean batchable;
+    private final long maxQueueDelayNanos;
+    private final LinkedBlockingDeque<Job> queue = new LinkedBlockingDeque<>();
+    private final ReentrantLock gatherLock = new ReentrantLock();
+    private final AtomicInteger liveWorkers;
+    private final CompletableFuture<Void> closed = new CompletableFuture<>();
+    private final InputValidator validator;
+    private volatile boolean batchingBroken;
+    private boolean retired;
+
+    private VersionRunner(String model, int version, ServingConfig config, Signature signature, List<OrtSession> sessions,
+                          InferenceObserver observer, LongSupplier ticker, long maxElements) {
+        this.model = model;
+        this.version = version;
+        this.config = config;
+        this.signature = signature;
+        this.sessions = sessions;
+        this.observer = observer;
+        this.ticker = ticker;
+        this.maxQueueDelayNanos = TimeUnit.MICROSECONDS.toNanos(config.maxQueueDelayMicros());
+        this.batchable = config.dynamicBatching() && config.maxBatchSize() > 1
+                && !signature.inputs().isEmpty()
+                && signature.inputs().stream().allMatch(TensorSpec::hasDynamicBatchAxis)
+                && signature.outputs().stream().allMatch(TensorSpec::hasDynamicBatchAxis);
+        this.validator = new InputValidator("model '" + model + "' version " + version, signature, maxElements);
+        this.liveWorkers = new AtomicInteger(sessions.size());
+    }
+
+    /**
+     * Opens the sessions, warms each up and starts the workers.
+     *
+     * @param enrich adds column names and labels (from the registry) to the signature read from the session
+     */
+    static VersionRunner open(String model, int version, Path modelFile, ServingConfig config,
+                              java.util.function.UnaryOperator<Signature> enrich, InferenceObserver observer,
+                              LongSupplier ticker, long maxElements) throws OrtException {
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        List<OrtSession> sessions = new ArrayList<>();
+        try {
+            for (int i = 0; i < config.sessions(); i++) {
+                try (OrtSession.SessionOptions options = sessionOptions(config)) {
+                    sessions.add(env.createSession(modelFile.toString(), options));
+                }
+            }
+            Signature signature = enrich.apply(OnnxSignatureReader.signatureOf(sessions.get(0)));
+            VersionRunner runner = new VersionRunner(model, version, config, signature, List.copyOf(sessions),
+                    observer, ticker, maxElements);
+            if (config.warmup()) {
+                for (OrtSession session : sessions) {
+                    runner.warmUp(session);
+                }
+            }
+            runner.startWorkers();
+            return runner;
+        } catch (OrtException | RuntimeException e) {
+            for (OrtSession s : sessions) {
+                closeQuietly(s);
+            }
+            throw e;
+        }
+    }
+
+    private static OrtSession.SessionOptions sessionOptions(ServingConfig config) throws OrtException {
+        OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+        if (config.intraOpThreads() > 0) {
+            options.setIntraOpNumThreads(config.intraOpThreads());
+        }
+        if (config.interOpThreads() > 0) {
+            options.setInterOpNumThreads(config.interOpThreads());
+        }
+        options.setOptimizationLevel(switch (config.optimizationLevel()) {
+            case "disabled" -> OrtSession.SessionOptions.OptLevel.NO_OPT;
+            case "basic" -> OrtSession.SessionOptions.OptLevel.BASIC_OPT;
+            case "extended" -> OrtSession.SessionOptions.OptLevel.EXTENDED_OPT;
+            default -> OrtSession.SessionOptions.OptLevel.ALL_OPT;
+        });
+        return options;
+    }
+
+    Signature signature() {
+        return signature;
+    }
+
+    ServingConfig config() {
+        return config;
+    }
+
+    boolean batchable() {
+        return batchable && !batchingBroken;
+    }
+
+    InputValidator validator() {
+        return validator;
+    }
+
+    /** Completes once every worker stopped and closed its session. */
+    CompletableFuture<Void> closedFuture() {
+        return closed;
+    }
+
+    /**
+     * Queues a validated request (inputs in signature order). Returns null when this version no
+     * longer accepts work (it is being unloaded), so the caller can resolve again.
+     */
+    CompletableFuture<Result> submit(List<Tensor> inputs, List<String> requestedOutputs) {
+        String[][] strings = new String[inputs.size()][];
+        for (int i = 0; i < inputs.size(); i++) {
+            Tensor t = inputs.get(i);
+            if (t.datatype() == DataType.BYTES) {
+                // decoded on the caller's thread so a bad string fails only its own request, never a batch
+                strings[i] = OnnxTensors.decodeStrings(t.name(), t.bytesElements());
+            }
+        }
+        int rows = inputs.isEmpty() || inputs.get(0).rank() == 0 ? 1 : (int) Math.min(Integer.MAX_VALUE, inputs.get(0).dim(0));
+        Set<String> outputs = requestedOutputs.isEmpty() ? Set.of() : new LinkedHashSet<>(requestedOutputs);
+        Job job = new Job(inputs, strings, batchable ? BatchKey.of(inputs) : null, outputs, rows, ticker.getAsLong(),
+                new CompletableFuture<>());
+        synchronized (this) {
+            if (retired) {
+                return null;
+            }
+            queue.addLast(job);
+        }
+        return job.future;
+    }
+
+    /** Stops accepting work; queued work still runs, then the sessions close. Idempotent. */
+    CompletableFuture<Void> retire() {
+        synchronized (this) {
+            if (!retired) {
+                retired = true;
+                for (int i = 0; i < sessions.size(); i++) {
+                    queue.addLast(STOP);
+                }
+            }
+        }
+        return closed;
+    }
+
+    private void startWorkers() {
+        for (int i = 0; i < sessions.size(); i++) {
+            OrtSession session = sessions.get(i);
+            Thread.ofPlatform().daemon().name("berth-" + model + "-v" + version + "-" + i).start(() -> work(session));
+        }
+    }
+
+    private void work(OrtSession session) {
+        try {
+            while (true) {
+                List<Job> batch;
+                gatherLock.lock();
+                try {
+                    Job first = queue.takeFirst();
+                    if (first == STOP) {
+                        return;
+                    }
+                    batch = gather(first);
+                } finally {
+                    gatherLock.unlock();
+                }
+                execute(session, batch);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Throwable t) {
+            LOG.log(System.Logger.Level.ERROR, "worker of " + model + " version " + version + " stopped", t);
+        } finally {
+            closeQuietly(session);
+            if (liveWorkers.decrementAndGet() == 0) {
+                // fail anything a dead worker left behind rather than leave callers waiting forever
+                Job left;
+                while ((left = queue.pollFirst()) != null) {
+                    if (left != STOP) {
+                        left.future.completeExceptionally(new InferenceException.Unavailable(
+                                "model '" + model + "' version " + version + " was unloaded"));
+                    }
+                }
+                closed.complete(null);
+            }
+        }
+    }
+
+    private List<Job> gather(Job first) throws InterruptedException {
+        if (!batchable() || first.rows >= config.maxBatchSize()) {
+            return List.of(first);
+        }
+        List<Job> batch = new ArrayList<>();
+        batch.add(first);
+        long rows = first.rows;
+        long deadline = first.enqueuedNanos + maxQueueDelayNanos;
+        List<Job> deferred = new ArrayList<>();
+        while (rows < config.maxBatchSize()) {
+            long wait = deadline - ticker.getAsLong();
+            Job next = wait > 0 ? queue.pollFirst(wait, TimeUnit.NANOSECONDS) : queue.pollFirst();
+            if (next == null) {
+                break;
+            }
+            if (next == STOP) {
+                deferred.add(next);
+                break;
+            }
+            if (!first.key.equals(next.key)) {
+                deferred.add(next);
+                continue;
+            }
+            if (rows + next.rows > config.maxBatchSize()) {
+                deferred.add(next);
+                break;
+            }
+            batch.add(next);
+            rows += next.rows;
+        }
+        for (int i = deferred.size() - 1; i >= 0; i--) {
+            queue.addFirst(deferred.get(i));
+        }
+        return batch;
+    }
+
+    private void execute(OrtSession session, List<Job> batch) {
+        long start = ticker.getAsLong();
+        if (batch.size() == 1) {
+            Job job = batch.get(0);
+            try {
+                List<Tensor> outputs = run(session, job.inputs, job.strings, job.outputs);
+                long compute = ticker.getAsLong() - start;
+                observer.batchExecuted(model, version, job.rows, 1, compute);
+                job.future.complete(new Result(outputs, start - job.enqueuedNanos, compute, job.rows));
+            } catch (Throwable t) {
+                job.future.completeExceptionally(mapFailure(t));
+            }
+            return;
+        }
+        int totalRows = batch.stream().mapToInt(Job::rows).sum();
+        List<Tensor> merged;
+        try {
+            List<Tensor> mergedInputs = new ArrayList<>(signature.inputs().size());
+            String[][] mergedStrings = new String[signature.inputs().size()][];
+            for (int i = 0; i < signature.inputs().size(); i++) {
+                mergeInput(batch, i, totalRows, mergedInputs, mergedStrings);
+            }
+            merged = run(session, mergedInputs, mergedStrings, Set.of());
+        } catch (Throwable t) {
+            // one request's values can break a merged run (an index out of range); run each alone so only it fails
+            LOG.log(System.Logger.Level.DEBUG, () -> "merged run of " + batch.size() + " requests failed, running them one by one: " + t);
+            for (Job job : batch) {
+                execute(session, List.of(job));
+            }
+            return;
+        }
+        long compute = ticker.getAsLong() - start;
+        for (Tensor out : merged) {
+            if (out.rank() == 0 || out.dim(0) != totalRows) {
+                // the model does not keep rows aligned on this output; batching cannot be split back
+                batchingBroken = true;
+                LOG.log(System.Logger.Level.WARNING, "output '" + out.name() + "' of " + model + " version " + version
+                        + " does not have one row per input row; dynamic batching turned off for this version");
+                for (Job job : batch) {
+                    execute(session, List.of(job));
+                }
+                return;
+            }
+        }
+        observer.batchExecuted(model, version, totalRows, batch.size(), compute);
+        int offset = 0;
+        for (Job job : batch) {
+            List<Tensor> mine = new ArrayList<>();
+            if (job.outputs.isEmpty()) {
+                for (Tensor out : merged) {
+                    mine.add(rows(out, offset, job.rows, totalRows));
+                }
+            } else {
+                for (String name : job.outputs) {
+                    for (Tensor out : merged) {
+                        if (out.name().equals(name)) {
+                            mine.add(rows(out, offset, job.rows, totalRows));
+                        }
+                    }
+                }
+            }
+            offset += job.rows;
+            job.future.complete(new Result(mine, start - job.enqueuedNanos, compute, totalRows));
+        }
+    }
+
+    private void mergeInput(List<Job> batch, int index, int totalRows, List<Tensor> mergedInputs, String[][] mergedStrings) {
+        Tensor first = batch.get(0).inputs.get(index);
+        long[] shape = first.shape();
+        shape[0] = totalRows;
+        if (first.datatype() == DataType.BYTES) {
+            String[] all = new String[(int) Tensor.elementCount(shape)];
+            int at = 0;
+            for (Job job : batch) {
+                String[] part = job.strings[index];
+                System.arraycopy(part, 0, all, at, part.length);
+                at += part.length;
+            }
+            mergedStrings[index] = all;
+            mergedInputs.add(Tensor.ofBytes(first.name(), shape, List.of()));
+        } else {
+            long bytes = 0;
+            for (Job job : batch) {
+                bytes += job.inputs.get(index).byteSize();
+            }
+            ByteBuffer all = ByteBuffer.allocateDirect(Math.toIntExact(bytes)).order(ByteOrder.LITTLE_ENDIAN);
+            for (Job job : batch) {
+                all.put(job.inputs.get(index).data());
+            }
+            all.flip();
+            mergedInputs.add(Tensor.ofRaw(first.name(), first.datatype(), shape, all));
+        }
+    }
+
+    /** Rows [offset, offset + count) of an output, without copying. */
+    private static Tensor rows(Tensor out, int offset, int count, int totalRows) {
+        long[] shape = out.shape();
+        shape[0] = count;
+        if (out.datatype() == DataType.BYTES) {
+            int perRow = out.bytesElements().size() / totalRows;
+            return Tensor.ofBytes(out.name(), shape, out.bytesElements().subList(offset * perRow, (offset + count) * perRow));
+        }
+        ByteBuffer data = out.data();
+        int rowBytes = data.remaining() / totalRows;
+        ByteBuffer slice = data.duplicate();
+        slice.position(offset * rowBytes).limit((offset + count) * rowBytes);
+        return Tensor.ofRaw(out.name(), out.datatype(), shape, slice);
+    }
+
+    /** One ONNX Runtime run; the outputs come back in the signature's order. */
+    private List<Tensor> run(OrtSession session, List<Tensor> inputs, String[][] strings, Set<String> wanted) throws OrtException {
+        Map<String, OnnxTensor> feed = new HashMap<>(inputs.size() * 2);
+        try {
+            for (int i = 0; i < inputs.size(); i++) {
+                Tensor t = inputs.get(i);
+                OnnxTensor value = t.datatype() == DataType.BYTES
+                        ? OnnxTensors.strings(env, strings[i], t.shape())
+                        : OnnxTensors.toOnnx(env, t);
+                feed.put(t.name(), value);
+            }
+            // all outputs in the model's order, or the requested ones in the order asked for
+            Set<String> names = new LinkedHashSet<>();
+            if (wanted.isEmpty()) {
+                for (TensorSpec out : signature.outputs()) {
+                    names.add(out.name());
+                }
+            } else {
+                names.addAll(wanted);
+            }
+            try (OrtSession.Result result = session.run(feed, names)) {
+                List<Tensor> outputs = new ArrayList<>(names.size());
+                for (String name : names) {
+                    OnnxValue value = result.get(name).orElseThrow(() ->
+                            new InferenceException.Internal("ONNX Runtime returned no output '" + name + "'", null));
+                    if (!(value instanceof OnnxTensor tensor)) {
+                        throw new InferenceException.Internal("output '" + name + "' is not a tensor", null);
+                    }
+                    outputs.add(OnnxTensors.fromOnnx(name, tensor));
+                }
+                return outputs;
+            }
+        } finally {
+            for (OnnxTensor t : feed.values()) {
+                t.close();
+            }
+        }
+    }
+
+    private void warmUp(OrtSession session) throws OrtException {
+        List<Tensor> inputs = new ArrayList<>();
+        String[][] strings = new String[signature.inputs().size()][];
+        for (int i = 0; i < signature.inputs().size(); i++) {
+            TensorSpec spec = signature.inputs().get(i);
+            long[] shape = spec.shape().stream().mapToLong(d -> d < 0 ? 1 : d).toArray();
+            int count = Math.toIntExact(Tensor.elementCount(shape));
+            if (spec.datatype() == DataType.BYTES) {
+                strings[i] = new String[count];
+                Arrays.fill(strings[i], "");
+                inputs.add(Tensor.ofBytes(spec.name(), shape, List.of()));
+            } else {
+                inputs.add(Tensor.ofRaw(spec.name(), spec.datatype(), shape,
+                        ByteBuffer.allocateDirect(count * spec.datatype().byteSize())));
+            }
+        }
+        run(session, inputs, strings, Set.of());
+    }
+
+    private RuntimeException mapFailure(Throwable t) {
+        if (t instanceof InferenceException e) {
+            return e;
+        }
+        if (t instanceof OrtException e) {
+            String reason = firstLine(e.getMessage());
+            return switch (e.getCode()) {
+                // with names, types, ranks and fixed dims checked, what ONNX Runtime still rejects is a
+                // combination of inputs the graph cannot compute (mismatched dynamic dims, values out of range)
+                case ORT_INVALID_ARGUMENT, ORT_RUNTIME_EXCEPTION, ORT_FAIL -> new InferenceException.InvalidInput(
+                        "model '" + model + "' version " + version + " cannot run these inputs: " + reason);
+                default -> new InferenceException.Internal("model '" + model + "' version " + version + " failed: " + reason, e);
+            };
+        }
+        return new InferenceException.Internal("model '" + model + "' version " + version + " failed: " + t, t);
+    }
+
+    static String firstLine(String message) {
+        if (message == null) {
+            return "unknown error";
+        }
+        int nl = message.indexOf('\n');
+        return nl < 0 ? message : message.substring(0, nl);
+    }
+
+    private static void closeQuietly(OrtSession session) {
+        try {
+            session.close();
+        } catch (OrtException | RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "closing a session failed: " + e);
+        }
+    }
+
+    /** What a run gave one request. */
+    record Result(List<Tensor> outputs, long queueNanos, long computeNanos, int batchRows) {
+    }
+
+    private record Job(List<Tensor> inputs, String[][] strings, BatchKey key, Set<String> outputs, int rows,
+                       long enqueuedNanos, CompletableFuture<Result> future) {
+    }
+
+    /** Requests merge only when every input has the same dimensions past the first axis. */
+    private record BatchKey(long[] trailing) {
+        static BatchKey of(List<Tensor> inputs) {
+            int n = 0;
+            for (Tensor t : inputs) {
+                n += t.rank();
+            }
+            long[] dims = new long[n + inputs.size()];
+            int at = 0;
+            for (Tensor t : inputs) {
+                dims[at++] = t.rank();
+                for (int axis = 1; axis < t.rank(); axis++) {
+                    dims[at++] = t.dim(axis);
+                }
+            }
+            return new BatchKey(Arrays.copyOf(dims, at));
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof BatchKey k && Arrays.equals(trailing, k.trailing);
+        }
+
+        @Override
+        public int hashCode() {
+            return Arrays.hashCode(trailing);
+        }
+
+        @Override
+        public String toString() {
+            return Arrays.toString(trailing);
+        }
+    }
+}

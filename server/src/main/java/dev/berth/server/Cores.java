@@ -1,0 +1,21 @@
+package dev.berth.server;
+
+import dev.berth.registry.LocalRegistry;
+import dev.berth.runtime.InferenceObserver;
+import dev.berth.runtime.InferenceService;
+import dev.berth.runtime.onnx.OnnxInferenceService;
+
+import java.nio.file.Path;
+
+/** Builds berth's ONNX Runtime core over a registry folder. */
+final class Cores {
+    private Cores() {
+    }
+
+    static InferenceService onnx(Path models, InferenceObserver observer) {
+        return OnnxInferenceService.builder()
+                .registry(LocalRegistry.open(models))
+                .observer(observer)
+                .build();
+    }
+}

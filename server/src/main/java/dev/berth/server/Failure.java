@@ -1,0 +1,66 @@
+package dev.berth.server;
+
+import dev.berth.registry.InvalidArgumentException;
+import dev.berth.registry.InvalidModelException;
+import dev.berth.registry.ModelNotFoundException;
+import dev.berth.runtime.InferenceException;
+import dev.berth.monitoring.RequestMetrics;
+
+/**
+ * The one classification of failures for both front ends: each throwable becomes a protocol-neutral
+ * kind with a client-facing message; REST turns the kind into an HTTP status, gRPC into a status code.
+ * Anything unexpected is an internal error whose details stay in the server log.
+ */
+record Failure(Kind kind, String message) {
+    private static final System.Logger LOG = System.getLogger(Failure.class.getName());
+
+    enum Kind {
+        INVALID(400), UNAUTHENTICATED(401), NOT_FOUND(404), METHOD_NOT_ALLOWED(405), TOO_LARGE(413), UNAVAILABLE(503),
+        INTERNAL(500);
+
+        final int httpStatus;
+
+        Kind(int httpStatus) {
+            this.httpStatus = httpStatus;
+        }
+
+        RequestMetrics.Outcome outcome() {
+            return httpStatus < 500 ? RequestMetrics.Outcome.CLIENT_ERROR : RequestMetrics.Outcome.SERVER_ERROR;
+        }
+    }
+
+    /** A request body over the configured limit. */
+    static final class TooLarge extends RuntimeException {
+        TooLarge(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    /** A repository call without the configured bearer token. */
+    static final class Unauthenticated extends RuntimeException {
+        Unauthenticated(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    static Failure of(Throwable t) {
+        return switch (t) {
+            case InferenceException.InvalidInput e -> new Failure(Kind.INVALID, e.getMessage());
+            case InferenceException.NotFound e -> new Failure(Kind.NOT_FOUND, e.getMessage());
+            case InferenceException.Unavailable e -> new Failure(Kind.UNAVAILABLE, e.getMessage());
+            case InferenceException.Internal e -> {
+                LOG.log(System.Logger.Level.ERROR, "internal error: " + e.getMessage(), e.getCause());
+                yield new Failure(Kind.INTERNAL, e.getMessage());
+            }
+            case ModelNotFoundException e -> new Failure(Kind.NOT_FOUND, e.getMessage());
+            case InvalidArgumentException e -> new Failure(Kind.INVALID, e.getMessage());
+            case InvalidModelException e -> new Failure(Kind.UNAVAILABLE, e.getMessage());
+            case TooLarge e -> new Failure(Kind.TOO_LARGE, e.getMessage());
+            case Unauthenticated e -> new Failure(Kind.UNAUTHENTICATED, e.getMessage());
+            default -> {
+                LOG.log(System.Logger.Level.ERROR, "unexpected failure", t);
+                yield new Failure(Kind.INTERNAL, "internal server error");
+            }
+        };
+    }
+}

@@ -1,0 +1,237 @@
+package dev.berth.server;
+
+import dev.berth.monitoring.RequestMetrics;
+import dev.berth.runtime.InferenceException;
+import dev.berth.runtime.InferenceResponse;
+import dev.berth.runtime.InferenceService;
+import dev.berth.runtime.ModelState;
+import dev.berth.runtime.ModelStatus;
+import dev.berth.server.codec.OipProto;
+import dev.berth.server.grpc.proto.GRPCInferenceServiceGrpc;
+import dev.berth.server.grpc.proto.ModelInferRequest;
+import dev.berth.server.grpc.proto.ModelInferResponse;
+import dev.berth.server.grpc.proto.ModelMetadataRequest;
+import dev.berth.server.grpc.proto.ModelMetadataResponse;
+import dev.berth.server.grpc.proto.ModelReadyRequest;
+import dev.berth.server.grpc.proto.ModelReadyResponse;
+import dev.berth.server.grpc.proto.RepositoryIndexRequest;
+import dev.berth.server.grpc.proto.RepositoryIndexResponse;
+import dev.berth.server.grpc.proto.RepositoryModelLoadRequest;
+import dev.berth.server.grpc.proto.RepositoryModelLoadResponse;
+import dev.berth.server.grpc.proto.RepositoryModelUnloadRequest;
+import dev.berth.server.grpc.proto.RepositoryModelUnloadResponse;
+import dev.berth.server.grpc.proto.ServerLiveRequest;
+import dev.berth.server.grpc.proto.ServerLiveResponse;
+import dev.berth.server.grpc.proto.ServerMetadataRequest;
+import dev.berth.server.grpc.proto.ServerMetadataResponse;
+import dev.berth.server.grpc.proto.ServerReadyRequest;
+import dev.berth.server.grpc.proto.ServerReadyResponse;
+import io.grpc.Context;
+import io.grpc.Contexts;
+import io.grpc.Metadata;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.Status;
+import io.grpc.stub.StreamObserver;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Supplier;
+
+/**
+ * {@code inference.GRPCInferenceService} over the same core as REST: decode, call, encode; failures
+ * go through {@link Failure} and leave as gRPC status codes.
+ */
+final class OipGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceServiceImplBase {
+    /** Carries the caller's authorization header from the interceptor to the repository RPCs. */
+    static final Context.Key<String> AUTHORIZATION = Context.key("authorization");
+    private static final Metadata.Key<String> AUTHORIZATION_HEADER =
+            Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
+
+    private final InferenceService core;
+    private final ServerInfo info;
+    private final InFlight inFlight;
+    private final RequestMetrics metrics;
+    private final Optional<byte[]> repositoryToken;
+
+    OipGrpcService(InferenceService core, ServerInfo info, InFlight inFlight, RequestMetrics metrics,
+                   Optional<String> repositoryToken) {
+        this.core = core;
+        this.info = info;
+        this.inFlight = inFlight;
+        this.metrics = metrics;
+        this.repositoryToken = repositoryToken.map(t -> t.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Puts the authorization header where the repository RPCs can check it. */
+    static ServerInterceptor authorizationInterceptor() {
+        return new ServerInterceptor() {
+            @Override
+            public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
+                                                               ServerCallHandler<Q, R> next) {
+                String value = headers.get(AUTHORIZATION_HEADER);
+                Context ctx = Context.current().withValue(AUTHORIZATION, value == null ? "" : value);
+                return Contexts.interceptCall(ctx, call, headers, next);
+            }
+        };
+    }
+
+    @Override
+    public void serverLive(ServerLiveRequest request, StreamObserver<ServerLiveResponse> out) {
+        answer(out, () -> ServerLiveResponse.newBuilder().setLive(core.live()).build());
+    }
+
+    @Override
+    public void serverReady(ServerReadyRequest request, StreamObserver<ServerReadyResponse> out) {
+        answer(out, () -> ServerReadyResponse.newBuilder().setReady(core.ready() && !inFlight.draining()).build());
+    }
+
+    @Override
+    public void modelReady(ModelReadyRequest request, StreamObserver<ModelReadyResponse> out) {
+        answer(out, () -> ModelReadyResponse.newBuilder()
+                .setReady(core.modelReady(request.getName(), blankToNull(request.getVersion()))).build());
+    }
+
+    @Override
+    public void serverMetadata(ServerMetadataRequest request, StreamObserver<ServerMetadataResponse> out) {
+        answer(out, () -> ServerMetadataResponse.newBuilder()
+                .setName(info.name()).setVersion(info.version()).addAllExtensions(info.extensions()).build());
+    }
+
+    @Override
+    public void modelMetadata(ModelMetadataRequest request, StreamObserver<ModelMetadataResponse> out) {
+        answer(out, () -> OipProto.modelMetadata(core.modelMetadata(request.getName(), blankToNull(request.getVersion()))));
+    }
+
+    @Override
+    public void modelInfer(ModelInferRequest request, StreamObserver<ModelInferResponse> out) {
+        long start = System.nanoTime();
+        metrics.requestStarted(RequestMetrics.Protocol.GRPC);
+        RequestMetrics.Outcome outcome = RequestMetrics.Outcome.SUCCESS;
+        String answeredVersion = "";
+        long responseBytes = 0;
+        boolean admitted = false;
+        ModelInferResponse response;
+        try {
+            OipProto.Decoded decoded = OipProto.readInferRequest(request);
+            admitted = inFlight.enter();
+            if (!admitted) {
+                throw new InferenceException.Unavailable("server is shutting down");
+            }
+            InferenceResponse result = core.infer(decoded.request());
+            answeredVersion = Integer.toString(result.version());
+            response = OipProto.writeInferResponse(result, decoded.rawResponse());
+            responseBytes = response.getSerializedSize();
+        } catch (RuntimeException e) {
+            Failure failure = Failure.of(e);
+            outcome = failure.kind().outcome();
+            out.onError(status(failure).asRuntimeException());
+            return;
+        } finally {
+            if (admitted) {
+                inFlight.exit();
+            }
+            metrics.requestFinished(RequestMetrics.Protocol.GRPC, request.getModelName(), answeredVersion, outcome,
+                    System.nanoTime() - start, request.getSerializedSize(), responseBytes);
+        }
+        out.onNext(response);
+        out.onCompleted();
+    }
+
+    @Override
+    public void repositoryIndex(RepositoryIndexRequest request, StreamObserver<RepositoryIndexResponse> out) {
+        answer(out, () -> {
+            authorize();
+            RepositoryIndexResponse.Builder b = RepositoryIndexResponse.newBuilder();
+            List<ModelStatus> index = core.repositoryIndex();
+            for (ModelStatus s : index) {
+                if (request.getReady() && s.state() != ModelState.READY) {
+                    continue;
+                }
+                b.addModels(RepositoryIndexResponse.ModelIndex.newBuilder()
+                        .setName(s.name()).setVersion(Integer.toString(s.version()))
+                        .setState(s.state().name()).setReason(s.reason() == null ? "" : s.reason()));
+            }
+            return b.build();
+        });
+    }
+
+    @Override
+    public void repositoryModelLoad(RepositoryModelLoadRequest request, StreamObserver<RepositoryModelLoadResponse> out) {
+        answer(out, () -> {
+            authorize();
+            admitted(() -> core.load(request.getModelName()));
+            return RepositoryModelLoadResponse.getDefaultInstance();
+        });
+    }
+
+    @Override
+    public void repositoryModelUnload(RepositoryModelUnloadRequest request, StreamObserver<RepositoryModelUnloadResponse> out) {
+        answer(out, () -> {
+            authorize();
+            admitted(() -> core.unload(request.getModelName()));
+            return RepositoryModelUnloadResponse.getDefaultInstance();
+        });
+    }
+
+    private void admitted(Runnable work) {
+        if (!inFlight.enter()) {
+            throw new InferenceException.Unavailable("server is shutting down");
+        }
+        try {
+            work.run();
+        } finally {
+            inFlight.exit();
+        }
+    }
+
+    private void authorize() {
+        if (repositoryToken.isEmpty()) {
+            return;
+        }
+        String header = AUTHORIZATION.get();
+        header = header == null ? "" : header;
+        String prefix = "Bearer ";
+        boolean ok = header.regionMatches(true, 0, prefix, 0, prefix.length())
+                && MessageDigest.isEqual(header.substring(prefix.length()).trim().getBytes(StandardCharsets.UTF_8),
+                repositoryToken.get());
+        if (!ok) {
+            throw new Failure.Unauthenticated(header.isEmpty()
+                    ? "the repository API needs 'authorization: Bearer <token>' metadata"
+                    : "invalid repository token");
+        }
+    }
+
+    private static <T> void answer(StreamObserver<T> out, Supplier<T> work) {
+        T value;
+        try {
+            value = work.get();
+        } catch (RuntimeException e) {
+            out.onError(status(Failure.of(e)).asRuntimeException());
+            return;
+        }
+        out.onNext(value);
+        out.onCompleted();
+    }
+
+    /** The gRPC side of {@link Failure}. */
+    static Status status(Failure failure) {
+        Status code = switch (failure.kind()) {
+            case INVALID -> Status.INVALID_ARGUMENT;
+            case NOT_FOUND -> Status.NOT_FOUND;
+            case UNAVAILABLE -> Status.UNAVAILABLE;
+            case TOO_LARGE -> Status.RESOURCE_EXHAUSTED;
+            case UNAUTHENTICATED -> Status.UNAUTHENTICATED;
+            case METHOD_NOT_ALLOWED -> Status.UNIMPLEMENTED;
+            case INTERNAL -> Status.INTERNAL;
+        };
+        return code.withDescription(failure.message());
+    }
+
+    private static String blankToNull(String s) {
+        return s == null || s.isBlank() ? null : s;
+    }
+}

@@ -1,0 +1,287 @@
+package dev.berth.server;
+
+import dev.berth.monitoring.RequestMetrics;
+import dev.berth.runtime.InferenceResponse;
+import dev.berth.runtime.InferenceService;
+import dev.berth.runtime.ModelStatus;
+import dev.berth.server.codec.OipJson;
+import dev.berth.server.codec.RestInferRequest;
+import dev.berth.server.codec.RestInferResponse;
+import io.helidon.http.HeaderName;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.Handler;
+import io.helidon.webserver.http.HttpRules;
+import io.helidon.webserver.http.HttpService;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+
+/**
+ * The Open Inference Protocol over REST, with Triton's binary tensor data and model repository
+ * extensions. A thin adapter: read the body, decode, call the core, encode; failures go through
+ * {@link Failure} and leave as {@code {"error": "..."}}.
+ */
+final class OipRestService implements HttpService {
+    static final HeaderName INFERENCE_HEADER_LENGTH = HeaderNames.create("Inference-Header-Content-Length");
+    static final String JSON = "application/json";
+    static final String OCTET_STREAM = "application/octet-stream";
+
+    private final InferenceService core;
+    private final ServerInfo info;
+    private final InFlight inFlight;
+    private final RequestMetrics metrics;
+    private final long maxRequestBytes;
+    private final Optional<byte[]> repositoryToken;
+
+    OipRestService(InferenceService core, ServerInfo info, InFlight inFlight, RequestMetrics metrics,
+                   long maxRequestBytes, Optional<String> repositoryToken) {
+        this.core = core;
+        this.info = info;
+        this.inFlight = inFlight;
+        this.metrics = metrics;
+        this.maxRequestBytes = maxRequestBytes;
+        this.repositoryToken = repositoryToken.map(t -> t.getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Override
+    public void routing(HttpRules rules) {
+        get(rules, "/v2/health/live", (req, res) -> sendJson(res, 200, OipJson.flags("live", core.live())));
+        get(rules, "/v2/health/ready", this::serverReady);
+        get(rules, "/v2", (req, res) -> sendJson(res, 200, OipJson.serverMetadata(info.name(), info.version(), info.extensions())));
+        for (String base : List.of("/v2/models/{model}", "/v2/models/{model}/versions/{version}")) {
+            get(rules, base, this::modelMetadata);
+            get(rules, base + "/ready", this::modelReady);
+            post(rules, base + "/infer", this::infer);
+        }
+        post(rules, "/v2/repository/index", this::repositoryIndex);
+        post(rules, "/v2/repository/models/{model}/load", (req, res) -> repositoryChange(req, res, true));
+        post(rules, "/v2/repository/models/{model}/unload", (req, res) -> repositoryChange(req, res, false));
+    }
+
+    private void get(HttpRules rules, String path, Handler handler) {
+        rules.get(path, guarded(handler));
+        rules.any(path, methodNotAllowed("GET"));
+    }
+
+    private void post(HttpRules rules, String path, Handler handler) {
+        rules.post(path, guarded(handler));
+        rules.any(path, methodNotAllowed("POST"));
+    }
+
+    private static Handler methodNotAllowed(String allowed) {
+        return (req, res) -> {
+            res.header(HeaderNames.ALLOW, allowed);
+            sendError(res, 405, "method " + req.prologue().method().text() + " is not allowed on "
+                    + req.path().path() + "; use " + allowed);
+        };
+    }
+
+    /** Every handler's failures are classified once, in {@link Failure}. */
+    private static Handler guarded(Handler handler) {
+        return (req, res) -> {
+            try {
+                handler.handle(req, res);
+            } catch (RuntimeException e) {
+                sendFailure(res, Failure.of(e));
+            }
+        };
+    }
+
+    private void serverReady(ServerRequest req, ServerResponse res) {
+        boolean ready = core.ready() && !inFlight.draining();
+        if (ready) {
+            sendJson(res, 200, OipJson.flags("ready", true));
+        } else {
+            sendJson(res, 503, OipJson.flags("ready", false, "error", inFlight.draining()
+                    ? "server is shutting down" : "server is not ready: models are still loading"));
+        }
+    }
+
+    private void modelMetadata(ServerRequest req, ServerResponse res) {
+        sendJson(res, 200, OipJson.modelMetadata(core.modelMetadata(model(req), version(req))));
+    }
+
+    private void modelReady(ServerRequest req, ServerResponse res) {
+        String model = model(req);
+        if (core.modelReady(model, version(req))) {
+            sendJson(res, 200, OipJson.flags("name", model, "ready", true));
+        } else {
+            sendJson(res, 503, OipJson.flags("name", model, "ready", false, "error", "model '" + model + "' is not ready"));
+        }
+    }
+
+    private void infer(ServerRequest req, ServerResponse res) throws IOException {
+        long start = System.nanoTime();
+        String model = model(req);
+        String version = version(req);
+        metrics.requestStarted(RequestMetrics.Protocol.REST);
+        long requestBytes = 0;
+        long responseBytes = 0;
+        String answeredVersion = "";
+        RequestMetrics.Outcome outcome = RequestMetrics.Outcome.SUCCESS;
+        boolean admitted = false;
+        try {
+            byte[] body = readBody(req);
+            requestBytes = body.length;
+            int headerLength = inferenceHeaderLength(req, body.length);
+            RestInferRequest decoded = OipJson.readInferRequest(model, version, body, headerLength);
+            admitted = inFlight.enter();
+            if (!admitted) {
+                throw new dev.berth.runtime.InferenceException.Unavailable("server is shutting down");
+            }
+            InferenceResponse response = core.infer(decoded.request());
+            answeredVersion = Integer.toString(response.version());
+            RestInferResponse encoded = OipJson.writeInferResponse(response, decoded);
+            responseBytes = encoded.length();
+            res.status(Status.OK_200);
+            if (encoded.hasBinary()) {
+                res.header(HeaderNames.CONTENT_TYPE, OCTET_STREAM);
+                res.header(INFERENCE_HEADER_LENGTH, Integer.toString(encoded.json().length));
+            } else {
+                res.header(HeaderNames.CONTENT_TYPE, JSON);
+            }
+            res.header(HeaderNames.CONTENT_LENGTH, Long.toString(responseBytes));
+            try (OutputStream out = res.outputStream()) {
+                encoded.writeTo(out);
+            }
+        } catch (RuntimeException e) {
+            Failure failure = Failure.of(e);
+            outcome = failure.kind().outcome();
+            sendFailure(res, failure);
+        } finally {
+            if (admitted) {
+                inFlight.exit();
+            }
+            metrics.requestFinished(RequestMetrics.Protocol.REST, model, answeredVersion, outcome,
+                    System.nanoTime() - start, requestBytes, responseBytes);
+        }
+    }
+
+    private void repositoryIndex(ServerRequest req, ServerResponse res) throws IOException {
+        authorize(req);
+        boolean readyOnly = OipJson.readIndexReadyFlag(readBody(req));
+        List<ModelStatus> index = core.repositoryIndex();
+        if (readyOnly) {
+            index = index.stream().filter(s -> s.state() == dev.berth.runtime.ModelState.READY).toList();
+        }
+        sendJson(res, 200, OipJson.repositoryIndex(index));
+    }
+
+    private void repositoryChange(ServerRequest req, ServerResponse res, boolean load) throws IOException {
+        authorize(req);
+        OipJson.checkOptionalObject(readBody(req));
+        String model = model(req);
+        if (!inFlight.enter()) {
+            throw new dev.berth.runtime.InferenceException.Unavailable("server is shutting down");
+        }
+        try {
+            if (load) {
+                core.load(model);
+            } else {
+                core.unload(model);
+            }
+        } finally {
+            inFlight.exit();
+        }
+        sendJson(res, 200, "{}".getBytes(StandardCharsets.UTF_8));
+    }
+
+    private void authorize(ServerRequest req) {
+        if (repositoryToken.isEmpty()) {
+            return;
+        }
+        String header = req.headers().first(HeaderNames.AUTHORIZATION).orElse("");
+        String prefix = "Bearer ";
+        boolean ok = header.regionMatches(true, 0, prefix, 0, prefix.length())
+                && MessageDigest.isEqual(header.substring(prefix.length()).trim().getBytes(StandardCharsets.UTF_8),
+                repositoryToken.get());
+        if (!ok) {
+            throw new Failure.Unauthenticated(header.isEmpty()
+                    ? "the repository API needs 'Authorization: Bearer <token>'"
+                    : "invalid repository token");
+        }
+    }
+
+    private static String model(ServerRequest req) {
+        return req.path().pathParameters().get("model");
+    }
+
+    private static String version(ServerRequest req) {
+        return req.path().pathParameters().first("version").orElse(null);
+    }
+
+    private int inferenceHeaderLength(ServerRequest req, int bodyLength) {
+        Optional<String> value = req.headers().first(INFERENCE_HEADER_LENGTH);
+        if (value.isEmpty()) {
+            return -1;
+        }
+        try {
+            int n = Integer.parseInt(value.get().trim());
+            if (n < 0 || n > bodyLength) {
+                throw new NumberFormatException();
+            }
+            return n;
+        } catch (NumberFormatException e) {
+            throw new dev.berth.runtime.InferenceException.InvalidInput("Inference-Header-Content-Length '" + value.get()
+                    + "' must be an integer between 0 and the body length " + bodyLength);
+        }
+    }
+
+    /** Reads the whole body, refusing more than the limit even when no Content-Length was sent. */
+    private byte[] readBody(ServerRequest req) throws IOException {
+        OptionalLong declared = req.headers().contentLength();
+        if (declared.isPresent() && declared.getAsLong() > maxRequestBytes) {
+            throw tooLarge(declared.getAsLong());
+        }
+        if (!req.content().hasEntity()) {
+            return new byte[0];
+        }
+        try (InputStream in = req.content().inputStream()) {
+            if (declared.isPresent()) {
+                return in.readNBytes((int) declared.getAsLong());
+            }
+            byte[] body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 16, maxRequestBytes + 1));
+            if (body.length > maxRequestBytes) {
+                throw tooLarge(body.length);
+            }
+            return body;
+        } catch (IllegalStateException | io.helidon.http.RequestException e) {
+            // Helidon reports a body past its own payload limit this way
+            throw tooLarge(-1);
+        }
+    }
+
+    private Failure.TooLarge tooLarge(long size) {
+        return new Failure.TooLarge("request body " + (size >= 0 ? "of " + size + " bytes " : "")
+                + "exceeds the limit of " + maxRequestBytes + " bytes");
+    }
+
+    static void sendFailure(ServerResponse res, Failure failure) {
+        if (failure.kind() == Failure.Kind.UNAUTHENTICATED) {
+            res.header(HeaderNames.WWW_AUTHENTICATE, "Bearer");
+        }
+        sendError(res, failure.kind().httpStatus, failure.message());
+    }
+
+    static void sendError(ServerResponse res, int status, String message) {
+        if (res.isSent()) {
+            return;
+        }
+        sendJson(res, status, OipJson.error(message));
+    }
+
+    static void sendJson(ServerResponse res, int status, byte[] body) {
+        res.status(Status.create(status));
+        res.header(HeaderNames.CONTENT_TYPE, JSON);
+        res.send(body);
+    }
+}

@@ -1,0 +1,82 @@
+package dev.berth.server;
+
+import io.helidon.common.media.type.MediaTypes;
+import io.helidon.config.Config;
+import io.helidon.config.ConfigSources;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Layered configuration of {@code berth serve} through Helidon config, all under the {@code berth}
+ * node: command-line flags win over environment variables, which win over the YAML file.
+ *
+ * <pre>
+ * berth:
+ *   models: ./models            # BERTH_MODELS,  --models
+ *   host: 127.0.0.1             # BERTH_HOST,    --host
+ *   port: 8080                  # BERTH_PORT or PORT, --port
+ *   grpc-port: 8081             # BERTH_GRPC_PORT, --grpc-port (unset: gRPC shares the HTTP port)
+ *   max-request-bytes: 67108864 # BERTH_MAX_REQUEST_BYTES, --max-request-bytes
+ *   repository-token: secret    # BERTH_REPOSITORY_TOKEN, --repository-token
+ *   drain-timeout-seconds: 30   # BERTH_DRAIN_TIMEOUT_SECONDS
+ * </pre>
+ */
+public final class ServeSettings {
+    /** The root node of berth's keys. */
+    public static final String ROOT = "berth";
+
+    /** Environment variables and the keys they set; later entries win over earlier ones. */
+    private static final Map<String, String> ENV = orderedEnv();
+
+    private ServeSettings() {
+    }
+
+    private static Map<String, String> orderedEnv() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("BERTH_MODELS", "models");
+        m.put("BERTH_HOST", "host");
+        m.put("PORT", "port");
+        m.put("BERTH_PORT", "port");
+        m.put("BERTH_GRPC_PORT", "grpc-port");
+        m.put("BERTH_MAX_REQUEST_BYTES", "max-request-bytes");
+        m.put("BERTH_REPOSITORY_TOKEN", "repository-token");
+        m.put("BERTH_DRAIN_TIMEOUT_SECONDS", "drain-timeout-seconds");
+        return m;
+    }
+
+    /**
+     * Builds the configuration.
+     *
+     * @param yamlFile a YAML file, or null for none
+     * @param env      the environment (usually {@link System#getenv()})
+     * @param flags    keys (relative to {@code berth}, e.g. {@code port}) given on the command line
+     * @return the {@code berth} node
+     */
+    public static Config load(Path yamlFile, Map<String, String> env, Map<String, String> flags) {
+        Map<String, String> fromEnv = new LinkedHashMap<>();
+        ENV.forEach((var, key) -> {
+            String v = env.get(var);
+            if (v != null && !v.isBlank()) {
+                fromEnv.put(ROOT + "." + key, v.trim());
+            }
+        });
+        Map<String, String> fromFlags = new LinkedHashMap<>();
+        flags.forEach((k, v) -> fromFlags.put(ROOT + "." + k, v));
+        Config.Builder b = Config.builder()
+                .disableEnvironmentVariablesSource()
+                .disableSystemPropertiesSource()
+                // Helidon gives earlier sources precedence
+                .addSource(ConfigSources.create(fromFlags, "command line"))
+                .addSource(ConfigSources.create(fromEnv, "environment"));
+        if (yamlFile != null) {
+            if (!Files.isRegularFile(yamlFile)) {
+                throw new IllegalArgumentException("config file " + yamlFile + " does not exist");
+            }
+            b.addSource(ConfigSources.file(yamlFile).mediaType(MediaTypes.APPLICATION_X_YAML));
+        }
+        return b.build().get(ROOT);
+    }
+}

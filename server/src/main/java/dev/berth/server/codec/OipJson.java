@@ -1,0 +1,757 @@
+package dev.berth.server.codec;
+
+import com.fasterxml.jackson.core.JsonEncoding;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.StreamWriteFeature;
+import com.fasterxml.jackson.core.util.ByteArrayBuilder;
+import com.fasterxml.jackson.databind.util.TokenBuffer;
+import dev.berth.registry.DataType;
+import dev.berth.registry.TensorSpec;
+import dev.berth.runtime.InferenceException;
+import dev.berth.runtime.InferenceRequest;
+import dev.berth.runtime.InferenceResponse;
+import dev.berth.runtime.ModelMetadata;
+import dev.berth.runtime.ModelStatus;
+import dev.berth.runtime.Tensor;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.math.BigDecimal;
+import java.math.BigInteger;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The Open Inference Protocol's JSON encoding (REST), with Triton's binary tensor data extension.
+ * Streaming Jackson throughout: tensor data goes from the parser straight into little-endian
+ * buffers, and from tensor buffers straight into the generator, without an object tree.
+ */
+public final class OipJson {
+    /** Request parameter asking for every output as binary data. */
+    public static final String BINARY_DATA_OUTPUT = "binary_data_output";
+    /** Output parameter asking for one output as binary data. */
+    public static final String BINARY_DATA = "binary_data";
+    /** Input/output parameter giving the byte size of a tensor's binary data. */
+    public static final String BINARY_DATA_SIZE = "binary_data_size";
+
+    private static final BigInteger UINT64_MAX = BigInteger.ONE.shiftLeft(64).subtract(BigInteger.ONE);
+
+    private static final JsonFactory JSON = JsonFactory.builder()
+            .enable(StreamReadFeature.USE_FAST_DOUBLE_PARSER)
+            .enable(StreamReadFeature.USE_FAST_BIG_NUMBER_PARSER)
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .enable(StreamWriteFeature.USE_FAST_DOUBLE_WRITER)
+            .build();
+
+    private OipJson() {
+    }
+
+    // ---------------------------------------------------------------------------------------- requests
+
+    /**
+     * Decodes an inference request body.
+     *
+     * @param model        model name from the path
+     * @param version      version or alias from the path, or null
+     * @param body         the whole body
+     * @param headerLength the {@code Inference-Header-Content-Length} value, or -1 when the body is all JSON
+     */
+    public static RestInferRequest readInferRequest(String model, String version, byte[] body, int headerLength) {
+        int jsonLength = headerLength < 0 ? body.length : headerLength;
+        if (jsonLength > body.length) {
+            throw invalid("Inference-Header-Content-Length " + headerLength + " exceeds the body length " + body.length);
+        }
+        try (JsonParser p = JSON.createParser(body, 0, jsonLength)) {
+            RequestReader reader = new RequestReader(p, body, jsonLength);
+            return reader.read(model, version);
+        } catch (JsonProcessingException e) {
+            throw invalid("malformed JSON: " + e.getOriginalMessage() + location(e));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static String location(JsonProcessingException e) {
+        if (e.getLocation() == null) {
+            return "";
+        }
+        return " at byte " + e.getLocation().getByteOffset();
+    }
+
+    /** Reads an optional {@code {"ready": bool}} repository index request; an empty body is allowed. */
+    public static boolean readIndexReadyFlag(byte[] body) {
+        if (body.length == 0 || new String(body, StandardCharsets.UTF_8).isBlank()) {
+            return false;
+        }
+        try (JsonParser p = JSON.createParser(body)) {
+            expect(p, p.nextToken(), JsonToken.START_OBJECT, "the request body");
+            boolean ready = false;
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String field = p.currentName();
+                JsonToken t = p.nextToken();
+                if (field.equals("ready")) {
+                    if (t != JsonToken.VALUE_TRUE && t != JsonToken.VALUE_FALSE) {
+                        throw invalid("'ready' must be true or false");
+                    }
+                    ready = t == JsonToken.VALUE_TRUE;
+                } else {
+                    p.skipChildren();
+                }
+            }
+            return ready;
+        } catch (JsonProcessingException e) {
+            throw invalid("malformed JSON: " + e.getOriginalMessage() + location(e));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Checks that an optional load/unload body is well-formed JSON (an object), ignoring its content. */
+    public static void checkOptionalObject(byte[] body) {
+        if (body.length == 0 || new String(body, StandardCharsets.UTF_8).isBlank()) {
+            return;
+        }
+        try (JsonParser p = JSON.createParser(body)) {
+            expect(p, p.nextToken(), JsonToken.START_OBJECT, "the request body");
+            p.skipChildren();
+            if (p.nextToken() != null) {
+                throw invalid("trailing content after the JSON object");
+            }
+        } catch (JsonProcessingException e) {
+            throw invalid("malformed JSON: " + e.getOriginalMessage() + location(e));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static final class RequestReader {
+        private final JsonParser p;
+        private final byte[] body;
+        private final long maxElements;
+        private int binaryCursor;
+
+        RequestReader(JsonParser p, byte[] body, int jsonLength) {
+            this.p = p;
+            this.body = body;
+            this.binaryCursor = jsonLength;
+            // a JSON element takes at least one character plus a separator; binary at least a byte
+            this.maxElements = Math.max(body.length, 1);
+        }
+
+        RestInferRequest read(String model, String version) throws IOException {
+            expect(p, p.nextToken(), JsonToken.START_OBJECT, "the request body");
+            String id = null;
+            Map<String, Object> parameters = Map.of();
+            List<Tensor> inputs = null;
+            List<String> outputs = new ArrayList<>();
+            Map<String, Boolean> binaryPerOutput = new HashMap<>();
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String field = p.currentName();
+                JsonToken t = p.nextToken();
+                switch (field) {
+                    case "id" -> {
+                        if (t != JsonToken.VALUE_STRING && t != JsonToken.VALUE_NULL) {
+                            throw invalid("'id' must be a string");
+                        }
+                        id = t == JsonToken.VALUE_NULL ? null : p.getText();
+                    }
+                    case "parameters" -> parameters = readParameters(p, "request");
+                    case "inputs" -> inputs = readInputs();
+                    case "outputs" -> readOutputs(outputs, binaryPerOutput);
+                    default -> p.skipChildren();
+                }
+            }
+            if (p.nextToken() != null) {
+                throw invalid("trailing content after the JSON object");
+            }
+            if (inputs == null) {
+                throw invalid("the request has no 'inputs'");
+            }
+            if (binaryCursor != body.length) {
+                throw invalid((body.length - binaryCursor) + " bytes of binary data follow the JSON header but no input claims them"
+                        + " (check binary_data_size)");
+            }
+            Object binaryDefault = parameters.get(BINARY_DATA_OUTPUT);
+            if (binaryDefault != null && !(binaryDefault instanceof Boolean)) {
+                throw invalid("parameter '" + BINARY_DATA_OUTPUT + "' must be true or false");
+            }
+            InferenceRequest request = new InferenceRequest(model, version, id, inputs, outputs, parameters);
+            return new RestInferRequest(request, Boolean.TRUE.equals(binaryDefault), binaryPerOutput);
+        }
+
+        private List<Tensor> readInputs() throws IOException {
+            expect(p, p.currentToken(), JsonToken.START_ARRAY, "'inputs'");
+            List<Tensor> inputs = new ArrayList<>();
+            JsonToken t;
+            while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+                expect(p, t, JsonToken.START_OBJECT, "each entry of 'inputs'");
+                inputs.add(readInput(inputs.size()));
+            }
+            return inputs;
+        }
+
+        private Tensor readInput(int index) throws IOException {
+            String name = null;
+            String datatypeName = null;
+            long[] shape = null;
+            Map<String, Object> parameters = Map.of();
+            Sink sink = null;
+            TokenBuffer deferred = null;
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String field = p.currentName();
+                JsonToken t = p.nextToken();
+                switch (field) {
+                    case "name" -> {
+                        if (t != JsonToken.VALUE_STRING) {
+                            throw invalid("input " + index + ": 'name' must be a string");
+                        }
+                        name = p.getText();
+                    }
+                    case "datatype" -> {
+                        if (t != JsonToken.VALUE_STRING) {
+                            throw invalid("input " + label(name, index) + ": 'datatype' must be a string");
+                        }
+                        datatypeName = p.getText();
+                    }
+                    case "shape" -> shape = readShape(label(name, index));
+                    case "parameters" -> parameters = readParameters(p, "input " + label(name, index));
+                    case "data" -> {
+                        if (datatypeName != null) {
+                            sink = new Sink(label(name, index), Elements.datatype(label(name, index), datatypeName),
+                                    shape, maxElements);
+                            readData(p, sink);
+                        } else {
+                            // the datatype comes later in this object: keep the tokens, decode them once it is known
+                            deferred = new TokenBuffer(p, null);
+                            deferred.copyCurrentStructure(p);
+                        }
+                    }
+                    default -> p.skipChildren();
+                }
+            }
+            String label = label(name, index);
+            if (name == null) {
+                throw invalid("input " + index + " has no 'name'");
+            }
+            DataType type = Elements.datatype(label, datatypeName);
+            if (shape == null) {
+                throw invalid("input '" + name + "' has no 'shape'");
+            }
+            Object binarySize = parameters.get(BINARY_DATA_SIZE);
+            if (binarySize != null) {
+                if (sink != null || deferred != null) {
+                    throw invalid("input '" + name + "' has both 'data' and binary_data_size");
+                }
+                return binaryInput(name, type, shape, binarySize);
+            }
+            if (deferred != null) {
+                sink = new Sink(label, type, shape, maxElements);
+                try (JsonParser replay = deferred.asParser()) {
+                    replay.nextToken();
+                    readData(replay, sink);
+                }
+            }
+            if (sink == null) {
+                throw invalid("input '" + name + "' has neither 'data' nor a binary_data_size parameter");
+            }
+            return sink.toTensor(name, shape);
+        }
+
+        private Tensor binaryInput(String name, DataType type, long[] shape, Object binarySize) {
+            if (!(binarySize instanceof Long size) || size < 0) {
+                throw invalid("input '" + name + "': binary_data_size must be a non-negative integer");
+            }
+            if (size > body.length - binaryCursor) {
+                throw invalid("input '" + name + "' declares binary_data_size " + size + " but only "
+                        + (body.length - binaryCursor) + " bytes of binary data remain");
+            }
+            ByteBuffer slice = ByteBuffer.wrap(body, binaryCursor, (int) (long) size).slice().order(ByteOrder.LITTLE_ENDIAN);
+            binaryCursor += (int) (long) size;
+            return Elements.fromRaw(name, type, shape, slice);
+        }
+
+        private long[] readShape(String label) throws IOException {
+            expect(p, p.currentToken(), JsonToken.START_ARRAY, "'shape' of input " + label);
+            long[] dims = new long[8];
+            int n = 0;
+            JsonToken t;
+            while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+                if (t != JsonToken.VALUE_NUMBER_INT || p.getNumberType() == JsonParser.NumberType.BIG_INTEGER) {
+                    throw invalid("'shape' of input " + label + " must hold non-negative integers, got " + p.getText());
+                }
+                long d = p.getLongValue();
+                if (d < 0) {
+                    throw invalid("'shape' of input " + label + " has negative dimension " + d);
+                }
+                if (n == dims.length) {
+                    if (n >= 64) {
+                        throw invalid("'shape' of input " + label + " has more than 64 dimensions");
+                    }
+                    dims = Arrays.copyOf(dims, n * 2);
+                }
+                dims[n++] = d;
+            }
+            long[] shape = Arrays.copyOf(dims, n);
+            Elements.checkedCount(label, shape, maxElements);
+            return shape;
+        }
+
+        private void readOutputs(List<String> names, Map<String, Boolean> binary) throws IOException {
+            expect(p, p.currentToken(), JsonToken.START_ARRAY, "'outputs'");
+            JsonToken t;
+            while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+                expect(p, t, JsonToken.START_OBJECT, "each entry of 'outputs'");
+                String name = null;
+                Map<String, Object> parameters = Map.of();
+                while (p.nextToken() == JsonToken.FIELD_NAME) {
+                    String field = p.currentName();
+                    JsonToken v = p.nextToken();
+                    if (field.equals("name")) {
+                        if (v != JsonToken.VALUE_STRING) {
+                            throw invalid("each requested output needs a string 'name'");
+                        }
+                        name = p.getText();
+                    } else if (field.equals("parameters")) {
+                        parameters = readParameters(p, "output");
+                    } else {
+                        p.skipChildren();
+                    }
+                }
+                if (name == null) {
+                    throw invalid("each requested output needs a 'name'");
+                }
+                names.add(name);
+                Object flag = parameters.get(BINARY_DATA);
+                if (flag != null) {
+                    if (!(flag instanceof Boolean b)) {
+                        throw invalid("output '" + name + "': binary_data must be true or false");
+                    }
+                    binary.put(name, b);
+                }
+            }
+        }
+    }
+
+    private static String label(String name, int index) {
+        return name != null ? name : "#" + index;
+    }
+
+    /** Reads a flat parameters object: booleans, integers, numbers and strings (nested values are skipped). */
+    private static Map<String, Object> readParameters(JsonParser p, String owner) throws IOException {
+        if (p.currentToken() == JsonToken.VALUE_NULL) {
+            return Map.of();
+        }
+        expect(p, p.currentToken(), JsonToken.START_OBJECT, "'parameters' of " + owner);
+        Map<String, Object> parameters = new LinkedHashMap<>();
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String key = p.currentName();
+            JsonToken t = p.nextToken();
+            switch (t) {
+                case VALUE_TRUE -> parameters.put(key, Boolean.TRUE);
+                case VALUE_FALSE -> parameters.put(key, Boolean.FALSE);
+                case VALUE_STRING -> parameters.put(key, p.getText());
+                case VALUE_NUMBER_INT -> parameters.put(key, p.getNumberType() == JsonParser.NumberType.BIG_INTEGER
+                        ? p.getBigIntegerValue() : (Object) p.getLongValue());
+                case VALUE_NUMBER_FLOAT -> parameters.put(key, p.getDoubleValue());
+                default -> p.skipChildren();
+            }
+        }
+        return parameters;
+    }
+
+    private static void expect(JsonParser p, JsonToken got, JsonToken wanted, String what) {
+        if (got != wanted) {
+            String kind = wanted == JsonToken.START_OBJECT ? "an object" : "an array";
+            throw invalid(what + " must be " + kind + (got == null ? "" : ", got " + describe(got)));
+        }
+    }
+
+    private static String describe(JsonToken t) {
+        return switch (t) {
+            case START_OBJECT -> "an object";
+            case START_ARRAY -> "an array";
+            case VALUE_STRING -> "a string";
+            case VALUE_NUMBER_INT, VALUE_NUMBER_FLOAT -> "a number";
+            case VALUE_TRUE, VALUE_FALSE -> "a boolean";
+            case VALUE_NULL -> "null";
+            default -> t.name();
+        };
+    }
+
+    /** Walks {@code data}, flat or nested, into the sink; a lone scalar is accepted for a rank-0 tensor. */
+    private static void readData(JsonParser p, Sink sink) throws IOException {
+        JsonToken t = p.currentToken();
+        if (t != JsonToken.START_ARRAY) {
+            sink.add(p, t);
+            return;
+        }
+        readArray(p, sink);
+    }
+
+    private static void readArray(JsonParser p, Sink sink) throws IOException {
+        JsonToken t;
+        while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+            if (t == JsonToken.START_ARRAY) {
+                readArray(p, sink);
+            } else {
+                sink.add(p, t);
+            }
+        }
+    }
+
+    /** Collects one input's elements in the datatype's binary layout. */
+    private static final class Sink {
+        private final String label;
+        private final DataType type;
+        private final long expected;
+        private final long maxElements;
+        private ByteBuffer buf;
+        private List<byte[]> strings;
+        private long count;
+
+        Sink(String label, DataType type, long[] shape, long maxElements) {
+            this.label = label;
+            this.type = type;
+            this.maxElements = maxElements;
+            this.expected = shape == null ? -1 : Elements.checkedCount(label, shape, maxElements);
+            if (type == DataType.BYTES) {
+                strings = new ArrayList<>((int) Math.min(expected < 0 ? 16 : expected, 1 << 16));
+            } else {
+                buf = Elements.allocate(type, expected < 0 ? 64 : expected);
+            }
+        }
+
+        void add(JsonParser p, JsonToken t) throws IOException {
+            if (count == expected) {
+                throw invalid("input '" + label + "' has more data elements than its shape allows (" + expected + ")");
+            }
+            if (count >= maxElements) {
+                throw invalid("input '" + label + "' has more data elements than the body can hold");
+            }
+            switch (type) {
+                case BOOL -> {
+                    if (t != JsonToken.VALUE_TRUE && t != JsonToken.VALUE_FALSE) {
+                        throw wrongKind(t, "true or false");
+                    }
+                    room().put((byte) (t == JsonToken.VALUE_TRUE ? 1 : 0));
+                }
+                case FP32 -> room().putFloat(floatValue(p, t));
+                case FP64 -> room().putDouble(doubleValue(p, t));
+                case FP16 -> room().putShort(Elements.toFp16(floatValue(p, t)));
+                case BF16 -> room().putShort(Elements.toBf16(floatValue(p, t)));
+                case BYTES -> {
+                    if (t != JsonToken.VALUE_STRING) {
+                        throw wrongKind(t, "a string");
+                    }
+                    strings.add(p.getText().getBytes(StandardCharsets.UTF_8));
+                }
+                default -> Elements.putInteger(room(), type, integerValue(p, t));
+            }
+            count++;
+        }
+
+        private ByteBuffer room() {
+            if (!buf.hasRemaining()) {
+                long elements = Math.min((long) buf.capacity() / type.byteSize() * 2, maxElements);
+                ByteBuffer bigger = Elements.allocate(type, elements);
+                buf.flip();
+                bigger.put(buf);
+                buf = bigger;
+            }
+            return buf;
+        }
+
+        private float floatValue(JsonParser p, JsonToken t) throws IOException {
+            if (t == JsonToken.VALUE_NUMBER_FLOAT || t == JsonToken.VALUE_NUMBER_INT) {
+                return p.getFloatValue();
+            }
+            return (float) nonFinite(p, t);
+        }
+
+        private double doubleValue(JsonParser p, JsonToken t) throws IOException {
+            if (t == JsonToken.VALUE_NUMBER_FLOAT || t == JsonToken.VALUE_NUMBER_INT) {
+                return p.getDoubleValue();
+            }
+            return nonFinite(p, t);
+        }
+
+        /** The quoted forms the encoder writes for values JSON numbers cannot express. */
+        private double nonFinite(JsonParser p, JsonToken t) throws IOException {
+            if (t == JsonToken.VALUE_STRING) {
+                switch (p.getText()) {
+                    case "NaN" -> { return Double.NaN; }
+                    case "Infinity", "+Infinity" -> { return Double.POSITIVE_INFINITY; }
+                    case "-Infinity" -> { return Double.NEGATIVE_INFINITY; }
+                    default -> { }
+                }
+            }
+            throw wrongKind(t, "a number");
+        }
+
+        private long integerValue(JsonParser p, JsonToken t) throws IOException {
+            if (t == JsonToken.VALUE_NUMBER_INT) {
+                if (p.getNumberType() != JsonParser.NumberType.BIG_INTEGER) {
+                    return Elements.checkSigned(label, type, p.getLongValue());
+                }
+                return bigInteger(p.getBigIntegerValue(), p.getText());
+            }
+            if (t == JsonToken.VALUE_NUMBER_FLOAT) {
+                BigDecimal d = p.getDecimalValue();
+                try {
+                    return bigInteger(d.toBigIntegerExact(), p.getText());
+                } catch (ArithmeticException e) {
+                    throw invalid("input '" + label + "' is " + type + " but element " + count + " is " + p.getText()
+                            + ", which is not an integer");
+                }
+            }
+            throw wrongKind(t, "an integer");
+        }
+
+        private long bigInteger(BigInteger v, String text) {
+            if (type == DataType.UINT64) {
+                if (v.signum() < 0 || v.compareTo(UINT64_MAX) > 0) {
+                    throw Elements.outOfRange(label, type, text);
+                }
+                return v.longValue();
+            }
+            if (v.bitLength() > 63) {
+                throw Elements.outOfRange(label, type, text);
+            }
+            return Elements.checkSigned(label, type, v.longValue());
+        }
+
+        private InferenceException.InvalidInput wrongKind(JsonToken t, String wanted) {
+            return invalid("input '" + label + "' is " + type + ": element " + count + " must be " + wanted
+                    + ", got " + describe(t));
+        }
+
+        Tensor toTensor(String name, long[] shape) {
+            long want = Elements.checkedCount(label, shape, maxElements);
+            if (count != want) {
+                throw invalid("input '" + name + "' has shape " + Arrays.toString(shape) + " (" + want
+                        + " elements) but " + count + " data elements");
+            }
+            if (type == DataType.BYTES) {
+                return Tensor.ofBytes(name, shape, strings);
+            }
+            buf.flip();
+            return Tensor.ofRaw(name, type, shape, buf);
+        }
+    }
+
+    // --------------------------------------------------------------------------------------- responses
+
+    /** Encodes an inference response; outputs flagged binary go after the JSON header. */
+    public static RestInferResponse writeInferResponse(InferenceResponse response, RestInferRequest request) {
+        List<ByteBuffer> binary = new ArrayList<>();
+        long estimate = 256;
+        for (Tensor t : response.outputs()) {
+            estimate += request.binary(t.name()) ? 96 : 96 + t.elementCount() * 12;
+        }
+        byte[] json = write((int) Math.min(estimate, 1 << 20), g -> {
+            g.writeStartObject();
+            g.writeStringField("model_name", response.model());
+            g.writeStringField("model_version", Integer.toString(response.version()));
+            if (response.id() != null) {
+                g.writeStringField("id", response.id());
+            }
+            g.writeArrayFieldStart("outputs");
+            for (Tensor t : response.outputs()) {
+                g.writeStartObject();
+                g.writeStringField("name", t.name());
+                g.writeStringField("datatype", t.datatype().name());
+                g.writeFieldName("shape");
+                writeShape(g, t.shape());
+                if (request.binary(t.name())) {
+                    ByteBuffer section = binarySection(t);
+                    binary.add(section);
+                    g.writeObjectFieldStart("parameters");
+                    g.writeNumberField(BINARY_DATA_SIZE, section.remaining());
+                    g.writeEndObject();
+                } else {
+                    g.writeFieldName("data");
+                    writeData(g, t);
+                }
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+            g.writeEndObject();
+        });
+        return new RestInferResponse(json, binary);
+    }
+
+    private static ByteBuffer binarySection(Tensor t) {
+        if (t.datatype() == DataType.BYTES) {
+            return ByteBuffer.wrap(Elements.prefixed(t.bytesElements()));
+        }
+        return t.data();
+    }
+
+    private static void writeShape(JsonGenerator g, long[] shape) throws IOException {
+        g.writeStartArray();
+        for (long d : shape) {
+            g.writeNumber(d);
+        }
+        g.writeEndArray();
+    }
+
+    /** Writes a tensor's elements as a flat JSON array. */
+    public static void writeData(JsonGenerator g, Tensor t) throws IOException {
+        g.writeStartArray();
+        if (t.datatype() == DataType.BYTES) {
+            for (byte[] e : t.bytesElements()) {
+                g.writeString(new String(e, StandardCharsets.UTF_8));
+            }
+            g.writeEndArray();
+            return;
+        }
+        ByteBuffer b = t.data();
+        switch (t.datatype()) {
+            case BOOL -> { while (b.hasRemaining()) g.writeBoolean(b.get() != 0); }
+            case INT8 -> { while (b.hasRemaining()) g.writeNumber(b.get()); }
+            case UINT8 -> { while (b.hasRemaining()) g.writeNumber(b.get() & 0xFF); }
+            case INT16 -> { while (b.hasRemaining()) g.writeNumber(b.getShort()); }
+            case UINT16 -> { while (b.hasRemaining()) g.writeNumber(b.getShort() & 0xFFFF); }
+            case INT32 -> { while (b.hasRemaining()) g.writeNumber(b.getInt()); }
+            case UINT32 -> { while (b.hasRemaining()) g.writeNumber(b.getInt() & 0xFFFF_FFFFL); }
+            case INT64 -> { while (b.hasRemaining()) g.writeNumber(b.getLong()); }
+            case UINT64 -> {
+                while (b.hasRemaining()) {
+                    long v = b.getLong();
+                    if (v >= 0) {
+                        g.writeNumber(v);
+                    } else {
+                        g.writeNumber(Long.toUnsignedString(v));
+                    }
+                }
+            }
+            case FP16 -> { while (b.hasRemaining()) g.writeNumber(Elements.fromFp16(b.getShort())); }
+            case BF16 -> { while (b.hasRemaining()) g.writeNumber(Elements.fromBf16(b.getShort())); }
+            case FP32 -> { while (b.hasRemaining()) g.writeNumber(b.getFloat()); }
+            case FP64 -> { while (b.hasRemaining()) g.writeNumber(b.getDouble()); }
+            default -> throw new IllegalStateException("unexpected datatype " + t.datatype());
+        }
+        g.writeEndArray();
+    }
+
+    // ------------------------------------------------------------------------------ small documents
+
+    /** {@code {"error": message}}. */
+    public static byte[] error(String message) {
+        return write(128, g -> {
+            g.writeStartObject();
+            g.writeStringField("error", message == null ? "unknown error" : message);
+            g.writeEndObject();
+        });
+    }
+
+    /** An object of boolean fields in order, e.g. {@code {"live": true}}. */
+    public static byte[] flags(Object... keyValues) {
+        return write(64, g -> {
+            g.writeStartObject();
+            for (int i = 0; i < keyValues.length; i += 2) {
+                g.writeFieldName((String) keyValues[i]);
+                Object v = keyValues[i + 1];
+                if (v instanceof Boolean b) {
+                    g.writeBoolean(b);
+                } else {
+                    g.writeString(String.valueOf(v));
+                }
+            }
+            g.writeEndObject();
+        });
+    }
+
+    public static byte[] serverMetadata(String name, String version, List<String> extensions) {
+        return write(256, g -> {
+            g.writeStartObject();
+            g.writeStringField("name", name);
+            g.writeStringField("version", version);
+            g.writeArrayFieldStart("extensions");
+            for (String e : extensions) {
+                g.writeString(e);
+            }
+            g.writeEndArray();
+            g.writeEndObject();
+        });
+    }
+
+    public static byte[] modelMetadata(ModelMetadata m) {
+        return write(512, g -> {
+            g.writeStartObject();
+            g.writeStringField("name", m.name());
+            g.writeArrayFieldStart("versions");
+            for (String v : m.versions()) {
+                g.writeString(v);
+            }
+            g.writeEndArray();
+            g.writeStringField("platform", m.platform());
+            writeSpecs(g, "inputs", m.inputs());
+            writeSpecs(g, "outputs", m.outputs());
+            g.writeEndObject();
+        });
+    }
+
+    private static void writeSpecs(JsonGenerator g, String field, List<TensorSpec> specs) throws IOException {
+        g.writeArrayFieldStart(field);
+        for (TensorSpec s : specs) {
+            g.writeStartObject();
+            g.writeStringField("name", s.name());
+            g.writeStringField("datatype", s.datatype().name());
+            g.writeArrayFieldStart("shape");
+            for (long d : s.shape()) {
+                g.writeNumber(d);
+            }
+            g.writeEndArray();
+            g.writeEndObject();
+        }
+        g.writeEndArray();
+    }
+
+    /** Triton's repository index: an array of {@code {name, version, state, reason}}. */
+    public static byte[] repositoryIndex(List<ModelStatus> index) {
+        return write(256, g -> {
+            g.writeStartArray();
+            for (ModelStatus s : index) {
+                g.writeStartObject();
+                g.writeStringField("name", s.name());
+                g.writeStringField("version", Integer.toString(s.version()));
+                g.writeStringField("state", s.state().name());
+                g.writeStringField("reason", s.reason() == null ? "" : s.reason());
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+        });
+    }
+
+    private interface GeneratorWork {
+        void accept(JsonGenerator g) throws IOException;
+    }
+
+    private static byte[] write(int sizeHint, GeneratorWork work) {
+        try (ByteArrayBuilder out = new ByteArrayBuilder(Math.max(sizeHint, 64))) {
+            try (JsonGenerator g = JSON.createGenerator(out, JsonEncoding.UTF8)) {
+                work.accept(g);
+            }
+            return out.toByteArray();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static InferenceException.InvalidInput invalid(String message) {
+        return Elements.invalid(message);
+    }
+}
