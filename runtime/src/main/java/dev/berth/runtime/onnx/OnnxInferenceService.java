@@ -45,6 +45,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongSupplier;
 import java.util.regex.Pattern;
 
@@ -83,7 +84,8 @@ public final class OnnxInferenceService implements InferenceService {
     private final ConcurrentHashMap<String, ModelView> views = new ConcurrentHashMap<>();
     private final Set<String> unloadedByApi = ConcurrentHashMap.newKeySet();
     private final Set<String> loadedByApi = ConcurrentHashMap.newKeySet();
-    private final Object reconcileLock = new Object();
+    // a lock, not a monitor: load() and unload() run on virtual threads, which a monitor would pin while models load
+    private final ReentrantLock reconcileLock = new ReentrantLock();
     private final CountDownLatch initialLoad = new CountDownLatch(1);
     private final ExecutorService loaders;
     private final ScheduledExecutorService poller;
@@ -277,7 +279,8 @@ public final class OnnxInferenceService implements InferenceService {
         closing = true;
         poller.shutdownNow();
         List<CompletableFuture<Void>> retiring = new ArrayList<>();
-        synchronized (reconcileLock) {
+        reconcileLock.lock();
+        try {
             for (ModelView view : views.values()) {
                 Map<Integer, VersionSlot> slots = new TreeMap<>();
                 for (VersionSlot slot : view.versions.values()) {
@@ -289,6 +292,8 @@ public final class OnnxInferenceService implements InferenceService {
                 }
                 views.put(view.name, view.withVersions(slots));
             }
+        } finally {
+            reconcileLock.unlock();
         }
         waitFor(retiring);
         loaders.shutdownNow();
@@ -455,7 +460,8 @@ public final class OnnxInferenceService implements InferenceService {
      * the new state, then retire what is no longer served.
      */
     private Outcome reconcile(Collection<String> only) {
-        synchronized (reconcileLock) {
+        reconcileLock.lock();
+        try {
             if (closing) {
                 return new Outcome(false, List.of());
             }
@@ -594,6 +600,8 @@ public final class OnnxInferenceService implements InferenceService {
                 }
             }
             return new Outcome(changed, retired);
+        } finally {
+            reconcileLock.unlock();
         }
     }
 

@@ -66,6 +66,14 @@ final class VersionRunner {
     private final InputValidator validator;
     private volatile boolean batchingBroken;
     private boolean retired;
+    /** Requests submitted and not yet answered. */
+    private final AtomicInteger inFlight = new AtomicInteger();
+    // the most requests in flight at once, over the current and the previous window: how many
+    // callers a batch can expect to gather. Races between updates only blur the estimate.
+    private volatile long windowStart;
+    private volatile int peakCurrent;
+    private volatile int peakPrevious;
+    private static final long PEAK_WINDOW_NANOS = 1_000_000_000L;
 
     private VersionRunner(String model, int version, ServingConfig config, Signature signature, List<OrtSession> sessions,
                           InferenceObserver observer, LongSupplier ticker, long maxElements) {
@@ -83,6 +91,7 @@ final class VersionRunner {
                 && signature.outputs().stream().allMatch(TensorSpec::hasDynamicBatchAxis);
         this.validator = new InputValidator("model '" + model + "' version " + version, signature, maxElements);
         this.liveWorkers = new AtomicInteger(sessions.size());
+        this.windowStart = ticker.getAsLong();
     }
 
     /**
@@ -106,7 +115,7 @@ final class VersionRunner {
                     observer, ticker, maxElements);
             if (config.warmup()) {
                 for (OrtSession session : sessions) {
-                    runner.warmUp(session);
+                    runner.warmUp(new Lane(session));
                 }
             }
             runner.startWorkers();
@@ -178,6 +187,10 @@ final class VersionRunner {
             if (retired) {
                 return null;
             }
+            if (liveWorkers.get() == 0) {
+                throw new InferenceException.Unavailable("model '" + model + "' version " + version + " has no running session");
+            }
+            recordConcurrency(inFlight.incrementAndGet(), job.enqueuedNanos);
             queue.addLast(job);
         }
         return job.future;
@@ -198,12 +211,12 @@ final class VersionRunner {
 
     private void startWorkers() {
         for (int i = 0; i < sessions.size(); i++) {
-            OrtSession session = sessions.get(i);
-            Thread.ofPlatform().daemon().name("berth-" + model + "-v" + version + "-" + i).start(() -> work(session));
+            Lane lane = new Lane(sessions.get(i));
+            Thread.ofPlatform().daemon().name("berth-" + model + "-v" + version + "-" + i).start(() -> work(lane));
         }
     }
 
-    private void work(OrtSession session) {
+    private void work(Lane lane) {
         try {
             while (true) {
                 List<Job> batch;
@@ -217,19 +230,20 @@ final class VersionRunner {
                 } finally {
                     gatherLock.unlock();
                 }
-                execute(session, batch);
+                execute(lane, batch);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (Throwable t) {
             LOG.log(System.Logger.Level.ERROR, "worker of " + model + " version " + version + " stopped", t);
         } finally {
-            closeQuietly(session);
+            closeQuietly(lane.session);
             if (liveWorkers.decrementAndGet() == 0) {
                 // fail anything a dead worker left behind rather than leave callers waiting forever
                 Job left;
                 while ((left = queue.pollFirst()) != null) {
                     if (left != STOP) {
+                        inFlight.decrementAndGet();
                         left.future.completeExceptionally(new InferenceException.Unavailable(
                                 "model '" + model + "' version " + version + " was unloaded"));
                     }
@@ -239,6 +253,28 @@ final class VersionRunner {
         }
     }
 
+    private void recordConcurrency(int now, long at) {
+        if (at - windowStart > PEAK_WINDOW_NANOS) {
+            peakPrevious = peakCurrent;
+            peakCurrent = 0;
+            windowStart = at;
+        }
+        if (now > peakCurrent) {
+            peakCurrent = now;
+        }
+    }
+
+    /** How many requests were recently in flight at once (at least 1). */
+    int recentConcurrency() {
+        return Math.max(1, Math.max(peakCurrent, peakPrevious));
+    }
+
+    /**
+     * The batch for {@code first}: every compatible request already queued, and while fewer requests
+     * than were recently in flight at once have joined, whatever arrives until the oldest has waited
+     * {@code max_queue_delay}. A lone client therefore never waits for a batch that cannot come,
+     * while a crowd of clients fills the batch.
+     */
     private List<Job> gather(Job first) throws InterruptedException {
         if (!batchable() || first.rows >= config.maxBatchSize()) {
             return List.of(first);
@@ -247,9 +283,10 @@ final class VersionRunner {
         batch.add(first);
         long rows = first.rows;
         long deadline = first.enqueuedNanos + maxQueueDelayNanos;
+        int expected = recentConcurrency();
         List<Job> deferred = new ArrayList<>();
         while (rows < config.maxBatchSize()) {
-            long wait = deadline - ticker.getAsLong();
+            long wait = batch.size() < expected ? deadline - ticker.getAsLong() : 0;
             Job next = wait > 0 ? queue.pollFirst(wait, TimeUnit.NANOSECONDS) : queue.pollFirst();
             if (next == null) {
                 break;
@@ -275,16 +312,19 @@ final class VersionRunner {
         return batch;
     }
 
-    private void execute(OrtSession session, List<Job> batch) {
+    private void execute(Lane lane, List<Job> batch) {
+        lane.reset();
         long start = ticker.getAsLong();
         if (batch.size() == 1) {
             Job job = batch.get(0);
             try {
-                List<Tensor> outputs = run(session, job.inputs, job.strings, job.outputs);
+                List<Tensor> outputs = run(lane, job.inputs, job.strings, job.outputs);
                 long compute = ticker.getAsLong() - start;
                 observer.batchExecuted(model, version, job.rows, 1, compute);
+                inFlight.decrementAndGet();
                 job.future.complete(new Result(outputs, start - job.enqueuedNanos, compute, job.rows));
             } catch (Throwable t) {
+                inFlight.decrementAndGet();
                 job.future.completeExceptionally(mapFailure(t));
             }
             return;
@@ -295,14 +335,14 @@ final class VersionRunner {
             List<Tensor> mergedInputs = new ArrayList<>(signature.inputs().size());
             String[][] mergedStrings = new String[signature.inputs().size()][];
             for (int i = 0; i < signature.inputs().size(); i++) {
-                mergeInput(batch, i, totalRows, mergedInputs, mergedStrings);
+                mergeInput(lane, batch, i, totalRows, mergedInputs, mergedStrings);
             }
-            merged = run(session, mergedInputs, mergedStrings, Set.of());
+            merged = run(lane, mergedInputs, mergedStrings, Set.of());
         } catch (Throwable t) {
             // one request's values can break a merged run (an index out of range); run each alone so only it fails
             LOG.log(System.Logger.Level.DEBUG, () -> "merged run of " + batch.size() + " requests failed, running them one by one: " + t);
             for (Job job : batch) {
-                execute(session, List.of(job));
+                execute(lane, List.of(job));
             }
             return;
         }
@@ -314,7 +354,7 @@ final class VersionRunner {
                 LOG.log(System.Logger.Level.WARNING, "output '" + out.name() + "' of " + model + " version " + version
                         + " does not have one row per input row; dynamic batching turned off for this version");
                 for (Job job : batch) {
-                    execute(session, List.of(job));
+                    execute(lane, List.of(job));
                 }
                 return;
             }
@@ -337,11 +377,12 @@ final class VersionRunner {
                 }
             }
             offset += job.rows;
+            inFlight.decrementAndGet();
             job.future.complete(new Result(mine, start - job.enqueuedNanos, compute, totalRows));
         }
     }
 
-    private void mergeInput(List<Job> batch, int index, int totalRows, List<Tensor> mergedInputs, String[][] mergedStrings) {
+    private void mergeInput(Lane lane, List<Job> batch, int index, int totalRows, List<Tensor> mergedInputs, String[][] mergedStrings) {
         Tensor first = batch.get(0).inputs.get(index);
         long[] shape = first.shape();
         shape[0] = totalRows;
@@ -360,7 +401,7 @@ final class VersionRunner {
             for (Job job : batch) {
                 bytes += job.inputs.get(index).byteSize();
             }
-            ByteBuffer all = ByteBuffer.allocateDirect(Math.toIntExact(bytes)).order(ByteOrder.LITTLE_ENDIAN);
+            ByteBuffer all = lane.take(Math.toIntExact(bytes));
             for (Job job : batch) {
                 all.put(job.inputs.get(index).data());
             }
@@ -385,11 +426,17 @@ final class VersionRunner {
     }
 
     /** One ONNX Runtime run; the outputs come back in the signature's order. */
-    private List<Tensor> run(OrtSession session, List<Tensor> inputs, String[][] strings, Set<String> wanted) throws OrtException {
+    private List<Tensor> run(Lane lane, List<Tensor> inputs, String[][] strings, Set<String> wanted) throws OrtException {
+        OrtSession session = lane.session;
         Map<String, OnnxTensor> feed = new HashMap<>(inputs.size() * 2);
         try {
             for (int i = 0; i < inputs.size(); i++) {
                 Tensor t = inputs.get(i);
+                if (t.datatype() != DataType.BYTES && !t.data().isDirect()) {
+                    ByteBuffer copy = lane.take(Math.toIntExact(t.byteSize()));
+                    copy.put(t.data()).flip();
+                    t = Tensor.ofRaw(t.name(), t.datatype(), t.shape(), copy);
+                }
                 OnnxTensor value = t.datatype() == DataType.BYTES
                         ? OnnxTensors.strings(env, strings[i], t.shape())
                         : OnnxTensors.toOnnx(env, t);
@@ -423,7 +470,7 @@ final class VersionRunner {
         }
     }
 
-    private void warmUp(OrtSession session) throws OrtException {
+    private void warmUp(Lane lane) throws OrtException {
         List<Tensor> inputs = new ArrayList<>();
         String[][] strings = new String[signature.inputs().size()][];
         for (int i = 0; i < signature.inputs().size(); i++) {
@@ -439,7 +486,7 @@ final class VersionRunner {
                         ByteBuffer.allocateDirect(count * spec.datatype().byteSize())));
             }
         }
-        run(session, inputs, strings, Set.of());
+        run(lane, inputs, strings, Set.of());
     }
 
     private RuntimeException mapFailure(Throwable t) {
@@ -472,6 +519,42 @@ final class VersionRunner {
             session.close();
         } catch (OrtException | RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "closing a session failed: " + e);
+        }
+    }
+
+    /**
+     * One session and its worker's scratch memory: the direct buffer that heap inputs and merged
+     * batches are copied into. ONNX Runtime only reads it during the run, so it is reused for the
+     * next one instead of allocating (and later freeing) direct memory per request.
+     */
+    private static final class Lane {
+        private static final int KEEP_LIMIT = 64 << 20;
+        final OrtSession session;
+        private ByteBuffer scratch = ByteBuffer.allocateDirect(0);
+        private int used;
+
+        Lane(OrtSession session) {
+            this.session = session;
+        }
+
+        void reset() {
+            used = 0;
+        }
+
+        /** A direct little-endian region of {@code bytes} bytes, valid until the next {@link #reset()}. */
+        ByteBuffer take(int bytes) {
+            if (used + bytes > scratch.capacity()) {
+                int size = Math.max(used + bytes, Math.min(KEEP_LIMIT, scratch.capacity() * 2));
+                if (size > KEEP_LIMIT) {
+                    return ByteBuffer.allocateDirect(bytes).order(ByteOrder.LITTLE_ENDIAN);
+                }
+                // regions handed out earlier keep the old buffer alive until they are dropped
+                scratch = ByteBuffer.allocateDirect(size);
+                used = 0;
+            }
+            ByteBuffer region = scratch.duplicate().position(used).limit(used + bytes).slice().order(ByteOrder.LITTLE_ENDIAN);
+            used += bytes;
+            return region;
         }
     }
 
