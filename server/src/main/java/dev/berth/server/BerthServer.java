@@ -81,6 +81,9 @@ public final class BerthServer implements AutoCloseable {
                 .maxPayloadSize(b.maxRequestBytes)
                 .directHandlers(jsonDirectHandlers(b.maxRequestBytes))
                 .shutdownGracePeriod(b.drainTimeout)
+                // Responses leave in several writes (headers, JSON, binary tensors); with Nagle's
+                // algorithm on, each write after the first waits for the client's delayed ACK (~40 ms).
+                .connectionOptions(o -> o.tcpNoDelay(true))
                 .addRouting(http);
         if (b.grpcPort == SHARED_PORT) {
             web.addRouting(grpcRouting);
@@ -88,6 +91,7 @@ public final class BerthServer implements AutoCloseable {
             web.putSocket("grpc", socket -> socket
                     .host(b.host)
                     .port(b.grpcPort)
+                    .connectionOptions(o -> o.tcpNoDelay(true))
                     .maxPayloadSize(b.maxRequestBytes)
                     .directHandlers(jsonDirectHandlers(b.maxRequestBytes))
                     .addRouting(grpcRouting));
