@@ -7,6 +7,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,6 +20,7 @@ import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Eight separate {@code berth register} processes on one model at once: each gets its own, whole version. */
@@ -72,6 +75,60 @@ class ConcurrentRegisterIT {
         try (var s = Files.list(models)) {
             assertEquals(List.of(".lock", "churn"), s.map(p -> p.getFileName().toString()).sorted().toList(),
                     "no staging folder left behind");
+        }
+    }
+
+    @Test
+    void aRegisteringProcessKilledMidwayLeavesNoVersionAndItsLeftoversAreSwept() throws Exception {
+        Path churn = Samples.copy(Samples.CHURN, tmp.resolve("churn"));
+        Path models = tmp.resolve("models");
+        // a large artifact keeps the process busy copying after it has claimed its staging folder
+        Path big = tmp.resolve("big.bin");
+        try (var f = new java.io.RandomAccessFile(big.toFile(), "rw")) {
+            f.setLength(256L << 20);
+        }
+        String java = ProcessHandle.current().info().command().orElseThrow();
+        Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                BerthMain.class.getName(), "register", churn.toString(), "--name", "churn", "--models", models.toString(),
+                "--artifact", big.toString())
+                .redirectErrorStream(true).redirectOutput(tmp.resolve("killed.txt").toFile()).start();
+        Path staging = null;
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (staging == null && System.nanoTime() < deadline && p.isAlive()) {
+                staging = stagingWithOwner(models);
+                if (staging == null) {
+                    Thread.sleep(2);
+                }
+            }
+            assertTrue(staging != null, "the writer claimed a staging folder: " + Files.readString(tmp.resolve("killed.txt")));
+        } finally {
+            p.destroyForcibly();
+            p.waitFor(30, TimeUnit.SECONDS);
+        }
+        LocalRegistry registry = LocalRegistry.open(models);
+        assertEquals(List.of(), registry.models(), "no version, not even a model, is visible");
+        assertTrue(Files.exists(staging), "the dead writer's staging folder is still there (hidden)");
+
+        List<String> lines = new ArrayList<>();
+        StringWriter out = new StringWriter();
+        int code = BerthMain.run(new PrintWriter(out), new PrintWriter(new StringWriter()),
+                "register", churn.toString(), "--name", "churn", "--models", models.toString());
+        out.toString().lines().forEach(lines::add);
+        assertEquals(0, code);
+        assertEquals("1", lines.get(lines.size() - 1));
+        assertFalse(Files.exists(staging), "swept by the next writer");
+        assertTrue(registry.verify().ok());
+    }
+
+    private static Path stagingWithOwner(Path models) throws IOException {
+        if (!Files.isDirectory(models)) {
+            return null;
+        }
+        try (var s = Files.list(models)) {
+            return s.filter(d -> d.getFileName().toString().startsWith(".staging-"))
+                    .filter(d -> Files.exists(d.resolve(".owner")))
+                    .findFirst().orElse(null);
         }
     }
 

@@ -83,11 +83,14 @@ final class RegistryWriter {
         Path staging = root.resolve(STAGING_PREFIX + UUID.randomUUID());
         try {
             Files.createDirectories(staging);
-            Staged staged = stage(r, reader, staging);
-            hook.reached(Step.STAGED, staging);
-            try (RegistryLock lock = RegistryLock.acquire(root)) {
-                hook.reached(Step.LOCKED, staging);
-                return commit(r, staged, staging);
+            try (Owner owner = Owner.claim(staging)) {
+                Staged staged = stage(r, reader, staging);
+                hook.reached(Step.STAGED, staging);
+                try (RegistryLock lock = RegistryLock.acquire(root)) {
+                    hook.reached(Step.LOCKED, staging);
+                    sweepAbandoned(staging);
+                    return commit(r, staged, staging, owner);
+                }
             }
         } catch (IOException e) {
             throw new RegistryException("registering '" + r.name() + "' failed: " + e, e);
@@ -99,7 +102,7 @@ final class RegistryWriter {
         }
     }
 
-    private ModelManifest commit(Registration r, Staged staged, Path staging) throws IOException {
+    private ModelManifest commit(Registration r, Staged staged, Path staging, Owner owner) throws IOException {
         String name = r.name();
         Path modelDir = root.resolve(name);
         boolean modelDirExisted = Files.isDirectory(modelDir);
@@ -124,6 +127,7 @@ final class RegistryWriter {
         Files.createDirectories(modelDir);
         Path target = modelDir.resolve(Integer.toString(version));
         // No REPLACE_EXISTING: nextVersion() skipped every numeric name, so an existing target is a bug to stop at.
+        owner.release();
         Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
         try {
             hook.reached(Step.MOVED, target);
@@ -145,6 +149,95 @@ final class RegistryWriter {
             throw e;
         }
         return manifest;
+    }
+
+    /**
+     * Removes what writers that died left behind: staging folders whose owner no longer holds its
+     * lock, and trash folders (deletes finish under the registry lock, so any seen now is orphaned).
+     * Runs under the registry lock.
+     */
+    private void sweepAbandoned(Path own) throws IOException {
+        List<Path> hidden;
+        try (Stream<Path> entries = Files.list(root)) {
+            hidden = entries.filter(p -> !p.equals(own)).filter(Files::isDirectory)
+                    .filter(p -> p.getFileName().toString().startsWith(STAGING_PREFIX)
+                            || p.getFileName().toString().startsWith(TRASH_PREFIX))
+                    .toList();
+        }
+        for (Path dir : hidden) {
+            if (dir.getFileName().toString().startsWith(TRASH_PREFIX) || Owner.isAbandoned(dir)) {
+                deleteTreeQuietly(dir);
+            }
+        }
+    }
+
+    /**
+     * Marks a staging folder as in use: an OS lock on {@code .owner} inside it, held while the
+     * folder is filled, so a later writer can tell a live registration from one whose process died.
+     */
+    private static final class Owner implements AutoCloseable {
+        static final String FILE = ".owner";
+        /** A staging folder without an owner file yet is given this long before it counts as abandoned. */
+        static final java.time.Duration GRACE = java.time.Duration.ofMinutes(10);
+
+        private final Path file;
+        private FileChannel channel;
+
+        private Owner(Path file, FileChannel channel) {
+            this.file = file;
+            this.channel = channel;
+        }
+
+        static Owner claim(Path staging) throws IOException {
+            Path file = staging.resolve(FILE);
+            FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            try {
+                channel.lock();
+            } catch (IOException | RuntimeException e) {
+                channel.close();
+                throw e;
+            }
+            return new Owner(file, channel);
+        }
+
+        static boolean isAbandoned(Path staging) {
+            Path file = staging.resolve(FILE);
+            try {
+                if (!Files.exists(file)) {
+                    Instant modified = Files.getLastModifiedTime(staging).toInstant();
+                    return modified.plus(GRACE).isBefore(Instant.now());
+                }
+                try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+                    java.nio.channels.FileLock lock = ch.tryLock();
+                    if (lock == null) {
+                        return false;
+                    }
+                    lock.release();
+                    return true;
+                }
+            } catch (java.nio.channels.OverlappingFileLockException e) {
+                return false; // held by a registration in this very process
+            } catch (IOException e) {
+                return false; // gone meanwhile, or unreadable: not ours to judge
+            }
+        }
+
+        /** Drops the lock and the marker so the folder can become a version without it. */
+        void release() throws IOException {
+            if (channel != null) {
+                channel.close();
+                channel = null;
+            }
+            Files.deleteIfExists(file);
+        }
+
+        @Override
+        public void close() throws IOException {
+            if (channel != null) {
+                channel.close();
+                channel = null;
+            }
+        }
     }
 
     /** One past the highest version ever used: numeric folders (whole or not) and the recorded last version. */
@@ -235,6 +328,18 @@ final class RegistryWriter {
         }
         for (Path artifact : r.artifacts()) {
             artifacts.add(copyArtifact(artifact, "artifact", staging, taken));
+        }
+        if (supplied != null && supplied.has("signature") && supplied.get("split") instanceof ObjectNode split
+                && split.path("file").isTextual() && split.path("sha256").isTextual()) {
+            // The lineage names the split by hash; a split file stored beside it must be that file.
+            String file = Path.of(split.get("file").asText()).getFileName().toString();
+            String sha = split.get("sha256").asText();
+            for (FileEntry f : artifacts) {
+                if (f.path().equals(file) && !f.sha256().equalsIgnoreCase(sha)) {
+                    throw new InvalidArgumentException("split file '" + file + "' does not match its sha256 in "
+                            + r.signatureFile().orElseThrow() + " (lineage says " + sha + ", file has " + f.sha256() + ")");
+                }
+            }
         }
         return new Staged(r, model, signature, metrics, params,
                 new ModelManifest.Dependencies(requirementsPath, requirements, r.runtime()),

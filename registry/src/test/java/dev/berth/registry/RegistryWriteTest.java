@@ -228,6 +228,9 @@ class RegistryWriteTest {
         assertUnchanged(InvalidArgumentException.class, () -> registry.register(Registration.builder("churn", model).signatureFile(unknownInput).build(), READER));
         assertUnchanged(InvalidArgumentException.class, () -> registry.register(Registration.builder("churn", model).signatureFile(tooManyColumns).build(), READER));
         assertUnchanged(InvalidArgumentException.class, () -> registry.register(Registration.fromFolder("churn", churn).signatureFile(tamperedLineage).build(), READER));
+        Path otherSplit = Files.writeString(tmp.resolve("split.json"), "{\"validation_index\": [1, 2, 3]}");
+        assertUnchanged(InvalidArgumentException.class, () -> registry.register(Registration.builder("churn", model)
+                .signatureFile(churn.resolve("lineage.json")).artifact(otherSplit).build(), READER));
         assertUnchanged(InvalidArgumentException.class, () -> registry.register(Registration.builder("churn", tmp.resolve("missing.onnx")).build(), READER));
         assertUnchanged(InvalidArgumentException.class, () -> registry.register(Registration.builder("churn", model).data(tmp.resolve("nope.csv").toString()).build(), READER));
         assertUnchanged(InvalidArgumentException.class, () -> registry.register(Registration.builder("churn", model).code("not a file, commit or url").build(), READER));
@@ -287,6 +290,28 @@ class RegistryWriteTest {
         assertThrows(RegistryException.class, () -> registry.register(Registration.fromFolder("other", churn).alias("production").build(), READER));
         assertEquals(before, TreeSnapshot.of(tmp));
         assertEquals(List.of("churn"), registry.models());
+    }
+
+    @Test
+    void leftoversOfDeadWritersAreSweptButLiveOnesKept() throws IOException {
+        registerChurn();
+        Path dead = Files.createDirectories(root.resolve(".staging-dead"));
+        Files.createFile(dead.resolve(".owner"));
+        Files.writeString(dead.resolve("model.onnx"), "half");
+        Path trash = Files.createDirectories(root.resolve(".deleting-churn-7-x"));
+        Files.writeString(trash.resolve("model.onnx"), "old");
+        Path young = Files.createDirectories(root.resolve(".staging-young"));
+        Path live = Files.createDirectories(root.resolve(".staging-live"));
+        try (var ch = java.nio.channels.FileChannel.open(live.resolve(".owner"),
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+             var lock = ch.lock()) {
+            assertEquals(List.of("churn"), registry.models(), "readers ignore hidden folders");
+            assertEquals(2, registerChurn().version());
+            assertFalse(Files.exists(dead), "owner gone: swept");
+            assertFalse(Files.exists(trash), "orphaned trash: swept");
+            assertTrue(Files.exists(young), "no owner file yet and recent: could be starting, kept");
+            assertTrue(Files.exists(live), "owner lock held: kept");
+        }
     }
 
     // ------------------------------------------------------------------ verify, delete, aliases

@@ -113,7 +113,7 @@ public final class OnnxInferenceService implements InferenceService {
     private void start() {
         poller.execute(() -> {
             try {
-                reconcile(null);
+                reconcile(null, false);
             } catch (RuntimeException e) {
                 LOG.log(System.Logger.Level.ERROR, "initial load of " + registry.root() + " failed", e);
             } finally {
@@ -244,7 +244,7 @@ public final class OnnxInferenceService implements InferenceService {
         }
         unloadedByApi.remove(model);
         loadedByApi.add(model);
-        reconcile(Set.of(model));
+        reconcile(Set.of(model), true);
         ModelView view = views.get(model);
         if (view == null) {
             throw new InferenceException.NotFound("no model '" + model + "' in the registry");
@@ -268,7 +268,7 @@ public final class OnnxInferenceService implements InferenceService {
         }
         loadedByApi.remove(model);
         unloadedByApi.add(model);
-        waitFor(reconcile(Set.of(model)).retired);
+        waitFor(reconcile(Set.of(model), false).retired);
     }
 
     @Override
@@ -441,7 +441,7 @@ public final class OnnxInferenceService implements InferenceService {
             return;
         }
         try {
-            if (reconcile(null).changed) {
+            if (reconcile(null, false).changed) {
                 observer.registryReloaded();
             }
         } catch (RuntimeException e) {
@@ -457,9 +457,10 @@ public final class OnnxInferenceService implements InferenceService {
     /**
      * Brings the loaded versions in line with the registry for {@code only} (null: every model):
      * scan, load what is new or changed (in parallel, while the old versions keep serving), publish
-     * the new state, then retire what is no longer served.
+     * the new state, then retire what is no longer served. A version that failed to load is tried
+     * again only when its files or config change, or when {@code retryFailed} (an explicit load).
      */
-    private Outcome reconcile(Collection<String> only) {
+    private Outcome reconcile(Collection<String> only, boolean retryFailed) {
         reconcileLock.lock();
         try {
             if (closing) {
@@ -520,7 +521,8 @@ public final class OnnxInferenceService implements InferenceService {
                             config = servingConfig(name, v, info);
                         }
                         boolean serving = slot != null && slot.runner != null;
-                        boolean failedBefore = slot != null && slot.failed && sameFiles && Objects.equals(slot.config, config);
+                        boolean failedBefore = !retryFailed && slot != null && slot.failed && sameFiles
+                                && Objects.equals(slot.config, config);
                         boolean needsLoad = serving ? !sameFiles || !Objects.equals(slot.config, config) : !failedBefore;
                         if (needsLoad) {
                             loads.add(new LoadTask(name, v, print, config));
@@ -530,7 +532,8 @@ public final class OnnxInferenceService implements InferenceService {
                             slots.put(v, slot);
                         }
                     } else {
-                        String reason = wanted ? "not selected by the version policy" : "not loaded";
+                        String reason = wanted ? "not selected by the version policy"
+                                : unloadedByApi.contains(name) ? "unloaded" : "not loaded";
                         if (slot != null && slot.runner != null) {
                             changed = true;
                             drop.put(v, wanted ? "not selected by the version policy" : "unloaded");

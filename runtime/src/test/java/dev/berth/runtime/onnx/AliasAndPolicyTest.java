@@ -102,7 +102,7 @@ class AliasAndPolicyTest {
         TestModels.addVersion(root, "strings", 1, "strings");
         RecordingObserver observer = new RecordingObserver();
         try (var service = TestModels.start(OnnxInferenceService.builder().registry(LocalRegistry.open(root))
-                .pollInterval(Duration.ZERO).modelsToLoad(List.of("churn")).observer(observer))) {
+                .pollInterval(Duration.ofMillis(20)).modelsToLoad(List.of("churn")).observer(observer))) {
             assertTrue(service.ready());
             assertEquals(new ModelStatus("strings", 1, ModelState.UNAVAILABLE, "not loaded"), service.repositoryIndex().get(1));
             assertFalse(service.modelReady("strings", null));
@@ -117,6 +117,9 @@ class AliasAndPolicyTest {
             service.unload("churn");
             assertTrue(observer.unloads.contains("churn:1"), "unload waited for the session to close: " + observer.unloads);
             assertFalse(service.modelReady("churn", null));
+            Thread.sleep(200); // several registry polls: neither the unload nor the explicit load is undone
+            assertFalse(service.modelReady("churn", null));
+            assertTrue(service.modelReady("strings", null));
             assertThrows(InferenceException.Unavailable.class, () -> service.infer(churn(null)));
             assertEquals(new ModelStatus("churn", 1, ModelState.UNAVAILABLE, "unloaded"), service.repositoryIndex().get(0));
 

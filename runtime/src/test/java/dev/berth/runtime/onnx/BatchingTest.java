@@ -51,6 +51,10 @@ class BatchingTest {
         TestModels.addVersion(root, "slow_plain", 1, "slow");
         TestModels.writeInfo(root, new ModelInfo("slow_plain", "", Map.of(), VersionPolicy.all(),
                 ServingConfig.builder().dynamicBatching(false).build()));
+        // a queue delay no test could sit out: a lone caller must never wait for it
+        TestModels.addVersion(root, "lonely", 1, "slow");
+        TestModels.writeInfo(root, new ModelInfo("lonely", "", Map.of(), VersionPolicy.all(),
+                batching.toBuilder().maxQueueDelayMicros(60_000_000).build()));
         service = TestModels.start(OnnxInferenceService.builder().registry(LocalRegistry.open(root))
                 .pollInterval(Duration.ZERO).observer(observer));
     }
@@ -151,6 +155,26 @@ class BatchingTest {
                 assertEquals(expected[i], got[i], 1e-5f, "caller " + caller + " element " + i);
             }
         }
+    }
+
+    @Test
+    @org.junit.jupiter.api.Timeout(30)
+    void aLoneCallerDoesNotWaitForABatchThatCannotCome() {
+        for (int i = 0; i < 20; i++) {
+            InferenceResponse r = service.infer(new InferenceRequest("lonely", null, null,
+                    List.of(TestModels.fp32("x", new long[] {1, 256}, new float[256])), List.of(), Map.of()));
+            assertEquals(1, r.batchRows());
+            assertTrue(r.queueNanos() < 5_000_000_000L, "queued " + r.queueNanos() + " ns");
+        }
+    }
+
+    @Test
+    void aRequestLargerThanMaxBatchSizeRunsAlone() {
+        List<Tensor> inputs = identityInputs(7, 20, 3);
+        InferenceResponse r = service.infer(new InferenceRequest("identity", "1", null, inputs, List.of("out_uint64", "out_string"), Map.of()));
+        assertEquals(20, r.batchRows());
+        assertArrayEquals(TestModels.bytes(inputs.get(4)), TestModels.bytes(r.outputs().get(0)));
+        assertEquals(60, r.outputs().get(1).bytesElements().size());
     }
 
     static float[] floats(Tensor t) {
