@@ -1,0 +1,395 @@
+package dev.berth.monitoring;
+
+import dev.berth.registry.LocalRegistry;
+import dev.berth.runtime.InferenceObserver;
+import dev.berth.runtime.InferenceResponse;
+import dev.berth.runtime.Tensor;
+import io.micrometer.core.instrument.binder.MeterBinder;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmInfoMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * berth's monitoring: the meters of the protocol front ends ({@link RequestMetrics}) and of the inference
+ * core ({@link InferenceObserver}) in one Micrometer Prometheus registry, Triton's statistics from the
+ * same meters, and per-version performance reports written back to the registry.
+ *
+ * <pre>{@code
+ * BerthMetrics metrics = BerthMetrics.builder().registry(LocalRegistry.open(dir)).build();
+ * // hand it to the core as its InferenceObserver and to the server as its RequestMetrics
+ * Scrape s = metrics.scrape(acceptHeader);
+ * metrics.close(); // writes the last reports
+ * }</pre>
+ *
+ * Every method called on the request path is cheap and never throws: meters for a (model, version)
+ * are created on its first request and found afterwards without allocating.
+ */
+public final class BerthMetrics implements RequestMetrics, InferenceObserver, AutoCloseable {
+    /** The label used for models that no loaded version has, so unknown names sent by clients cannot grow the series without bound. */
+    public static final String UNKNOWN_MODEL = "_unknown";
+    /** Default time between reports. */
+    public static final Duration DEFAULT_REPORT_INTERVAL = Duration.ofMinutes(5);
+    /** Content type of the Prometheus text exposition format. */
+    public static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
+    /** Content type of OpenMetrics text. */
+    public static final String OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+    private static final System.Logger LOG = System.getLogger(BerthMetrics.class.getName());
+
+    private final PrometheusMeterRegistry meters;
+    private final RequestMeterBinder requestBinder = new RequestMeterBinder();
+    private final InferenceMeterBinder inferenceBinder = new InferenceMeterBinder();
+    private final ModelMeterBinder modelBinder = new ModelMeterBinder();
+    private final ReportMeterBinder reportBinder = new ReportMeterBinder();
+    private final List<AutoCloseable> closeables = new ArrayList<>();
+    private final ModelVersionTable table;
+    private final Set<String> knownModels = ConcurrentHashMap.newKeySet();
+    private final Reporter reporter;
+    private final Clock clock;
+    private volatile boolean closed;
+
+    private BerthMetrics(Builder b) {
+        this.meters = b.meterRegistry != null ? b.meterRegistry : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        this.clock = b.clock;
+        List<MeterBinder> binders = new ArrayList<>(List.of(requestBinder, inferenceBinder, modelBinder, reportBinder));
+        if (b.jvmMetrics) {
+            JvmGcMetrics gc = new JvmGcMetrics();
+            closeables.add(gc);
+            binders.addAll(List.of(new JvmMemoryMetrics(), gc, new JvmThreadMetrics(), new ClassLoaderMetrics(),
+                    new JvmInfoMetrics(), new ProcessorMetrics(), new UptimeMetrics(), new FileDescriptorMetrics(),
+                    new ProcessMemoryBinder()));
+        }
+        for (MeterBinder binder : binders) {
+            binder.bindTo(meters);
+        }
+        this.table = new ModelVersionTable((model, version, label) ->
+                new VersionState(model, version, label, requestBinder, inferenceBinder, modelBinder, reportBinder));
+        this.reporter = b.registry == null ? null : new Reporter(b.registry, b.reportInterval, b.clock);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The Micrometer registry, for further binders (a server's own meters). */
+    public PrometheusMeterRegistry meterRegistry() {
+        return meters;
+    }
+
+    // ---- RequestMetrics: the protocol front ends ----
+
+    @Override
+    public void requestStarted(Protocol protocol) {
+        requestBinder.started(protocol);
+    }
+
+    @Override
+    public void requestFinished(Protocol protocol, String model, String version, Outcome outcome,
+                                long durationNanos, long requestBytes, long responseBytes) {
+        try {
+            requestBinder.finished(protocol);
+            String v = version == null ? "" : version;
+            String m = model == null || (v.isEmpty() && !knownModels.contains(model)) ? UNKNOWN_MODEL : model;
+            VersionState state = table.get(m, v);
+            state.requestMeters().record(protocol, outcome, durationNanos, requestBytes, responseBytes);
+            VersionReports reports = state.reports;
+            if (reports != null) {
+                VersionWindow w = reports.enter();
+                try {
+                    w.requestFinished(protocol, outcome, durationNanos, requestBytes, responseBytes);
+                } finally {
+                    VersionReports.exit(w);
+                }
+            }
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "request metrics failed", e);
+        }
+    }
+
+    // ---- InferenceObserver: the core ----
+
+    @Override
+    public void requestCompleted(String model, int version, List<Tensor> inputs, InferenceResponse response, Throwable failure) {
+        if (version <= 0) {
+            // failed before a version was resolved (unknown model or version): the front end counts it
+            return;
+        }
+        try {
+            knownModels.add(model);
+            VersionState state = table.get(model, version);
+            long rows = rows(inputs);
+            if (response != null) {
+                state.inferenceMeters().completed(response.queueNanos(), response.computeNanos(), rows, clock.millis());
+            }
+            VersionReports reports = reportsOf(state);
+            if (reports != null) {
+                VersionWindow w = reports.enter();
+                try {
+                    if (response != null) {
+                        w.inferenceCompleted(response.queueNanos(), response.computeNanos(), rows);
+                    }
+                    if (inputs != null) {
+                        w.inputs(inputs);
+                    }
+                } finally {
+                    VersionReports.exit(w);
+                }
+            }
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "inference metrics failed", e);
+        }
+    }
+
+    @Override
+    public void batchExecuted(String model, int version, int rows, int requests, long computeNanos) {
+        if (version <= 0) {
+            return;
+        }
+        try {
+            VersionState state = table.get(model, version);
+            state.inferenceMeters().batchSize.record(rows);
+            VersionReports reports = state.reports;
+            if (reports != null) {
+                VersionWindow w = reports.enter();
+                try {
+                    w.batchExecuted(rows);
+                } finally {
+                    VersionReports.exit(w);
+                }
+            }
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "batch metrics failed", e);
+        }
+    }
+
+    @Override
+    public void modelLoaded(String model, int version, long nanos, Throwable failure) {
+        if (version <= 0) {
+            return;
+        }
+        try {
+            knownModels.add(model);
+            VersionState state = table.get(model, version);
+            modelBinder.loaded(state, nanos, failure == null);
+            if (failure == null) {
+                state.unloaded = false;
+                reportsOf(state);
+            }
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "model load metrics failed", e);
+        }
+    }
+
+    @Override
+    public void modelUnloaded(String model, int version) {
+        try {
+            VersionState state = table.find(model, version);
+            if (state == null) {
+                return;
+            }
+            modelBinder.unloaded(state);
+            VersionReports reports;
+            synchronized (state) {
+                state.unloaded = true;
+                reports = state.reports;
+                state.reports = null;
+            }
+            if (reports != null && reporter != null) {
+                reporter.close(reports);
+            }
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "model unload metrics failed", e);
+        }
+    }
+
+    @Override
+    public void registryReloaded() {
+        modelBinder.registryReloaded();
+    }
+
+    private static long rows(List<Tensor> inputs) {
+        if (inputs == null || inputs.isEmpty()) {
+            return 1;
+        }
+        Tensor first = inputs.get(0);
+        return first.rank() == 0 ? 1 : first.dim(0);
+    }
+
+    /** The version's report state, opened on first use (reading its training data once). */
+    private VersionReports reportsOf(VersionState state) {
+        VersionReports r = state.reports;
+        if (r != null || reporter == null || state.unloaded || closed) {
+            return r;
+        }
+        synchronized (state) {
+            if (state.reports == null && !state.unloaded) {
+                state.reports = reporter.open(state);
+            }
+            return state.reports;
+        }
+    }
+
+    // ---- reading ----
+
+    /**
+     * The meters in the format the client asked for: OpenMetrics 1.0.0 when the Accept header names
+     * {@code application/openmetrics-text}, else the Prometheus text format 0.0.4.
+     */
+    public Scrape scrape(String acceptHeader) {
+        String contentType = acceptHeader != null && acceptHeader.toLowerCase(Locale.ROOT).contains("application/openmetrics-text")
+                ? OPENMETRICS : PROMETHEUS_TEXT;
+        ByteArrayOutputStream out = new ByteArrayOutputStream(64 * 1024);
+        try {
+            meters.scrape(out, contentType);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return new Scrape(contentType, out.toByteArray());
+    }
+
+    /** True once the model had a version loaded (or failed to load), or served a request. */
+    public boolean knowsModel(String model) {
+        return model != null && knownModels.contains(model);
+    }
+
+    /**
+     * Triton statistics: every version of every model when {@code model} is null, every version of
+     * {@code model} when {@code version} is null, else that version. Versions listed are those the core
+     * loaded or served; an unknown model or version gives an empty list.
+     */
+    public TritonStats tritonStats(String model, String version) {
+        List<TritonStats.ModelStats> out = new ArrayList<>();
+        List<VersionState> states = model == null ? table.all() : table.of(model);
+        for (VersionState s : states) {
+            if (s.version() <= 0 || (version != null && !version.isEmpty() && !s.versionLabel().equals(version))) {
+                continue;
+            }
+            out.add(stats(s));
+        }
+        return new TritonStats(out);
+    }
+
+    private TritonStats.ModelStats stats(VersionState s) {
+        long[] success = s.requestMeters().countAndNanos(true);
+        long[] fail = s.requestMeters().countAndNanos(false);
+        InferenceMeterBinder.Meters im = s.inferenceMeters();
+        long queueCount = im.queue.count();
+        long queueNs = Math.round(im.queue.totalTime(java.util.concurrent.TimeUnit.NANOSECONDS));
+        long computeCount = im.compute.count();
+        long computeNs = Math.round(im.compute.totalTime(java.util.concurrent.TimeUnit.NANOSECONDS));
+        TritonStats.InferenceStats inference = new TritonStats.InferenceStats(
+                new TritonStats.StatDuration(success[0], success[1]),
+                new TritonStats.StatDuration(fail[0], fail[1]),
+                new TritonStats.StatDuration(queueCount, queueNs),
+                new TritonStats.StatDuration(computeCount, 0),
+                new TritonStats.StatDuration(computeCount, computeNs),
+                new TritonStats.StatDuration(computeCount, 0),
+                TritonStats.StatDuration.ZERO, TritonStats.StatDuration.ZERO);
+        return new TritonStats.ModelStats(s.model(), s.versionLabel(), im.lastInferenceMillis,
+                Math.round(im.inferences.count()), im.batchSize.count(), inference, List.of());
+    }
+
+    /** Writes the current window of every served version to the registry now (empty windows are skipped); the paths written. */
+    public List<Path> writeReports() {
+        return reporter == null ? List.of() : reporter.writeNow();
+    }
+
+    /** Time between reports, or empty when reports are off (no registry given). */
+    public java.util.Optional<Duration> reportInterval() {
+        return reporter == null ? java.util.Optional.empty() : java.util.Optional.of(reporter.interval());
+    }
+
+    /** Writes the last reports and stops the report thread. Meters stay readable. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (reporter != null) {
+            reporter.close();
+        }
+        for (AutoCloseable c : closeables) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                LOG.log(System.Logger.Level.DEBUG, "closing a binder failed", e);
+            }
+        }
+    }
+
+    /** Options of {@link BerthMetrics}; all optional. */
+    public static final class Builder {
+        private LocalRegistry registry;
+        private Duration reportInterval = DEFAULT_REPORT_INTERVAL;
+        private Clock clock = Clock.systemUTC();
+        private boolean jvmMetrics = true;
+        private PrometheusMeterRegistry meterRegistry;
+
+        private Builder() {
+        }
+
+        /** The registry to write reports into; without it no reports are written. */
+        public Builder registry(LocalRegistry registry) {
+            this.registry = registry;
+            return this;
+        }
+
+        /** Time between reports (default 5 minutes); at least one second. */
+        public Builder reportInterval(Duration interval) {
+            this.reportInterval = interval;
+            return this;
+        }
+
+        /** Clock for report windows (tests). */
+        public Builder clock(Clock clock) {
+            this.clock = clock;
+            return this;
+        }
+
+        /** Whether to bind JVM, GC, process and system meters (default true). */
+        public Builder jvmMetrics(boolean enabled) {
+            this.jvmMetrics = enabled;
+            return this;
+        }
+
+        /** An existing Prometheus registry to add to, instead of a new one. */
+        public Builder meterRegistry(PrometheusMeterRegistry registry) {
+            this.meterRegistry = registry;
+            return this;
+        }
+
+        public BerthMetrics build() {
+            List<String> problems = new ArrayList<>();
+            if (reportInterval == null || reportInterval.compareTo(Duration.ofMillis(100)) < 0) {
+                problems.add("report interval must be at least 100 ms, was " + reportInterval);
+            }
+            if (clock == null) {
+                problems.add("clock must not be null");
+            }
+            if (!problems.isEmpty()) {
+                throw new IllegalArgumentException(String.join("; ", problems));
+            }
+            return new BerthMetrics(this);
+        }
+    }
+}

@@ -1,0 +1,165 @@
+package dev.berth.monitoring;
+
+import dev.berth.registry.LocalRegistry;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Writes each served version's report into the registry every interval and at shutdown, on its own
+ * thread: request threads only add to the window's accumulators. A write that fails (read-only
+ * registry, full disk) is logged and counted, and serving goes on; the window's figures are dropped
+ * rather than carried over, so a later report never mixes two windows.
+ */
+final class Reporter implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(Reporter.class.getName());
+    private static final DateTimeFormatter FILE_TIME = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss.SSS'Z'").withZone(ZoneOffset.UTC);
+
+    private final LocalRegistry registry;
+    private final Duration interval;
+    private final Clock clock;
+    private final Set<VersionReports> open = ConcurrentHashMap.newKeySet();
+    private final ScheduledExecutorService executor;
+
+    Reporter(LocalRegistry registry, Duration interval, Clock clock) {
+        this.registry = registry;
+        this.interval = interval;
+        this.clock = clock;
+        this.executor = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "berth-reports");
+            t.setDaemon(true);
+            return t;
+        });
+        long millis = interval.toMillis();
+        executor.scheduleAtFixedRate(this::writeAllSafely, millis, millis, TimeUnit.MILLISECONDS);
+    }
+
+    Duration interval() {
+        return interval;
+    }
+
+    /** Starts collecting reports for a version: reads its profile (training data) once. */
+    VersionReports open(VersionState state) {
+        VersionProfile profile = VersionProfile.load(registry, state.model(), state.version());
+        VersionReports reports = new VersionReports(state, profile, clock.instant());
+        open.add(reports);
+        return reports;
+    }
+
+    /** Stops collecting for a version and writes what its last window holds, in the background. */
+    void close(VersionReports reports) {
+        if (open.remove(reports)) {
+            try {
+                executor.execute(() -> write(reports));
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                write(reports);
+            }
+        }
+    }
+
+    /** Writes every open version's window now and waits for it. */
+    List<java.nio.file.Path> writeNow() {
+        try {
+            return executor.submit(this::writeAll).get(60, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return List.of();
+        } catch (ExecutionException | TimeoutException e) {
+            LOG.log(System.Logger.Level.WARNING, "writing reports failed: " + e);
+            return List.of();
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            return writeAll();
+        }
+    }
+
+    private void writeAllSafely() {
+        try {
+            writeAll();
+        } catch (RuntimeException e) {
+            // a scheduled task that throws is never run again; the next interval must still write
+            LOG.log(System.Logger.Level.ERROR, "report writing failed", e);
+        }
+    }
+
+    private List<java.nio.file.Path> writeAll() {
+        List<java.nio.file.Path> written = new ArrayList<>();
+        List<VersionReports> snapshot = new ArrayList<>(open);
+        snapshot.sort((a, b) -> a.state.model().equals(b.state.model())
+                ? Integer.compare(a.state.version(), b.state.version()) : a.state.model().compareTo(b.state.model()));
+        for (VersionReports r : snapshot) {
+            java.nio.file.Path p = write(r);
+            if (p != null) {
+                written.add(p);
+            }
+        }
+        return written;
+    }
+
+    /** Rotates the version's window and stores the finished one; null when it was empty or failed. */
+    private java.nio.file.Path write(VersionReports reports) {
+        Instant now = clock.instant();
+        VersionWindow window = reports.rotate(now);
+        if (window.isEmpty()) {
+            return null;
+        }
+        VersionState state = reports.state;
+        MonitoringReport report = window.toReport(state.model(), state.version(), now, reports.profile);
+        if (report.drift() != null) {
+            for (MonitoringReport.InputStats input : report.inputs()) {
+                for (MonitoringReport.ColumnStats column : input.columns()) {
+                    if (column.summary().psi() != null && column.summary().count() > 0) {
+                        state.reportMeters().drift(input.name(), column.name(), column.summary().psi());
+                    }
+                }
+            }
+        }
+        String name = FILE_TIME.format(window.start) + "-" + FILE_TIME.format(now) + ".json";
+        try {
+            java.nio.file.Path path = registry.writeMonitoringReport(state.model(), state.version(), name, report.toJson());
+            state.reportMeters().written.increment();
+            return path;
+        } catch (Exception e) {
+            state.reportMeters().failures.increment();
+            LOG.log(System.Logger.Level.WARNING, "cannot write monitoring report " + name + " for " + state.model() + ":"
+                    + state.version() + " (serving continues): " + e);
+            return null;
+        }
+    }
+
+    /** Stops the schedule and writes the last window of every open version. */
+    @Override
+    public void close() {
+        executor.shutdown();
+        try {
+            if (!executor.awaitTermination(30, TimeUnit.SECONDS)) {
+                executor.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        writeAll();
+        open.clear();
+    }
+
+    /** For diagnostics: the versions with open reports. */
+    Map<String, Integer> openVersions() {
+        Map<String, Integer> m = new java.util.TreeMap<>();
+        for (VersionReports r : open) {
+            m.put(r.state.model() + ":" + r.state.version(), r.state.version());
+        }
+        return m;
+    }
+}

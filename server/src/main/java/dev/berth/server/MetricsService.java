@@ -1,0 +1,84 @@
+package dev.berth.server;
+
+import dev.berth.monitoring.BerthMetrics;
+import dev.berth.monitoring.Scrape;
+import dev.berth.monitoring.TritonStats;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.HttpRules;
+import io.helidon.webserver.http.HttpService;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+
+import java.util.Objects;
+
+/**
+ * Monitoring on the serving port: {@code GET /metrics} (Prometheus text, or OpenMetrics when the
+ * Accept header asks for it) and Triton's statistics extension, {@code GET /v2/models/stats},
+ * {@code /v2/models/{model}/stats} and {@code /v2/models/{model}/versions/{version}/stats}.
+ * Register it with {@link #install}, which also hands the same {@link BerthMetrics} to the core and the
+ * front ends so that all of these read one set of meters.
+ */
+public final class MetricsService implements HttpService {
+    /** The extension name server metadata lists for the statistics endpoints. */
+    public static final String STATISTICS_EXTENSION = "statistics";
+
+    private final BerthMetrics metrics;
+
+    private MetricsService(BerthMetrics metrics) {
+        this.metrics = Objects.requireNonNull(metrics, "metrics");
+    }
+
+    public static MetricsService create(BerthMetrics metrics) {
+        return new MetricsService(metrics);
+    }
+
+    /**
+     * Wires {@code metrics} into a server: observer of the core, request metrics of both front ends,
+     * this service on the REST port and the statistics extension in server metadata.
+     */
+    public static BerthServer.Builder install(BerthServer.Builder server, BerthMetrics metrics) {
+        return server.observer(metrics)
+                .requestMetrics(metrics)
+                .addService(create(metrics))
+                .addExtension(STATISTICS_EXTENSION);
+    }
+
+    @Override
+    public void routing(HttpRules rules) {
+        get(rules, "/metrics", this::metrics);
+        get(rules, "/v2/models/stats", (req, res) -> stats(res, null, null));
+        get(rules, "/v2/models/{model}/stats", (req, res) -> stats(res, req.path().pathParameters().get("model"), null));
+        get(rules, "/v2/models/{model}/versions/{version}/stats", (req, res) -> stats(res,
+                req.path().pathParameters().get("model"), req.path().pathParameters().get("version")));
+    }
+
+    private static void get(HttpRules rules, String path, io.helidon.webserver.http.Handler handler) {
+        rules.get(path, handler);
+        rules.any(path, (req, res) -> {
+            res.header(HeaderNames.ALLOW, "GET");
+            OipRestService.sendError(res, 405, "method " + req.prologue().method().text() + " is not allowed on "
+                    + req.path().path() + "; use GET");
+        });
+    }
+
+    private void metrics(ServerRequest req, ServerResponse res) {
+        Scrape scrape = metrics.scrape(req.headers().first(HeaderNames.ACCEPT).orElse(null));
+        res.status(Status.OK_200);
+        res.header(HeaderNames.CONTENT_TYPE, scrape.contentType());
+        res.send(scrape.body());
+    }
+
+    private void stats(ServerResponse res, String model, String version) {
+        if (model != null && !metrics.knowsModel(model)) {
+            OipRestService.sendError(res, 404, "no statistics for model '" + model + "': it is not loaded");
+            return;
+        }
+        TritonStats stats = metrics.tritonStats(model, version);
+        if (version != null && stats.modelStats().isEmpty()) {
+            OipRestService.sendError(res, 404, "no statistics for version '" + version + "' of model '" + model + "'");
+            return;
+        }
+        OipRestService.sendJson(res, 200, stats.toJson());
+    }
+}
