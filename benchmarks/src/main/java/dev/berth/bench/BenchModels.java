@@ -1,11 +1,13 @@
 package dev.berth.bench;
 
+import dev.berth.registry.LocalRegistry;
+import dev.berth.registry.ModelRef;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Stream;
@@ -79,23 +81,21 @@ public final class BenchModels {
         }
     }
 
-    /** {@code <root>/<model>/<highest version>/model.onnx}, or {@code <root>/<model>/model.onnx}. */
+    /**
+     * The file of the version a request without a version reaches: {@code production} alias, else the
+     * highest version (berth's own resolution), or a bare {@code <root>/<model>/model.onnx}.
+     */
     static Optional<Path> inRegistry(Path root, String model) {
         Path dir = root.resolve(model);
         if (Files.isRegularFile(dir.resolve("model.onnx"))) {
             return Optional.of(dir.resolve("model.onnx"));
         }
-        if (!Files.isDirectory(dir)) {
+        LocalRegistry registry = LocalRegistry.open(root);
+        if (!registry.exists(model)) {
             return Optional.empty();
         }
-        try (Stream<Path> versions = Files.list(dir)) {
-            return versions.filter(p -> p.getFileName().toString().matches("[1-9][0-9]*"))
-                    .filter(p -> Files.isRegularFile(p.resolve("model.onnx")))
-                    .max(Comparator.comparingInt(p -> Integer.parseInt(p.getFileName().toString())))
-                    .map(p -> p.resolve("model.onnx"));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        Path file = registry.modelFile(model, registry.resolve(ModelRef.parse(model)));
+        return Files.isRegularFile(file) ? Optional.of(file) : Optional.empty();
     }
 
     private static List<Path> find(Path dir, String model) {

@@ -33,32 +33,34 @@ public final class Payloads {
         return "y";
     }
 
+    /** An encoded request: the body, its request headers, and the JSON header's length (-1: all JSON). */
+    public record Encoded(byte[] body, String headers, int headerLength) {
+    }
+
     /** Writes {@code NAME.body} and {@code NAME.headers} into {@code dir}. */
     public static void write(Path dir, String name, String servedAs, String model, int batch, Encoding encoding) throws IOException {
+        Encoded e = encode(servedAs, model, batch, encoding);
+        Files.createDirectories(dir);
+        Files.write(dir.resolve(name + ".body"), e.body());
+        Files.writeString(dir.resolve(name + ".headers"), e.headers());
+    }
+
+    /** The request for {@code batch} rows of {@link BenchData}'s values, to the model served as {@code servedAs}. */
+    public static Encoded encode(String servedAs, String model, int batch, Encoding encoding) {
         long[] shape = BenchModels.shape(model, batch);
         float[] values = BenchData.values(model, BenchData.elements(shape));
-        byte[] body;
-        String headers;
-        switch (encoding) {
-            case JSON -> {
-                body = json(model, shape, values).getBytes(StandardCharsets.UTF_8);
-                headers = "Content-Type: application/json\n";
-            }
+        return switch (encoding) {
+            case JSON -> new Encoded(json(model, shape, values).getBytes(StandardCharsets.UTF_8), "Content-Type: application/json\n", -1);
             case BINARY -> {
                 byte[] raw = BenchData.littleEndian(values);
                 byte[] header = binaryHeader(model, shape, raw.length).getBytes(StandardCharsets.UTF_8);
-                body = ByteBuffer.allocate(header.length + raw.length).put(header).put(raw).array();
-                headers = "Content-Type: application/octet-stream\nInference-Header-Content-Length: " + header.length + "\n";
+                byte[] body = ByteBuffer.allocate(header.length + raw.length).put(header).put(raw).array();
+                yield new Encoded(body, "Content-Type: application/octet-stream\nInference-Header-Content-Length: " + header.length + "\n",
+                        header.length);
             }
-            case GRPC -> {
-                body = grpcFrame(grpcRequest(servedAs, model, shape, BenchData.littleEndian(values)));
-                headers = "content-type: application/grpc\nte: trailers\n";
-            }
-            default -> throw new IllegalStateException();
-        }
-        Files.createDirectories(dir);
-        Files.write(dir.resolve(name + ".body"), body);
-        Files.writeString(dir.resolve(name + ".headers"), headers);
+            case GRPC -> new Encoded(grpcFrame(grpcRequest(servedAs, model, shape, BenchData.littleEndian(values))),
+                    "content-type: application/grpc\nte: trailers\n", -1);
+        };
     }
 
     static String json(String model, long[] shape, float[] values) {

@@ -15,7 +15,24 @@ import java.util.Optional;
  * ({@code series concurrency req/s p50_ms p99_ms requests errors loadgen_cpu_% server_cpu_% ceiling}),
  * and {@code facts.tsv}, single values ({@code key value note}).
  */
-public record Results(List<Row> rows, Map<String, Fact> facts) {
+public record Results(List<Row> rows, Map<String, Fact> facts, List<Jmh> jmh) {
+    /** One JMH result line ({@code jmh*.csv}): the benchmark method, its parameters, score and unit. */
+    public record Jmh(String benchmark, Map<String, String> params, double score, String unit) {
+        /** {@code Class.method} without the package. */
+        String shortName() {
+            int colon = benchmark.indexOf(':');
+            String method = colon < 0 ? benchmark : benchmark.substring(0, colon);
+            String suffix = colon < 0 ? "" : benchmark.substring(colon);
+            String[] parts = method.split("\\.");
+            return (parts.length >= 2 ? parts[parts.length - 2] + "." + parts[parts.length - 1] : method) + suffix;
+        }
+
+        String paramText() {
+            return params.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
+                    .collect(java.util.stream.Collectors.joining(", "));
+        }
+    }
+
     /** One measured point; {@code ceiling} names the series this one is compared with, or "-". */
     public record Row(String series, int concurrency, double throughput, double p50Millis, double p99Millis,
                       long requests, long errors, double loadGenCpu, double serverCpu, String ceiling) {
@@ -55,7 +72,55 @@ public record Results(List<Row> rows, Map<String, Fact> facts) {
                 facts.put(f[0], new Fact(f[0], f.length > 1 ? f[1] : "", f.length > 2 ? f[2] : ""));
             }
         }
-        return new Results(List.copyOf(rows), facts);
+        List<Jmh> jmh = new ArrayList<>();
+        try (java.util.stream.Stream<Path> files = Files.list(dir)) {
+            for (Path csv : files.filter(f -> f.getFileName().toString().matches("jmh.*\\.csv")).sorted().toList()) {
+                jmh.addAll(readJmh(csv));
+            }
+        }
+        return new Results(List.copyOf(rows), facts, List.copyOf(jmh));
+    }
+
+    /** JMH's CSV: a header naming {@code Param: x} columns, then one quoted line per result. */
+    static List<Jmh> readJmh(Path csv) throws IOException {
+        List<String> lines = Files.readAllLines(csv);
+        List<Jmh> out = new ArrayList<>();
+        if (lines.isEmpty()) {
+            return out;
+        }
+        List<String> header = splitCsv(lines.get(0));
+        for (String line : lines.subList(1, lines.size())) {
+            if (line.isBlank()) {
+                continue;
+            }
+            List<String> f = splitCsv(line);
+            Map<String, String> params = new LinkedHashMap<>();
+            for (int i = 0; i < header.size() && i < f.size(); i++) {
+                if (header.get(i).startsWith("Param: ") && !f.get(i).isEmpty()) {
+                    params.put(header.get(i).substring("Param: ".length()), f.get(i));
+                }
+            }
+            out.add(new Jmh(f.get(header.indexOf("Benchmark")), params, d(f.get(header.indexOf("Score"))), f.get(header.indexOf("Unit"))));
+        }
+        return out;
+    }
+
+    private static List<String> splitCsv(String line) {
+        List<String> fields = new ArrayList<>();
+        StringBuilder cur = new StringBuilder();
+        boolean quoted = false;
+        for (char c : line.toCharArray()) {
+            if (c == '"') {
+                quoted = !quoted;
+            } else if (c == ',' && !quoted) {
+                fields.add(cur.toString());
+                cur.setLength(0);
+            } else {
+                cur.append(c);
+            }
+        }
+        fields.add(cur.toString());
+        return fields;
     }
 
     private static double d(String s) {

@@ -33,6 +33,12 @@ class ReportTest {
                 "large-json/berth\t4\t20\t200\t300\t200\t0\t5\t190\tlarge1/in-process",
                 "large-binary/berth\t4\t150\t20\t30\t1500\t0\t5\t190\tlarge1/in-process") + "\n");
         Files.writeString(dir.resolve("facts.tsv"), "startup_ms\t2600\tmedian\nrss_mb\t250\t\n");
+        Files.writeString(dir.resolve("jmh-alloc.csv"), String.join("\n",
+                "\"Benchmark\",\"Mode\",\"Threads\",\"Samples\",\"Score\",\"Score Error (99.9%)\",\"Unit\",\"Param: encoding\",\"Param: meters\",\"Param: modelBatch\"",
+                "\"dev.berth.bench.CoreBenchmark.roundTrip\",\"avgt\",1,3,480.5,NaN,\"us/op\",BINARY,on,large:1",
+                "\"dev.berth.bench.CoreBenchmark.roundTrip:gc.alloc.rate.norm\",\"avgt\",1,3,677285.5,NaN,\"B/op\",BINARY,on,large:1",
+                "\"dev.berth.bench.CoreBenchmark.roundTrip:gc.alloc.rate.norm\",\"avgt\",1,3,1300000,NaN,\"B/op\",GRPC,on,large:1",
+                "\"dev.berth.bench.CoreBenchmark.roundTrip:gc.alloc.rate.norm\",\"avgt\",1,3,16000000,NaN,\"B/op\",JSON,on,large:1") + "\n");
         Results results = Results.read(dir);
         Map<String, Report.Target> byName = Report.targets(results).stream()
                 .collect(Collectors.toMap(Report.Target::name, t -> t));
@@ -47,10 +53,16 @@ class ReportTest {
         assertEquals(Report.Verdict.MET, byName.get("large tensors FP32 1x3x224x224, REST binary vs REST JSON (peak)").verdict(), "7.5x");
         assertEquals(Report.Verdict.MISSED, byName.get("`berth serve` on models/: ready after process start").verdict());
         assertEquals(Report.Verdict.MET, byName.get("resident memory serving the samples (after load)").verdict());
+        Report.Target alloc = byName.get("large tensors: allocation per request, decode + core + encode (JMH -prof gc, CoreBenchmark.roundTrip)");
+        assertEquals(Report.Verdict.MISSED, alloc.verdict(), "gRPC at 2.16 tensors is one copy too many: " + alloc.measured());
+        assertTrue(alloc.measured().contains("BINARY 677,286 B (1.12 tensors)"), alloc.measured());
+        assertTrue(!alloc.measured().contains("JSON"), "JSON is not held to the copy budget");
 
         Report.main(List.of(dir.toString()));
         String md = Files.readString(dir.resolve("results.md"));
         assertTrue(md.contains("| churn-json/berth | 16 | 7000 | 1.000 | 3.000 | 0 | churn-json/ceiling | 0.70 |"), md);
+        assertTrue(md.contains("| CoreBenchmark.roundTrip (alloc) | encoding=BINARY, meters=on, modelBatch=large:1 | 677,285.5 | B/op |"), md);
+        assertTrue(md.contains("| CoreBenchmark.roundTrip | encoding=BINARY, meters=on, modelBatch=large:1 | 480.5 | us/op |"), md);
         BufferedImage chart = ImageIO.read(dir.resolve("chart.png").toFile());
         assertEquals(1560, chart.getWidth());
     }
