@@ -25,21 +25,24 @@ final class Chart {
             new Color(0x1f77b4), new Color(0xd62728), new Color(0x2ca02c), new Color(0xff7f0e), new Color(0x9467bd),
             new Color(0x8c564b), new Color(0xe377c2), new Color(0x17becf), new Color(0xbcbd22), new Color(0x7f7f7f),
             new Color(0x393b79), new Color(0x637939), new Color(0xad494a), new Color(0x3182bd)};
-    private static final int PANEL_W = 520;
-    private static final int PANEL_H = 420;
-    private static final int MARGIN_L = 70;
-    private static final int MARGIN_R = 20;
-    private static final int MARGIN_T = 40;
-    private static final int MARGIN_B = 50;
+    private static final int LEGEND_W = 330;
+    private static final int PANEL_W = 410;
+    private static final int PANEL_H = 300;
+    private static final int TITLE_H = 28;
+    private static final int MARGIN_L = 62;
+    private static final int MARGIN_R = 16;
+    private static final int MARGIN_T = 28;
+    private static final int MARGIN_B = 44;
 
     private Chart() {
     }
 
+    /** One row per case (group): its legend, then throughput, p50 and p99 against concurrency. */
     static void write(Results results, Path file) throws IOException {
-        List<String> series = results.seriesNames();
-        int legendRows = (series.size() + 2) / 3;
-        int width = PANEL_W * 3;
-        int height = PANEL_H + 30 + legendRows * 20;
+        List<String> groups = results.groups();
+        int width = LEGEND_W + PANEL_W * 3;
+        int rowH = TITLE_H + PANEL_H;
+        int height = rowH * groups.size() + 10;
         BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = image.createGraphics();
         try {
@@ -47,22 +50,35 @@ final class Chart {
             g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
             g.setColor(Color.WHITE);
             g.fillRect(0, 0, width, height);
-            panel(g, results, series, 0, "throughput (req/s)", Results.Row::throughput);
-            panel(g, results, series, PANEL_W, "p50 latency (ms)", Results.Row::p50Millis);
-            panel(g, results, series, 2 * PANEL_W, "p99 latency (ms)", Results.Row::p99Millis);
-            legend(g, series, PANEL_H + 20);
+            for (int i = 0; i < groups.size(); i++) {
+                String group = groups.get(i);
+                List<String> series = results.seriesNames(group);
+                Results subset = new Results(results.rows().stream().filter(r -> r.group().equals(group)).toList(),
+                        results.facts(), results.jmh());
+                int y0 = i * rowH;
+                g.setColor(new Color(0xF2F2F2));
+                g.fillRect(0, y0, width, TITLE_H - 4);
+                g.setColor(Color.BLACK);
+                g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 15));
+                g.drawString(group.isBlank() ? "all series" : group, 12, y0 + 18);
+                legend(g, series, 12, y0 + TITLE_H + 30);
+                int top = y0 + TITLE_H;
+                panel(g, subset, series, LEGEND_W, top, "throughput (req/s)", Results.Row::throughput);
+                panel(g, subset, series, LEGEND_W + PANEL_W, top, "p50 latency (ms)", Results.Row::p50Millis);
+                panel(g, subset, series, LEGEND_W + 2 * PANEL_W, top, "p99 latency (ms)", Results.Row::p99Millis);
+            }
         } finally {
             g.dispose();
         }
         ImageIO.write(image, "png", file.toFile());
     }
 
-    private static void panel(Graphics2D g, Results results, List<String> series, int x0, String title,
+    private static void panel(Graphics2D g, Results results, List<String> series, int x0, int y0, String title,
                               ToDoubleFunction<Results.Row> value) {
         int left = x0 + MARGIN_L;
         int right = x0 + PANEL_W - MARGIN_R;
-        int top = MARGIN_T;
-        int bottom = PANEL_H - MARGIN_B;
+        int top = y0 + MARGIN_T;
+        int bottom = y0 + PANEL_H - MARGIN_B;
         double cMin = results.rows().stream().mapToInt(Results.Row::concurrency).min().orElse(1);
         double cMax = results.rows().stream().mapToInt(Results.Row::concurrency).max().orElse(64);
         if (cMax <= cMin) {
@@ -85,7 +101,7 @@ final class Chart {
 
         g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 14));
         g.setColor(Color.BLACK);
-        g.drawString(title, left, top - 15);
+        g.drawString(title, left, top - 10);
         g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
         FontMetrics fm = g.getFontMetrics();
         // grid: decades and 2x, 5x within them
@@ -111,7 +127,7 @@ final class Chart {
             String label = Integer.toString(c);
             g.drawString(label, x - fm.stringWidth(label) / 2, bottom + 16);
         }
-        g.drawString("concurrent connections / threads", left + (right - left) / 2 - 80, bottom + 34);
+        g.drawString("concurrent connections / threads", left + (right - left) / 2 - 80, bottom + 32);
         g.setColor(Color.BLACK);
         g.drawRect(left, top, right - left, bottom - top);
 
@@ -138,18 +154,20 @@ final class Chart {
         g.setStroke(new BasicStroke(1));
     }
 
-    private static void legend(Graphics2D g, List<String> series, int y0) {
-        g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
+    private static void legend(Graphics2D g, List<String> series, int x, int y0) {
+        g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 13));
         for (int i = 0; i < series.size(); i++) {
-            int x = 20 + (i % 3) * PANEL_W;
-            int y = y0 + (i / 3) * 20;
+            int y = y0 + i * 24;
             g.setColor(PALETTE[i % PALETTE.length]);
             g.setStroke(stroke(series.get(i)));
             g.drawLine(x, y, x + 40, y);
             g.setStroke(new BasicStroke(1));
             g.setColor(Color.BLACK);
-            g.drawString(series.get(i), x + 50, y + 4);
+            g.drawString(series.get(i), x + 50, y + 5);
         }
+        g.setFont(new Font(Font.SANS_SERIF, Font.ITALIC, 11));
+        g.setColor(Color.DARK_GRAY);
+        g.drawString("solid: berth; dashed: ceilings", x, y0 + series.size() * 24 + 8);
     }
 
     private static Stroke stroke(String series) {

@@ -25,7 +25,7 @@ public final class ComputeCeiling {
     }
 
     /** One measured point. */
-    public record Point(int concurrency, double throughput, double p50Millis, double p99Millis, long requests) {
+    public record Point(int concurrency, double throughput, double p50Millis, double p99Millis, long requests, double cpuShare) {
     }
 
     /** Runs {@code threads} callers for {@code warmupMillis} and then {@code millis}, measuring the second part. */
@@ -63,11 +63,15 @@ public final class ComputeCeiling {
             }));
         }
         Thread.sleep(warmupMillis);
+        com.sun.management.OperatingSystemMXBean os =
+                (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
         measuring.set(true);
+        long cpuStart = os.getProcessCpuTime();
         long start = System.nanoTime();
         Thread.sleep(millis);
         measuring.set(false);
         long elapsed = System.nanoTime() - start;
+        long cpu = os.getProcessCpuTime() - cpuStart;
         stop.set(true);
         done.await();
         int total = 0;
@@ -81,7 +85,8 @@ public final class ComputeCeiling {
             at += counts[t];
         }
         Arrays.sort(all);
-        return new Point(threads, total / (elapsed / 1e9), percentile(all, 50) / 1e6, percentile(all, 99) / 1e6, total);
+        double cpuShare = 100.0 * cpu / elapsed / Runtime.getRuntime().availableProcessors();
+        return new Point(threads, total / (elapsed / 1e9), percentile(all, 50) / 1e6, percentile(all, 99) / 1e6, total, cpuShare);
     }
 
     static double percentile(long[] sorted, double p) {
@@ -93,7 +98,7 @@ public final class ComputeCeiling {
     }
 
     /**
-     * {@code compute --series NAME --model M --batch B --concurrency 1,4,16,64 --seconds S [--warmup S] --out FILE}:
+     * {@code compute --series NAME --model M --batch B --concurrency 1,4,16,64 --seconds S [--warmup S] [--group G] --out FILE}:
      * appends one results row per concurrency ({@link Results} format).
      */
     static void main(List<String> args) throws Exception {
@@ -108,8 +113,9 @@ public final class ComputeCeiling {
         try (OrtCase ort = OrtCase.open(BenchModels.locate(model), model, BenchModels.shape(model, batch), config)) {
             for (String c : a.optional("--concurrency", "1").split(",")) {
                 Point p = measure(ort, Integer.parseInt(c.trim()), (long) (warmup * 1000), (long) (seconds * 1000));
-                String row = String.format(Locale.ROOT, "%s\t%d\t%.1f\t%.3f\t%.3f\t%d\t0\t0\t0%n",
-                        series, p.concurrency(), p.throughput(), p.p50Millis(), p.p99Millis(), p.requests());
+                String row = String.format(Locale.ROOT, "%s\t%d\t%.1f\t%.3f\t%.3f\t%d\t0\t0\t%.1f\t-\t%s%n",
+                        series, p.concurrency(), p.throughput(), p.p50Millis(), p.p99Millis(), p.requests(), p.cpuShare(),
+                        a.optional("--group", ""));
                 Files.writeString(out, row, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
                 System.out.print(row);
             }

@@ -131,22 +131,32 @@ public final class Report {
                     }).append(" |\n");
         }
         md.append("\n## Every point\n\nThroughput in requests per second; a batch-8 request is 8 rows. `ratio` is this point's "
-                + "throughput over its ceiling's at the same concurrency, measured in the same run. CPU columns are shares "
-                + "of the whole machine (all cores) while the point ran.\n\n");
-        md.append("| series | conc. | req/s | p50 ms | p99 ms | errors | ceiling | ratio | load gen CPU | server CPU |\n");
-        md.append("|---|---:|---:|---:|---:|---:|---|---:|---:|---:|\n");
+                + "throughput over its ceiling's at the same concurrency, measured minutes apart at most in the same run. "
+                + "CPU columns are shares of the whole machine (all cores) while the point ran; `req/CPU-s` is throughput per "
+                + "second of CPU the server (or the in-process loop) used, and `CPU ratio` compares that with the ceiling's: "
+                + "it is less sensitive to other work on a shared machine than raw throughput.\n\n");
+        double cores = r.fact("cores").map(Results.Fact::number).orElse(1.0);
+        md.append("| series | conc. | req/s | p50 ms | p99 ms | errors | ceiling | ratio | load gen CPU | server CPU | req/CPU-s | CPU ratio |\n");
+        md.append("|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|\n");
         for (String s : r.seriesNames()) {
             for (Results.Row row : r.series(s)) {
                 String ratio = "-";
+                String cpuRatio = "-";
                 if (!row.ceiling().equals("-")) {
                     Optional<Results.Row> c = r.at(row.ceiling(), row.concurrency());
                     if (c.isPresent() && c.get().throughput() > 0) {
                         ratio = String.format(Locale.ROOT, "%.2f", row.throughput() / c.get().throughput());
+                        if (row.serverCpu() > 0 && c.get().serverCpu() > 0) {
+                            cpuRatio = String.format(Locale.ROOT, "%.2f", (row.throughput() / row.serverCpu())
+                                    / (c.get().throughput() / c.get().serverCpu()));
+                        }
                     }
                 }
-                md.append(String.format(Locale.ROOT, "| %s | %d | %.0f | %.3f | %.3f | %d | %s | %s | %s | %s |%n",
+                String perCpu = row.serverCpu() > 0
+                        ? String.format(Locale.ROOT, "%.0f", row.throughput() / (row.serverCpu() / 100 * cores)) : "-";
+                md.append(String.format(Locale.ROOT, "| %s | %d | %.0f | %.3f | %.3f | %d | %s | %s | %s | %s | %s | %s |%n",
                         s, row.concurrency(), row.throughput(), row.p50Millis(), row.p99Millis(), row.errors(),
-                        row.ceiling(), ratio, pct(row.loadGenCpu()), pct(row.serverCpu())));
+                        row.ceiling(), ratio, pct(row.loadGenCpu()), pct(row.serverCpu()), perCpu, cpuRatio));
             }
         }
         if (!r.facts().isEmpty()) {

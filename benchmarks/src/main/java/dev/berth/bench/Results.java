@@ -35,7 +35,7 @@ public record Results(List<Row> rows, Map<String, Fact> facts, List<Jmh> jmh) {
 
     /** One measured point; {@code ceiling} names the series this one is compared with, or "-". */
     public record Row(String series, int concurrency, double throughput, double p50Millis, double p99Millis,
-                      long requests, long errors, double loadGenCpu, double serverCpu, String ceiling) {
+                      long requests, long errors, double loadGenCpu, double serverCpu, String ceiling, String group) {
         String system() {
             int slash = series.indexOf('/');
             return slash < 0 ? series : series.substring(slash + 1);
@@ -58,7 +58,8 @@ public record Results(List<Row> rows, Map<String, Fact> facts, List<Jmh> jmh) {
                 }
                 String[] f = line.split("\t");
                 rows.add(new Row(f[0], Integer.parseInt(f[1]), d(f[2]), d(f[3]), d(f[4]), (long) d(f[5]), (long) d(f[6]),
-                        f.length > 7 ? d(f[7]) : 0, f.length > 8 ? d(f[8]) : 0, f.length > 9 ? f[9] : "-"));
+                        f.length > 7 ? d(f[7]) : 0, f.length > 8 ? d(f[8]) : 0, f.length > 9 ? f[9] : "-",
+                        f.length > 10 ? f[10] : ""));
             }
         }
         Map<String, Fact> facts = new LinkedHashMap<>();
@@ -129,6 +130,16 @@ public record Results(List<Row> rows, Map<String, Fact> facts, List<Jmh> jmh) {
         } catch (NumberFormatException e) {
             return Double.NaN;
         }
+    }
+
+    /** Groups (cases) in the order they were measured. */
+    public List<String> groups() {
+        return rows.stream().map(Row::group).distinct().toList();
+    }
+
+    /** Series names of one group, in the order they were measured. */
+    public List<String> seriesNames(String group) {
+        return rows.stream().filter(r -> r.group().equals(group)).map(Row::series).distinct().toList();
     }
 
     /** Series names in the order they were measured. */
