@@ -55,7 +55,9 @@ public final class BerthMetrics implements RequestMetrics, InferenceObserver, Au
 
     private static final System.Logger LOG = System.getLogger(BerthMetrics.class.getName());
 
-    private final PrometheusMeterRegistry meters;
+    /** Completed by a background thread: a cold JVM takes a few hundred ms to set up the Prometheus client, which need not delay a server's start. */
+    private final java.util.concurrent.CompletableFuture<PrometheusMeterRegistry> setup = new java.util.concurrent.CompletableFuture<>();
+    private volatile PrometheusMeterRegistry meters;
     private final RequestMeterBinder requestBinder = new RequestMeterBinder();
     private final InferenceMeterBinder inferenceBinder = new InferenceMeterBinder();
     private final ModelMeterBinder modelBinder = new ModelMeterBinder();
@@ -68,31 +70,52 @@ public final class BerthMetrics implements RequestMetrics, InferenceObserver, Au
     private volatile boolean closed;
 
     private BerthMetrics(Builder b) {
-        this.meters = b.meterRegistry != null ? b.meterRegistry : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         this.clock = b.clock;
+        PrometheusMeterRegistry given = b.meterRegistry;
+        boolean jvm = b.jvmMetrics;
+        Thread.ofPlatform().name("berth-metrics-setup").daemon().start(() -> {
+            try {
+                setup.complete(bind(given != null ? given : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), jvm));
+            } catch (Throwable t) {
+                setup.completeExceptionally(t);
+            }
+        });
+        this.table = new ModelVersionTable((model, version, label) -> {
+            meterRegistry(); // the binders hold the registry once setup is done
+            return new VersionState(model, version, label, requestBinder, inferenceBinder, modelBinder, reportBinder);
+        });
+        this.reporter = b.registry == null ? null : new Reporter(b.registry, b.reportInterval, b.clock);
+    }
+
+    private PrometheusMeterRegistry bind(PrometheusMeterRegistry registry, boolean jvm) {
         List<MeterBinder> binders = new ArrayList<>(List.of(requestBinder, inferenceBinder, modelBinder, reportBinder));
-        if (b.jvmMetrics) {
+        if (jvm) {
             JvmGcMetrics gc = new JvmGcMetrics();
-            closeables.add(gc);
+            synchronized (closeables) {
+                closeables.add(gc);
+            }
             binders.addAll(List.of(new JvmMemoryMetrics(), gc, new JvmThreadMetrics(), new ClassLoaderMetrics(),
                     new JvmInfoMetrics(), new ProcessorMetrics(), new UptimeMetrics(), new FileDescriptorMetrics(),
                     new ProcessMemoryBinder()));
         }
         for (MeterBinder binder : binders) {
-            binder.bindTo(meters);
+            binder.bindTo(registry);
         }
-        this.table = new ModelVersionTable((model, version, label) ->
-                new VersionState(model, version, label, requestBinder, inferenceBinder, modelBinder, reportBinder));
-        this.reporter = b.registry == null ? null : new Reporter(b.registry, b.reportInterval, b.clock);
+        return registry;
     }
 
     public static Builder builder() {
         return new Builder();
     }
 
-    /** The Micrometer registry, for further binders (a server's own meters). */
+    /** The Micrometer registry, for further binders (a server's own meters); waits for the setup on first use. */
     public PrometheusMeterRegistry meterRegistry() {
-        return meters;
+        PrometheusMeterRegistry r = meters;
+        if (r == null) {
+            r = setup.join();
+            meters = r;
+        }
+        return r;
     }
 
     // ---- RequestMetrics: the protocol front ends ----
@@ -207,6 +230,7 @@ public final class BerthMetrics implements RequestMetrics, InferenceObserver, Au
                 return;
             }
             modelBinder.unloaded(state);
+            state.reportMeters().removeDrift();
             VersionReports reports;
             synchronized (state) {
                 state.unloaded = true;
@@ -223,7 +247,12 @@ public final class BerthMetrics implements RequestMetrics, InferenceObserver, Au
 
     @Override
     public void registryReloaded() {
-        modelBinder.registryReloaded();
+        try {
+            meterRegistry();
+            modelBinder.registryReloaded();
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "registry reload metrics failed", e);
+        }
     }
 
     private static long rows(List<Tensor> inputs) {
@@ -248,6 +277,40 @@ public final class BerthMetrics implements RequestMetrics, InferenceObserver, Au
         }
     }
 
+    /**
+     * Parses a report interval as users write it: {@code 500ms}, {@code 30s}, {@code 5m}, {@code 1h},
+     * a number of seconds, or ISO-8601 ({@code PT5M}). At least one second.
+     *
+     * @throws IllegalArgumentException with a message for the user otherwise
+     */
+    public static Duration parseInterval(String text) {
+        String t = text == null ? "" : text.trim().toLowerCase(Locale.ROOT);
+        Duration d = null;
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("([0-9]{1,9})(ms|s|m|h)?").matcher(t);
+        if (m.matches()) {
+            long n = Long.parseLong(m.group(1));
+            d = switch (m.group(2) == null ? "s" : m.group(2)) {
+                case "ms" -> Duration.ofMillis(n);
+                case "m" -> Duration.ofMinutes(n);
+                case "h" -> Duration.ofHours(n);
+                default -> Duration.ofSeconds(n);
+            };
+        } else if (t.startsWith("pt")) {
+            try {
+                d = Duration.parse(t.toUpperCase(Locale.ROOT));
+            } catch (java.time.format.DateTimeParseException e) {
+                d = null;
+            }
+        }
+        if (d == null) {
+            throw new IllegalArgumentException("report interval '" + text + "' is not a duration (use e.g. 30s, 5m, 1h)");
+        }
+        if (d.compareTo(Duration.ofSeconds(1)) < 0) {
+            throw new IllegalArgumentException("report interval must be at least 1s, was " + text);
+        }
+        return d;
+    }
+
     // ---- reading ----
 
     /**
@@ -259,7 +322,7 @@ public final class BerthMetrics implements RequestMetrics, InferenceObserver, Au
                 ? OPENMETRICS : PROMETHEUS_TEXT;
         ByteArrayOutputStream out = new ByteArrayOutputStream(64 * 1024);
         try {
-            meters.scrape(out, contentType);
+            meterRegistry().scrape(out, contentType);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -328,7 +391,16 @@ public final class BerthMetrics implements RequestMetrics, InferenceObserver, Au
         if (reporter != null) {
             reporter.close();
         }
-        for (AutoCloseable c : closeables) {
+        try {
+            meterRegistry();
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "metrics setup had failed", e);
+        }
+        List<AutoCloseable> toClose;
+        synchronized (closeables) {
+            toClose = List.copyOf(closeables);
+        }
+        for (AutoCloseable c : toClose) {
             try {
                 c.close();
             } catch (Exception e) {

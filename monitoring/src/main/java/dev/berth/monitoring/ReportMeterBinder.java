@@ -46,11 +46,21 @@ final class ReportMeterBinder implements MeterBinder {
                     .tags(tags).register(registry);
         }
 
+        /** Removes the drift gauges (the version was unloaded: its last figures must not keep an alert firing). */
+        void removeDrift() {
+            for (DriftValue v : drift.values()) {
+                if (v.gauge != null) {
+                    registry.remove(v.gauge);
+                }
+            }
+            drift.clear();
+        }
+
         /** Called from the report thread only. */
         void drift(String input, String column, double psi) {
             drift.computeIfAbsent(input + "\u0000" + column, k -> {
                 DriftValue v = new DriftValue();
-                Gauge.builder(DRIFT, v, DriftValue::get)
+                v.gauge = Gauge.builder(DRIFT, v, DriftValue::get)
                         .description("Population stability index of served inputs against the training data, last report window")
                         .tags(tags.and("input", input, "column", column))
                         .register(registry);
@@ -61,6 +71,7 @@ final class ReportMeterBinder implements MeterBinder {
 
     static final class DriftValue {
         volatile double value;
+        Gauge gauge;
 
         double get() {
             return value;

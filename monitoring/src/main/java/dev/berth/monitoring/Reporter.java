@@ -63,9 +63,9 @@ final class Reporter implements AutoCloseable {
     void close(VersionReports reports) {
         if (open.remove(reports)) {
             try {
-                executor.execute(() -> write(reports));
+                executor.execute(() -> write(reports, false));
             } catch (java.util.concurrent.RejectedExecutionException e) {
-                write(reports);
+                write(reports, false);
             }
         }
     }
@@ -100,7 +100,7 @@ final class Reporter implements AutoCloseable {
         snapshot.sort((a, b) -> a.state.model().equals(b.state.model())
                 ? Integer.compare(a.state.version(), b.state.version()) : a.state.model().compareTo(b.state.model()));
         for (VersionReports r : snapshot) {
-            java.nio.file.Path p = write(r);
+            java.nio.file.Path p = write(r, true);
             if (p != null) {
                 written.add(p);
             }
@@ -108,8 +108,11 @@ final class Reporter implements AutoCloseable {
         return written;
     }
 
-    /** Rotates the version's window and stores the finished one; null when it was empty or failed. */
-    private java.nio.file.Path write(VersionReports reports) {
+    /**
+     * Rotates the version's window and stores the finished one; null when it was empty or failed.
+     * {@code exportDrift} is false for the last window of an unloaded version, whose drift gauges are gone.
+     */
+    private java.nio.file.Path write(VersionReports reports, boolean exportDrift) {
         Instant now = clock.instant();
         VersionWindow window = reports.rotate(now);
         if (window.isEmpty()) {
@@ -117,7 +120,7 @@ final class Reporter implements AutoCloseable {
         }
         VersionState state = reports.state;
         MonitoringReport report = window.toReport(state.model(), state.version(), now, reports.profile);
-        if (report.drift() != null) {
+        if (exportDrift && report.drift() != null) {
             for (MonitoringReport.InputStats input : report.inputs()) {
                 for (MonitoringReport.ColumnStats column : input.columns()) {
                     if (column.summary().psi() != null && column.summary().count() > 0) {

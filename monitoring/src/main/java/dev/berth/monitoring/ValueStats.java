@@ -35,6 +35,19 @@ final class ValueStats {
         return trainingFractions;
     }
 
+    /** Adds one value straight to the shared accumulators: no allocation, for requests with one value per column. */
+    void add(double v) {
+        if (Double.isNaN(v) || Double.isInfinite(v)) {
+            return;
+        }
+        count.increment();
+        sum.add(v);
+        sumSquares.add(v * v);
+        min.accumulate(v);
+        max.accumulate(v);
+        binCounts.incrementAndGet(bins.index(v));
+    }
+
     /** A request-local accumulator; {@link Local#publish} adds it to this. */
     Local local() {
         return new Local();

@@ -216,6 +216,16 @@ final class VersionWindow {
             int k = columns.length;
             if (k > 0 && t.rank() == 2 && t.dim(1) == k) {
                 int rowCount = (int) t.dim(0);
+                if (rowCount == 1) {
+                    // the common single-row request: nothing to fold per column, so no request-local objects
+                    for (int c = 0; c < k; c++) {
+                        double v = TensorValues.get(b, t.datatype(), c);
+                        columns[c].add(v);
+                        whole.accept(v);
+                    }
+                    whole.publish();
+                    return;
+                }
                 int rowStep = Math.max(1, (rowCount + MAX_ROWS_PER_REQUEST - 1) / MAX_ROWS_PER_REQUEST);
                 ValueStats.Local[] locals = new ValueStats.Local[k];
                 for (int c = 0; c < k; c++) {

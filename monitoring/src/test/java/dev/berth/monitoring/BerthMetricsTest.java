@@ -223,4 +223,19 @@ class BerthMetricsTest {
         System.out.println("monitoring hot path: " + perRequest + " bytes allocated per request (meters only, no reports)");
         assertTrue(perRequest < 64, "allocated " + perRequest + " bytes per request");
     }
+
+    @Test
+    void reportIntervalsParseAsUsersWriteThem() {
+        assertEquals(java.time.Duration.ofMinutes(5), BerthMetrics.parseInterval("5m"));
+        assertEquals(java.time.Duration.ofSeconds(30), BerthMetrics.parseInterval("30s"));
+        assertEquals(java.time.Duration.ofSeconds(45), BerthMetrics.parseInterval("45"));
+        assertEquals(java.time.Duration.ofHours(2), BerthMetrics.parseInterval("2h"));
+        assertEquals(java.time.Duration.ofMillis(1500), BerthMetrics.parseInterval("1500ms"));
+        assertEquals(java.time.Duration.ofMinutes(10), BerthMetrics.parseInterval("PT10M"));
+        for (String bad : List.of("", "soon", "-5m", "5 minutes", "500ms", "PTx")) {
+            IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> BerthMetrics.parseInterval(bad), bad);
+            assertTrue(e.getMessage().contains("report interval"), e.getMessage());
+        }
+    }
 }

@@ -42,6 +42,12 @@ class PromtoolIT {
     }
 
     @Test
+    void alertsFireOnTheirConditionsAndNotOnNearMisses() throws Exception {
+        String out = promtool("test", "rules", "prometheus/rules/berth.rules.test.yml");
+        assertTrue(out.contains("SUCCESS"), out);
+    }
+
+    @Test
     void alertsCoverErrorsLatencyReadinessAndDrift() throws Exception {
         Set<String> alerts = new HashSet<>();
         for (MonitoringFiles.Expression e : MonitoringFiles.ruleExpressions()) {
@@ -80,7 +86,9 @@ class PromtoolIT {
                 "Batch size distribution", "Requests in flight", "Model loads", "JVM memory", "GC", "Input drift (PSI vs training data)")) {
             assertTrue(titles.contains(needed), "panel " + needed);
         }
-        // every expression only uses the dashboard's variables and Grafana's interval
-        assertEquals(titles.size() > 0, !MonitoringFiles.dashboardExpressions(Map.of("job", "berth", "model", "m", "version", "1")).isEmpty());
+        // every expression uses only the dashboard's variables and Grafana's interval (substitution fails on any other)
+        List<MonitoringFiles.Expression> expressions = MonitoringFiles.dashboardExpressions(Map.of("job", "berth", "model", "m", "version", "1"));
+        assertTrue(expressions.size() >= titles.size(), expressions.size() + " expressions for " + titles.size() + " panels");
+        assertTrue(expressions.stream().noneMatch(e -> e.promql().contains("$")), "no variable left unsubstituted");
     }
 }

@@ -183,6 +183,11 @@ class ReportTest {
             assertTrue(moved.drift().columns().get("features.support_calls") < 0.05, "unchanged columns stay put: " + moved.drift().columns());
             Exposition after = Exposition.parse(m.scrape(null).text());
             assertTrue(after.value("berth_input_drift_psi", "column", "tenure_months") > 1);
+
+            m.modelUnloaded("churn", 1);
+            Thread.sleep(300);
+            assertTrue(Exposition.parse(m.scrape(null).text()).find("berth_input_drift_psi").isEmpty(),
+                    "an unloaded version exports no drift that could keep an alert firing");
         }
     }
 
@@ -308,6 +313,38 @@ class ReportTest {
             assertEquals(16, r.inputs().get(0).summary().count());
             assertTrue(r.inputs().get(0).columns().isEmpty());
             assertEquals(1, r.requests().inferences());
+        }
+    }
+
+    @Test
+    void hotPathCostWithReportsAndInputStatistics() throws Exception {
+        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        LocalRegistry registry = Fixtures.churnRegistry(dir);
+        try (BerthMetrics m = BerthMetrics.builder().registry(registry).jvmMetrics(false).build()) {
+            m.modelLoaded("churn", 1, 1, null);
+            List<Tensor> inputs = List.of(Fixtures.features(Fixtures.churnRows().subList(0, 1)));
+            InferenceResponse response = new InferenceResponse("churn", 1, null, List.of(), 1000, 2000, 1);
+            Runnable request = () -> {
+                m.requestStarted(REST);
+                m.requestCompleted("churn", 1, inputs, response, null);
+                m.batchExecuted("churn", 1, 1, 1, 2000);
+                m.requestFinished(REST, "churn", "1", SUCCESS, 50_000, 300, 100);
+            };
+            for (int i = 0; i < 50_000; i++) {
+                request.run();
+            }
+            int n = 200_000;
+            long bytes = threads.getCurrentThreadAllocatedBytes();
+            long start = System.nanoTime();
+            for (int i = 0; i < n; i++) {
+                request.run();
+            }
+            long nanos = (System.nanoTime() - start) / n;
+            long perRequest = (threads.getCurrentThreadAllocatedBytes() - bytes) / n;
+            System.out.println("monitoring hot path with reports, churn row of 8 columns: " + nanos + " ns and "
+                    + perRequest + " bytes per request (one thread)");
+            assertTrue(perRequest < 256, perRequest + " bytes per request");
+            assertEquals(n + 50_000, MonitoringReport.read(m.writeReports().get(0)).requests().success());
         }
     }
 }

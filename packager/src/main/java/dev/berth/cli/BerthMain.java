@@ -46,6 +46,8 @@ public final class BerthMain {
                     DiffCommand.class,
                     VerifyCommand.class,
                     DeleteCommand.class,
+                    PackageCommand.class,
+                    ReportCommand.class,
                     ServeCommand.class,
                     CommandLine.HelpCommand.class,
             })

@@ -1,8 +1,10 @@
 package dev.berth.cli;
 
+import dev.berth.packager.PackagingException;
 import dev.berth.registry.InvalidArgumentException;
 import dev.berth.registry.InvalidModelException;
 import dev.berth.registry.RegistryException;
+import dev.berth.runtime.InferenceException;
 import picocli.CommandLine;
 import picocli.CommandLine.IExecutionExceptionHandler;
 import picocli.CommandLine.IParameterExceptionHandler;
@@ -11,6 +13,8 @@ import picocli.CommandLine.ParseResult;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.List;
+import java.util.Map;
 
 /**
  * The one place where failures become exit codes and a one-line message on stderr, never a stack
@@ -21,6 +25,23 @@ import java.io.UncheckedIOException;
 public final class ErrorHandler implements IExecutionExceptionHandler, IParameterExceptionHandler {
     public static final int FAILURE = 1;
     public static final int MISUSE = 2;
+
+    /**
+     * Exception types whose message is written for the user, with their exit code; the first
+     * match (by {@code instanceof}) wins, so list subtypes before their base. Other commands add
+     * their own exception family here with one line.
+     */
+    static final List<Map.Entry<Class<? extends Throwable>, Integer>> KNOWN = List.of(
+            Map.entry(ParameterException.class, MISUSE),
+            Map.entry(InvalidArgumentException.class, MISUSE),
+            Map.entry(InvalidModelException.class, MISUSE),
+            Map.entry(RegistryException.class, FAILURE),
+            Map.entry(InferenceException.InvalidInput.class, MISUSE),
+            Map.entry(InferenceException.class, FAILURE),
+            Map.entry(PackagingException.InvalidOptionException.class, MISUSE),
+            Map.entry(PackagingException.class, FAILURE),
+            Map.entry(IOException.class, FAILURE),
+            Map.entry(UncheckedIOException.class, FAILURE));
 
     private static final System.Logger LOG = System.getLogger(ErrorHandler.class.getName());
 
@@ -34,26 +55,27 @@ public final class ErrorHandler implements IExecutionExceptionHandler, IParamete
 
     @Override
     public int handleExecutionException(Exception ex, CommandLine cl, ParseResult parseResult) {
-        int code = exitCode(ex);
-        String message = ex instanceof RegistryException || ex instanceof ParameterException ? ex.getMessage()
-                : ex instanceof UncheckedIOException u ? describe(u.getCause())
-                : ex instanceof IOException io ? describe(io)
-                : "internal error: " + describe(ex);
-        if (code == FAILURE && !(ex instanceof RegistryException) && !(ex instanceof IOException) && !(ex instanceof UncheckedIOException)) {
-            // Unexpected: keep the trace for whoever turns logging up, not on the user's terminal.
+        boolean known = KNOWN.stream().anyMatch(e -> e.getKey().isInstance(ex));
+        String message;
+        if (ex instanceof UncheckedIOException u) {
+            message = describe(u.getCause());
+        } else if (ex instanceof IOException io) {
+            message = describe(io);
+        } else if (known) {
+            message = ex.getMessage();
+        } else {
+            // Unexpected: the trace goes to the log for whoever turns logging up, not to the user's terminal.
             LOG.log(System.Logger.Level.DEBUG, "unexpected failure", ex);
+            message = "internal error: " + describe(ex);
         }
         cl.getErr().println(prefix(cl) + oneLine(message));
         cl.getErr().flush();
-        return code;
+        return exitCode(ex);
     }
 
     /** The exit code for an exception that escaped a command. */
     public static int exitCode(Throwable ex) {
-        if (ex instanceof InvalidArgumentException || ex instanceof InvalidModelException || ex instanceof ParameterException) {
-            return MISUSE;
-        }
-        return FAILURE;
+        return KNOWN.stream().filter(e -> e.getKey().isInstance(ex)).map(Map.Entry::getValue).findFirst().orElse(FAILURE);
     }
 
     private static String prefix(CommandLine cl) {

@@ -2,7 +2,9 @@ package dev.berth.cli;
 
 import dev.berth.registry.InvalidArgumentException;
 import dev.berth.registry.LocalRegistry;
+import dev.berth.monitoring.BerthMetrics;
 import dev.berth.server.BerthServer;
+import dev.berth.server.MetricsService;
 import dev.berth.server.ServeSettings;
 import io.helidon.config.Config;
 import picocli.CommandLine.Command;
@@ -46,6 +48,9 @@ final class ServeCommand implements Callable<Integer> {
     String repositoryToken;
     @Option(names = "--max-request-bytes", paramLabel = "N", description = "Largest request body accepted (default: 64 MiB).")
     Long maxRequestBytes;
+    @Option(names = "--report-interval", paramLabel = "DURATION",
+            description = "Time between monitoring reports written into each served version (default: 5m; e.g. 30s, 5m, 1h).")
+    String reportInterval;
 
     @Override
     public Integer call() throws InterruptedException {
@@ -58,6 +63,7 @@ final class ServeCommand implements Callable<Integer> {
         put(flags, "grpc-port", grpcPort);
         put(flags, "repository-token", repositoryToken);
         put(flags, "max-request-bytes", maxRequestBytes);
+        put(flags, "report-interval", reportInterval);
         Config settings;
         try {
             settings = ServeSettings.load(config, System.getenv(), flags);
@@ -70,15 +76,25 @@ final class ServeCommand implements Callable<Integer> {
                     + " (give --models DIR or set BERTH_MODELS)");
         }
         BerthServer server;
+        BerthMetrics metrics = null;
         try {
-            server = BerthServer.builder().models(root).config(settings).build();
+            metrics = MetricsService.metrics(root, settings);
+            server = MetricsService.install(BerthServer.builder().models(root).config(settings), metrics).build();
         } catch (IllegalArgumentException e) {
+            if (metrics != null) {
+                metrics.close();
+            }
             throw new InvalidArgumentException(e.getMessage());
         }
+        BerthMetrics monitoring = metrics;
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("berth-shutdown").unstarted(() -> {
-            server.stop();
-            stopped.countDown();
+            try {
+                server.stop();
+            } finally {
+                monitoring.close(); // writes the last monitoring reports
+                stopped.countDown();
+            }
         }));
         server.start();
         PrintWriter out = spec.commandLine().getOut();

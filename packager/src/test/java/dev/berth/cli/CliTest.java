@@ -295,6 +295,9 @@ class CliTest {
                 new Case(2, "berth delete: ", "delete", "churn"),
                 new Case(2, "berth: ", "bogus"));
         Map<String, String> before = TreeSnapshot.of(tmp);
+        Result notModel = berth("register", notOnnx.toString(), "--name", "churn");
+        assertTrue(notModel.err().startsWith("berth register: " + notOnnx + " is not a loadable ONNX model"), notModel.err());
+        assertFalse(notModel.err().contains(".staging-"), "the message names the user's file: " + notModel.err());
         for (Case c : cases) {
             Result r = berth(c.args());
             String what = String.join(" ", c.args()) + " -> " + r;

@@ -99,6 +99,16 @@ class ServeCommandIT {
         assertEquals(ErrorHandler.MISUSE, code);
         assertEquals(1, err.toString().strip().lines().count(), err.toString());
         assertTrue(err.toString().contains("no registry folder"), err.toString());
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"))) {
+            StringWriter busyErr = new StringWriter();
+            int busy = BerthMain.run(new PrintWriter(out), new PrintWriter(busyErr), "serve", "--models", tmp.toString(),
+                    "--port", Integer.toString(taken.getLocalPort()));
+            assertEquals(ErrorHandler.FAILURE, busy);
+            assertEquals(1, busyErr.toString().strip().lines().count(), busyErr.toString());
+            assertTrue(busyErr.toString().contains("cannot listen"), busyErr.toString());
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
         int badPort = BerthMain.run(new PrintWriter(out), new PrintWriter(err), "serve", "--models", tmp.toString(), "--port", "99999");
         assertEquals(ErrorHandler.MISUSE, badPort);
     }

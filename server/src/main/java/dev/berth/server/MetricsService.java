@@ -44,6 +44,19 @@ public final class MetricsService implements HttpService {
                 .addExtension(STATISTICS_EXTENSION);
     }
 
+    /**
+     * The monitoring of {@code berth serve}: meters, and reports into the registry at {@code models} every
+     * {@code report-interval} of the settings node (default 5 minutes).
+     *
+     * @throws IllegalArgumentException when the interval is not a duration
+     */
+    public static BerthMetrics metrics(java.nio.file.Path models, io.helidon.config.Config settings) {
+        java.time.Duration interval = settings.get("report-interval").asString()
+                .map(BerthMetrics::parseInterval)
+                .orElse(BerthMetrics.DEFAULT_REPORT_INTERVAL);
+        return BerthMetrics.builder().registry(dev.berth.registry.LocalRegistry.open(models)).reportInterval(interval).build();
+    }
+
     @Override
     public void routing(HttpRules rules) {
         get(rules, "/metrics", this::metrics);

@@ -1,8 +1,10 @@
 package dev.berth.server;
 
 import dev.berth.monitoring.RequestMetrics;
+import dev.berth.runtime.InferenceException;
 import dev.berth.runtime.InferenceResponse;
 import dev.berth.runtime.InferenceService;
+import dev.berth.runtime.ModelState;
 import dev.berth.runtime.ModelStatus;
 import dev.berth.server.codec.OipJson;
 import dev.berth.server.codec.RestInferRequest;
@@ -125,9 +127,9 @@ final class OipRestService implements HttpService {
         String version = version(req);
         metrics.requestStarted(RequestMetrics.Protocol.REST);
         long requestBytes = 0;
-        long responseBytes = 0;
         String answeredVersion = "";
-        RequestMetrics.Outcome outcome = RequestMetrics.Outcome.SUCCESS;
+        RestInferResponse encoded = null;
+        Failure failure = null;
         boolean admitted = false;
         try {
             byte[] body = readBody(req);
@@ -136,33 +138,39 @@ final class OipRestService implements HttpService {
             RestInferRequest decoded = OipJson.readInferRequest(model, version, body, headerLength);
             admitted = inFlight.enter();
             if (!admitted) {
-                throw new dev.berth.runtime.InferenceException.Unavailable("server is shutting down");
+                throw new InferenceException.Unavailable("server is shutting down");
             }
             InferenceResponse response = core.infer(decoded.request());
             answeredVersion = Integer.toString(response.version());
-            RestInferResponse encoded = OipJson.writeInferResponse(response, decoded);
-            responseBytes = encoded.length();
-            res.status(Status.OK_200);
-            if (encoded.hasBinary()) {
-                res.header(HeaderNames.CONTENT_TYPE, OCTET_STREAM);
-                res.header(INFERENCE_HEADER_LENGTH, Integer.toString(encoded.json().length));
-            } else {
-                res.header(HeaderNames.CONTENT_TYPE, JSON);
-            }
-            res.header(HeaderNames.CONTENT_LENGTH, Long.toString(responseBytes));
-            try (OutputStream out = res.outputStream()) {
-                encoded.writeTo(out);
-            }
+            encoded = OipJson.writeInferResponse(response, decoded);
         } catch (RuntimeException e) {
-            Failure failure = Failure.of(e);
-            outcome = failure.kind().outcome();
-            sendFailure(res, failure);
+            failure = Failure.of(e);
         } finally {
             if (admitted) {
                 inFlight.exit();
             }
-            metrics.requestFinished(RequestMetrics.Protocol.REST, model, answeredVersion, outcome,
-                    System.nanoTime() - start, requestBytes, responseBytes);
+        }
+        byte[] errorBody = failure == null ? null : OipJson.error(failure.message());
+        // recorded before the answer leaves, so a client that has its answer also sees it counted
+        metrics.requestFinished(RequestMetrics.Protocol.REST, model, answeredVersion,
+                failure == null ? RequestMetrics.Outcome.SUCCESS : failure.kind().outcome(),
+                System.nanoTime() - start, requestBytes, failure == null ? encoded.length() : errorBody.length);
+        if (failure != null) {
+            sendFailure(res, failure);
+            return;
+        }
+        res.status(Status.OK_200);
+        if (encoded.hasBinary()) {
+            res.header(HeaderNames.CONTENT_TYPE, OCTET_STREAM);
+            res.header(INFERENCE_HEADER_LENGTH, Integer.toString(encoded.json().length));
+            res.header(HeaderNames.CONTENT_LENGTH, Long.toString(encoded.length()));
+            // header and tensors go out one after the other, never concatenated into one array
+            try (OutputStream out = res.outputStream()) {
+                encoded.writeTo(out);
+            }
+        } else {
+            res.header(HeaderNames.CONTENT_TYPE, JSON);
+            res.send(encoded.json());
         }
     }
 
@@ -171,7 +179,7 @@ final class OipRestService implements HttpService {
         boolean readyOnly = OipJson.readIndexReadyFlag(readBody(req));
         List<ModelStatus> index = core.repositoryIndex();
         if (readyOnly) {
-            index = index.stream().filter(s -> s.state() == dev.berth.runtime.ModelState.READY).toList();
+            index = index.stream().filter(s -> s.state() == ModelState.READY).toList();
         }
         sendJson(res, 200, OipJson.repositoryIndex(index));
     }
@@ -181,7 +189,7 @@ final class OipRestService implements HttpService {
         OipJson.checkOptionalObject(readBody(req));
         String model = model(req);
         if (!inFlight.enter()) {
-            throw new dev.berth.runtime.InferenceException.Unavailable("server is shutting down");
+            throw new InferenceException.Unavailable("server is shutting down");
         }
         try {
             if (load) {
@@ -231,7 +239,7 @@ final class OipRestService implements HttpService {
             }
             return n;
         } catch (NumberFormatException e) {
-            throw new dev.berth.runtime.InferenceException.InvalidInput("Inference-Header-Content-Length '" + value.get()
+            throw new InferenceException.InvalidInput("Inference-Header-Content-Length '" + value.get()
                     + "' must be an integer between 0 and the body length " + bodyLength);
         }
     }
@@ -245,8 +253,10 @@ final class OipRestService implements HttpService {
         if (!req.content().hasEntity()) {
             return new byte[0];
         }
+        // a compressed body (Content-Encoding) is longer than its Content-Length once decoded
+        boolean compressed = req.headers().contains(HeaderNames.CONTENT_ENCODING);
         try (InputStream in = req.content().inputStream()) {
-            if (declared.isPresent()) {
+            if (declared.isPresent() && !compressed) {
                 return in.readNBytes((int) declared.getAsLong());
             }
             byte[] body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 16, maxRequestBytes + 1));

@@ -22,6 +22,7 @@ import java.util.Map;
  *   max-request-bytes: 67108864 # BERTH_MAX_REQUEST_BYTES, --max-request-bytes
  *   repository-token: secret    # BERTH_REPOSITORY_TOKEN, --repository-token
  *   drain-timeout-seconds: 30   # BERTH_DRAIN_TIMEOUT_SECONDS
+ *   report-interval: 5m         # BERTH_REPORT_INTERVAL, --report-interval (monitoring reports)
  * </pre>
  */
 public final class ServeSettings {
@@ -44,6 +45,7 @@ public final class ServeSettings {
         m.put("BERTH_MAX_REQUEST_BYTES", "max-request-bytes");
         m.put("BERTH_REPOSITORY_TOKEN", "repository-token");
         m.put("BERTH_DRAIN_TIMEOUT_SECONDS", "drain-timeout-seconds");
+        m.put("BERTH_REPORT_INTERVAL", "report-interval");
         return m;
     }
 

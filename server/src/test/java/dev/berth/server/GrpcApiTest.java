@@ -137,6 +137,37 @@ class GrpcApiTest {
     }
 
     @Test
+    void everyTypedDatatypeAtItsLimits() {
+        ModelInferRequest req = ModelInferRequest.newBuilder().setModelName("echo")
+                .addInputs(input("b", "BOOL", 2).setContents(InferTensorContents.newBuilder().addBoolContents(true).addBoolContents(false)))
+                .addInputs(input("i8", "INT8", 2).setContents(InferTensorContents.newBuilder().addIntContents(-128).addIntContents(127)))
+                .addInputs(input("i16", "INT16", 2).setContents(InferTensorContents.newBuilder().addIntContents(-32768).addIntContents(32767)))
+                .addInputs(input("i32", "INT32", 2).setContents(InferTensorContents.newBuilder().addIntContents(Integer.MIN_VALUE).addIntContents(Integer.MAX_VALUE)))
+                .addInputs(input("i64", "INT64", 2).setContents(InferTensorContents.newBuilder().addInt64Contents(Long.MIN_VALUE).addInt64Contents(Long.MAX_VALUE)))
+                .addInputs(input("u8", "UINT8", 2).setContents(InferTensorContents.newBuilder().addUintContents(0).addUintContents(255)))
+                .addInputs(input("u16", "UINT16", 2).setContents(InferTensorContents.newBuilder().addUintContents(0).addUintContents(65535)))
+                .addInputs(input("u32", "UINT32", 2).setContents(InferTensorContents.newBuilder().addUintContents(0).addUintContents(-1)))
+                .addInputs(input("u64", "UINT64", 2).setContents(InferTensorContents.newBuilder().addUint64Contents(0).addUint64Contents(-1L)))
+                .addInputs(input("f32", "FP32", 2).setContents(InferTensorContents.newBuilder().addFp32Contents(Float.MIN_VALUE).addFp32Contents(-Float.MAX_VALUE)))
+                .addInputs(input("f64", "FP64", 2).setContents(InferTensorContents.newBuilder().addFp64Contents(Double.MIN_VALUE).addFp64Contents(Double.NaN)))
+                .addInputs(input("s", "BYTES", 2).setContents(InferTensorContents.newBuilder()
+                        .addBytesContents(ByteString.copyFromUtf8("\u65e5\u672c")).addBytesContents(ByteString.EMPTY)))
+                .build();
+        ModelInferResponse r = stub.modelInfer(req);
+        assertEquals(0, r.getRawOutputContentsCount());
+        for (int i = 0; i < req.getInputsCount(); i++) {
+            assertEquals(req.getInputs(i).getName(), r.getOutputs(i).getName());
+            assertEquals(req.getInputs(i).getDatatype(), r.getOutputs(i).getDatatype());
+            assertEquals(req.getInputs(i).getContents(), r.getOutputs(i).getContents(), req.getInputs(i).getName());
+        }
+        // the same tensors travel raw too, in the layout Triton's clients use
+        ByteBuffer u64 = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(0).putLong(-1L);
+        ModelInferResponse raw = stub.modelInfer(ModelInferRequest.newBuilder().setModelName("echo")
+                .addInputs(input("u64", "UINT64", 2)).addRawInputContents(ByteString.copyFrom(u64.array())).build());
+        assertEquals(ByteString.copyFrom(u64.array()), raw.getRawOutputContents(0));
+    }
+
+    @Test
     void rawRequestGetsRawAnswer() {
         ByteBuffer x = ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN).putFloat(1).putFloat(2).putFloat(3);
         ByteBuffer s = ByteBuffer.allocate(9).order(ByteOrder.LITTLE_ENDIAN).putInt(5).put("hello".getBytes(StandardCharsets.UTF_8));
@@ -202,6 +233,44 @@ class GrpcApiTest {
         authed.repositoryModelUnload(RepositoryModelUnloadRequest.newBuilder().setModelName("echo").build());
         assertTrue(core.repositoryCalls.containsAll(List.of("load echo", "unload echo")));
         assertStatus(Status.Code.NOT_FOUND, "nope", () -> authed.repositoryModelLoad(RepositoryModelLoadRequest.newBuilder().setModelName("nope").build()));
+    }
+
+    @Test
+    void largeTensorsRoundTrip() throws InterruptedException {
+        ManagedChannel big = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext()
+                .maxInboundMessageSize(64 << 20).build();
+        try {
+            for (int elements : new int[]{3 * 224 * 224, 4 << 20}) {
+                ByteBuffer x = ByteBuffer.allocate(elements * 4).order(ByteOrder.LITTLE_ENDIAN);
+                for (int i = 0; i < elements; i++) {
+                    x.putFloat(i * 0.5f);
+                }
+                ModelInferResponse r = GRPCInferenceServiceGrpc.newBlockingStub(big).withDeadlineAfter(60, TimeUnit.SECONDS)
+                        .modelInfer(ModelInferRequest.newBuilder().setModelName("echo")
+                                .addInputs(input("x", "FP32", 1, elements)).addRawInputContents(ByteString.copyFrom(x.array())).build());
+                assertEquals(ByteString.copyFrom(x.array()), r.getRawOutputContents(0), elements + " elements");
+            }
+        } finally {
+            big.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void messagesOverTheLimitAreRefused() throws InterruptedException {
+        try (BerthServer small = BerthServer.builder().inferenceService(new FakeCore()).port(0).maxRequestBytes(64 * 1024).build().start()) {
+            ManagedChannel ch = ManagedChannelBuilder.forAddress("127.0.0.1", small.grpcPort()).usePlaintext().build();
+            try {
+                var s = GRPCInferenceServiceGrpc.newBlockingStub(ch).withDeadlineAfter(20, TimeUnit.SECONDS);
+                StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> s.modelInfer(ModelInferRequest.newBuilder()
+                        .setModelName("echo").addInputs(input("x", "FP32", 50_000))
+                        .addRawInputContents(ByteString.copyFrom(new byte[200_000])).build()));
+                // Helidon refuses the message before berth sees it (with INTERNAL "Too many requests"; see docs/server.md)
+                assertTrue(e.getStatus().getCode() != Status.Code.OK);
+                assertTrue(s.serverLive(ServerLiveRequest.getDefaultInstance()).getLive(), "the server still answers");
+            } finally {
+                ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+            }
+        }
     }
 
     @Test

@@ -45,11 +45,13 @@ class MonitoringEndpointsTest {
     @TempDir
     Path models;
 
+    /** Copies churn:1 only (no model.json), so it is the model's one version and its default. */
     static void copyChurn(Path models) throws IOException {
-        Path target = models.resolve("churn");
-        try (var files = Files.walk(CHURN)) {
+        Path source = CHURN.resolve("1");
+        Path target = models.resolve("churn").resolve("1");
+        try (var files = Files.walk(source)) {
             for (Path p : files.toList()) {
-                Path to = target.resolve(CHURN.relativize(p).toString());
+                Path to = target.resolve(source.relativize(p).toString());
                 if (Files.isDirectory(p)) {
                     Files.createDirectories(to);
                 } else if (!p.toString().contains("/monitoring/")) {

@@ -285,6 +285,23 @@ class RestApiTest {
     }
 
     @Test
+    void restAlsoSpeaksHttp2OnTheSharedPort() throws Exception {
+        java.net.http.HttpClient h2 = java.net.http.HttpClient.newBuilder().version(java.net.http.HttpClient.Version.HTTP_2).build();
+        String body = "{\"inputs\":[{\"name\":\"x\",\"shape\":[1],\"datatype\":\"FP32\",\"data\":[1]}]}";
+        java.net.http.HttpResponse<String> first = h2.send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create("http://127.0.0.1:" + server.port() + "/v2/health/live")).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, first.statusCode());
+        // the first request upgrades the connection (h2c); the next one runs over HTTP/2
+        java.net.http.HttpResponse<String> r = h2.send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create("http://127.0.0.1:" + server.port() + "/v2/models/echo/infer"))
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body)).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, r.statusCode(), r.body());
+        assertEquals(java.net.http.HttpClient.Version.HTTP_2, r.version());
+        assertTrue(r.body().contains("\"model_name\":\"echo\""), r.body());
+    }
+
+    @Test
     void repositoryIsOpenWithoutAConfiguredToken() {
         try (BerthServer open = BerthServer.builder().inferenceService(new FakeCore()).port(0).build().start()) {
             RestAssured.given().baseUri("http://127.0.0.1").port(open.port()).post("/v2/repository/index")

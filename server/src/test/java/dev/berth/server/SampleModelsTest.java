@@ -47,6 +47,10 @@ class SampleModelsTest {
     @BeforeAll
     static void start() throws Exception {
         Cases.registry(models);
+        Cases.copy("testing/scalar_io/model.onnx", models.resolve("spare").resolve("1").resolve("model.onnx"));
+        // a version whose file is not a model: it must not keep the others from serving
+        java.nio.file.Files.createDirectories(models.resolve("broken").resolve("1"));
+        java.nio.file.Files.writeString(models.resolve("broken").resolve("1").resolve("model.onnx"), "not an onnx model");
         server = BerthServer.builder().models(models).port(0).build().start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         while (!server.inferenceService().ready()) {
@@ -224,6 +228,50 @@ class SampleModelsTest {
         assertEquals(0, m.getInputs(0).getShapeCount());
         assertEquals("FP32", m.getInputs(0).getDatatype());
         RestAssured.given().baseUri("http://127.0.0.1").port(server.port()).get("/v2/health/ready").then().statusCode(200);
+    }
+
+    @Test
+    void aModelThatFailsToLoadIsNotReadyWhileTheOthersServe() throws Exception {
+        var http = RestAssured.given().baseUri("http://127.0.0.1").port(server.port());
+        http.get("/v2/health/ready").then().statusCode(200);
+        RestAssured.given().baseUri("http://127.0.0.1").port(server.port()).get("/v2/models/broken/ready").then().statusCode(503)
+                .body("ready", org.hamcrest.Matchers.equalTo(false));
+        Response infer = post("broken", "{\"inputs\":[]}".getBytes(StandardCharsets.UTF_8), null);
+        assertEquals(503, infer.statusCode(), infer.asString());
+        JsonNode index = Cases.JSON.readTree(RestAssured.given().baseUri("http://127.0.0.1").port(server.port())
+                .post("/v2/repository/index").asByteArray());
+        boolean sawBroken = false;
+        for (JsonNode entry : index) {
+            if (entry.get("name").asText().equals("broken")) {
+                sawBroken = true;
+                assertEquals("UNAVAILABLE", entry.get("state").asText(), entry.toString());
+                assertTrue(!entry.get("reason").asText().isBlank(), entry.toString());
+            } else {
+                assertEquals("READY", entry.get("state").asText(), entry.toString());
+            }
+        }
+        assertTrue(sawBroken, index.toString());
+        assertEquals(200, post("scalar_io", "{\"inputs\":[{\"name\":\"x\",\"shape\":[],\"datatype\":\"FP32\",\"data\":[2]}]}"
+                .getBytes(StandardCharsets.UTF_8), null).statusCode());
+    }
+
+    @Test
+    void repositoryUnloadAndLoadThroughTheRealCore() throws Exception {
+        byte[] body = "{\"inputs\":[{\"name\":\"x\",\"shape\":[],\"datatype\":\"FP32\",\"data\":[2]}]}".getBytes(StandardCharsets.UTF_8);
+        assertEquals(200, post("spare", body, null).statusCode());
+        RestAssured.given().baseUri("http://127.0.0.1").port(server.port()).post("/v2/repository/models/spare/unload")
+                .then().statusCode(200);
+        RestAssured.given().baseUri("http://127.0.0.1").port(server.port()).get("/v2/models/spare/ready").then().statusCode(503);
+        Response refused = post("spare", body, null);
+        assertTrue(refused.statusCode() == 503 || refused.statusCode() == 404, refused.statusCode() + " " + refused.asString());
+        RestAssured.given().baseUri("http://127.0.0.1").port(server.port()).post("/v2/repository/models/spare/load")
+                .then().statusCode(200);
+        RestAssured.given().baseUri("http://127.0.0.1").port(server.port()).get("/v2/models/spare/ready").then().statusCode(200);
+        Response back = post("spare", body, null);
+        assertEquals(200, back.statusCode(), back.asString());
+        assertTrue(back.asString().contains("4.0"), back.asString());
+        RestAssured.given().baseUri("http://127.0.0.1").port(server.port()).post("/v2/repository/models/nope/load")
+                .then().statusCode(404);
     }
 
     @Test

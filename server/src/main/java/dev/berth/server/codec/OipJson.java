@@ -509,6 +509,10 @@ public final class OipJson {
             }
             if (t == JsonToken.VALUE_NUMBER_FLOAT) {
                 BigDecimal d = p.getDecimalValue();
+                // a huge exponent (1e1000000000) would make toBigIntegerExact build an enormous number
+                if (d.signum() != 0 && d.precision() - d.scale() > 20) {
+                    throw Elements.outOfRange(label, type, p.getText());
+                }
                 try {
                     return bigInteger(d.toBigIntegerExact(), p.getText());
                 } catch (ArithmeticException e) {

@@ -1,0 +1,38 @@
+# The berth server image, built the classic way: a Maven build stage, then a Java runtime that
+# serves the model registry mounted at /models.
+#
+#   docker build -t berth .            (or: podman build -t berth .)
+#   docker run -p 8080:8080 -v "$PWD/models:/models:ro" berth
+#
+# `berth package` builds a per-model image from the same jars without this file or a daemon.
+#
+# BUILD_IMAGE / RUNTIME_IMAGE: any JDK 21+ / Java 21+ runtime image (the runtime stage runs no
+# commands, so a runtime image without a shell works). APP_SOURCE: where /app comes from, the
+# build stage below by default, or an image that already holds /app/berth.jar and /app/lib
+# (the project's test uses that to stay offline and fast).
+ARG BUILD_IMAGE=eclipse-temurin:21-jdk
+ARG RUNTIME_IMAGE=eclipse-temurin:21-jre
+ARG APP_SOURCE=build
+
+FROM ${BUILD_IMAGE} AS build
+WORKDIR /src
+COPY . .
+RUN ./mvnw -B -q -DskipTests package \
+ && mkdir -p /app \
+ && cp packager/target/berth.jar /app/ \
+ && cp -r packager/target/lib /app/lib
+
+FROM ${APP_SOURCE} AS app
+
+FROM ${RUNTIME_IMAGE}
+COPY --from=app /app /app
+ENV PORT=8080 \
+    BERTH_MODELS=/models
+EXPOSE 8080
+# a numeric user, so Kubernetes' runAsNonRoot can check it; the registry is only read
+USER 65532:65532
+WORKDIR /app
+VOLUME ["/models"]
+ENTRYPOINT ["java", "--enable-native-access=ALL-UNNAMED", "-XX:+ExitOnOutOfMemoryError", "-XX:MaxRAMPercentage=75", \
+            "-cp", "/app/berth.jar:/app/lib/*", "dev.berth.cli.BerthMain"]
+CMD ["serve", "--models", "/models", "--host", "0.0.0.0"]

@@ -1,0 +1,137 @@
+package dev.berth.packager;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class KubernetesManifestsTest {
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+    private static final String IMAGE = "127.0.0.1:5000/team/churn@sha256:" + "ab".repeat(32);
+
+    private static Map<String, JsonNode> written(Path dir, String model) throws IOException {
+        List<Path> files = KubernetesManifests.builder().imageByDigest(IMAGE).model(model, 3).build().write(dir);
+        assertEquals(KubernetesManifests.FILES.size(), files.size());
+        Map<String, JsonNode> byKind = new java.util.LinkedHashMap<>();
+        for (Path f : files) {
+            JsonNode doc = YAML.readTree(f.toFile());
+            byKind.put(doc.path("kind").asText(), doc);
+        }
+        return byKind;
+    }
+
+    @Test
+    void everyObjectHasTheSchemasRequiredFields(@TempDir Path dir) throws IOException {
+        Map<String, JsonNode> docs = written(dir, "churn");
+        JsonNode required;
+        try (InputStream in = getClass().getResourceAsStream("/k8s/required-fields.json")) {
+            required = new ObjectMapper().readTree(in);
+        }
+        List<String> missing = new ArrayList<>();
+        for (String kind : List.of("Deployment", "Service", "HorizontalPodAutoscaler", "InferenceService")) {
+            JsonNode doc = docs.get(kind);
+            assertTrue(doc != null, kind + " written");
+            for (JsonNode path : required.path(kind)) {
+                collectMissing(doc, path.asText().split("\\."), 0, kind + ":", missing);
+            }
+        }
+        assertEquals(List.of(), missing);
+    }
+
+    /** Walks a dotted path; a segment ending in [] must be a non-empty list and the rest applies to each element. */
+    private static void collectMissing(JsonNode node, String[] path, int i, String at, List<String> missing) {
+        if (i == path.length) {
+            return;
+        }
+        String segment = path[i];
+        boolean list = segment.endsWith("[]");
+        String key = list ? segment.substring(0, segment.length() - 2) : segment;
+        JsonNode child = node.get(key);
+        if (child == null || child.isNull() || (child.isTextual() && child.asText().isEmpty())) {
+            missing.add(at + String.join(".", path));
+            return;
+        }
+        if (list) {
+            if (!child.isArray() || child.isEmpty()) {
+                missing.add(at + String.join(".", path) + " (not a non-empty list)");
+                return;
+            }
+            for (JsonNode element : child) {
+                collectMissing(element, path, i + 1, at, missing);
+            }
+        } else {
+            collectMissing(child, path, i + 1, at, missing);
+        }
+    }
+
+    @Test
+    void apiVersionsProbesScrapingAndImageByDigest(@TempDir Path dir) throws IOException {
+        Map<String, JsonNode> docs = written(dir, "churn");
+        assertEquals("apps/v1", docs.get("Deployment").path("apiVersion").asText());
+        assertEquals("v1", docs.get("Service").path("apiVersion").asText());
+        assertEquals("autoscaling/v2", docs.get("HorizontalPodAutoscaler").path("apiVersion").asText());
+        assertEquals("serving.kserve.io/v1beta1", docs.get("InferenceService").path("apiVersion").asText());
+
+        JsonNode deployment = docs.get("Deployment");
+        JsonNode container = deployment.at("/spec/template/spec/containers/0");
+        assertEquals(IMAGE, container.path("image").asText());
+        assertEquals("/v2/health/live", container.at("/livenessProbe/httpGet/path").asText());
+        assertEquals("/v2/health/ready", container.at("/readinessProbe/httpGet/path").asText());
+        assertEquals(8080, container.at("/ports/0/containerPort").asInt());
+        assertTrue(container.at("/ports/0/containerPort").isInt(), "a port is a number, not a string");
+        JsonNode annotations = deployment.at("/spec/template/metadata/annotations");
+        // annotation values must be strings or the API server rejects the object
+        assertTrue(annotations.path("prometheus.io/scrape").isTextual(), annotations.toString());
+        assertEquals("true", annotations.path("prometheus.io/scrape").asText());
+        assertTrue(annotations.path("prometheus.io/port").isTextual());
+        assertEquals("/metrics", annotations.path("prometheus.io/path").asText());
+        assertTrue(deployment.at("/spec/template/spec/securityContext/runAsNonRoot").asBoolean());
+        assertEquals(65532, deployment.at("/spec/template/spec/securityContext/runAsUser").asInt());
+        // a read-only root needs a writable /tmp, where ONNX Runtime unpacks its native library
+        assertTrue(container.at("/securityContext/readOnlyRootFilesystem").asBoolean());
+        String mounted = container.at("/volumeMounts/0/name").asText();
+        assertEquals("/tmp", container.at("/volumeMounts/0/mountPath").asText());
+        assertEquals(mounted, deployment.at("/spec/template/spec/volumes/0/name").asText());
+        assertTrue(deployment.at("/spec/template/spec/volumes/0/emptyDir").isObject());
+
+        // the selector must select the pod template's labels, or the API server refuses the Deployment
+        deployment.at("/spec/selector/matchLabels").fields().forEachRemaining(e ->
+                assertEquals(e.getValue().asText(), deployment.at("/spec/template/metadata/labels").path(e.getKey()).asText()));
+        docs.get("Service").at("/spec/selector").fields().forEachRemaining(e ->
+                assertEquals(e.getValue().asText(), deployment.at("/spec/template/metadata/labels").path(e.getKey()).asText()));
+        assertEquals("churn", docs.get("HorizontalPodAutoscaler").at("/spec/scaleTargetRef/name").asText());
+        assertEquals("Deployment", docs.get("HorizontalPodAutoscaler").at("/spec/scaleTargetRef/kind").asText());
+
+        JsonNode predictor = docs.get("InferenceService").at("/spec/predictor/containers/0");
+        assertEquals("kserve-container", predictor.path("name").asText());
+        assertEquals(IMAGE, predictor.path("image").asText());
+        assertEquals("3", deployment.at("/metadata/labels/app.kubernetes.io~1version").asText());
+    }
+
+    @Test
+    void namesAreValidKubernetesNames() {
+        assertEquals("churn", KubernetesManifests.resourceName("churn"));
+        assertEquals("customer-churn-v2", KubernetesManifests.resourceName("Customer_Churn.v2"));
+        assertEquals("model-3d-digits", KubernetesManifests.resourceName("3d-digits"));
+        String longName = KubernetesManifests.resourceName("a".repeat(80));
+        assertTrue(longName.length() <= 63 && longName.matches("[a-z]([-a-z0-9]*[a-z0-9])?"), longName);
+    }
+
+    @Test
+    void refusesAnImageWithoutDigest() {
+        assertThrows(IllegalStateException.class,
+                () -> KubernetesManifests.builder().imageByDigest("repo/churn:3").model("churn", 3).build());
+    }
+}
