@@ -105,6 +105,9 @@ public final class BerthServer implements AutoCloseable {
                 .maxPayloadSize(b.maxRequestBytes)
                 .directHandlers(jsonDirectHandlers(b.maxRequestBytes))
                 .shutdownGracePeriod(b.drainTimeout)
+                // Responses leave in several writes (headers, JSON, binary tensors); with Nagle's
+                // algorithm on, each write after the first waits for the client's delayed ACK (~40 ms).
+                .connectionOptions(o -> o.tcpNoDelay(true))
                 .addRouting(http);
         if (b.grpcPort == SHARED_PORT) {
             web.addRouting(grpcRouting).addProtocol(grpcProtocol).addProtocol(http2);
@@ -114,6 +117,7 @@ public final class BerthServer implements AutoCloseable {
                     .addProtocol(grpcProtocol)
                     .addProtocol(http2)
                     .port(b.grpcPort)
+                    .connectionOptions(o -> o.tcpNoDelay(true))
                     .maxPayloadSize(b.maxRequestBytes)
                     .directHandlers(jsonDirectHandlers(b.maxRequestBytes))
                     .addRouting(grpcRouting));
