@@ -12,7 +12,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Objects;
 
 /**
  * Deployment artifacts for a packaged image, pinned by digest: a Kubernetes Deployment, Service
@@ -275,7 +274,6 @@ public final class KubernetesManifests {
             if (!problems.isEmpty()) {
                 throw new IllegalStateException("KubernetesManifests needs " + String.join(", ", problems));
             }
-            Objects.requireNonNull(modelName);
             return new KubernetesManifests(this);
         }
     }

@@ -34,7 +34,6 @@ class ConcurrentRegisterIT {
     void eightProcessesRegisteringTheSameModelEachGetTheirOwnVersion() throws Exception {
         Path churn = Samples.copy(Samples.CHURN, tmp.resolve("churn"));
         Path models = tmp.resolve("models");
-        String java = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
 
         List<Process> processes = new ArrayList<>();
         List<Path> outputs = new ArrayList<>();
@@ -42,10 +41,8 @@ class ConcurrentRegisterIT {
             for (int i = 0; i < WRITERS; i++) {
                 Path out = tmp.resolve("out-" + i + ".txt");
                 outputs.add(out);
-                processes.add(new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-XX:TieredStopAtLevel=1",
-                        "-cp", System.getProperty("java.class.path"), BerthMain.class.getName(),
-                        "register", churn.toString(), "--name", "churn", "--models", models.toString(),
-                        "--tag", "writer=" + i)
+                processes.add(new ProcessBuilder(BerthJvm.command(List.of("-XX:TieredStopAtLevel=1"),
+                        "register", churn.toString(), "--name", "churn", "--models", models.toString(), "--tag", "writer=" + i))
                         .redirectErrorStream(true).redirectOutput(out.toFile()).start());
             }
             Set<Integer> printed = new TreeSet<>();
@@ -87,10 +84,8 @@ class ConcurrentRegisterIT {
         try (var f = new java.io.RandomAccessFile(big.toFile(), "rw")) {
             f.setLength(256L << 20);
         }
-        String java = ProcessHandle.current().info().command().orElseThrow();
-        Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                BerthMain.class.getName(), "register", churn.toString(), "--name", "churn", "--models", models.toString(),
-                "--artifact", big.toString())
+        Process p = new ProcessBuilder(BerthJvm.command("register", churn.toString(), "--name", "churn",
+                "--models", models.toString(), "--artifact", big.toString()))
                 .redirectErrorStream(true).redirectOutput(tmp.resolve("killed.txt").toFile()).start();
         Path staging = null;
         try {
@@ -134,9 +129,7 @@ class ConcurrentRegisterIT {
 
     @Test
     void theLauncherStyleMainExitsWithTheCommandsCode() throws IOException, InterruptedException {
-        String java = ProcessHandle.current().info().command().orElseThrow();
-        Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                BerthMain.class.getName(), "show", "nosuch", "--models", tmp.toString())
+        Process p = new ProcessBuilder(BerthJvm.command("show", "nosuch", "--models", tmp.toString()))
                 .redirectErrorStream(true).start();
         String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(60, TimeUnit.SECONDS));

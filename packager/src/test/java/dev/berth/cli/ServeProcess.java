@@ -10,7 +10,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -44,11 +43,7 @@ final class ServeProcess implements AutoCloseable {
      * server announced its port and {@code /v2/health/ready} answers 200.
      */
     static ServeProcess start(Path models, String... extra) throws IOException, InterruptedException {
-        String java = ProcessHandle.current().info().command()
-                .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        List<String> command = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED",
-                "-cp", System.getProperty("java.class.path"), BerthMain.class.getName(),
-                "serve", "--models", models.toString(), "--port", "0"));
+        List<String> command = BerthJvm.command("serve", "--models", models.toString(), "--port", "0");
         command.addAll(List.of(extra));
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
         // the settings under test come from flags; the environment running the build must not override them
