@@ -67,7 +67,8 @@ public final class BerthServer implements AutoCloseable {
         ServerInfo info = new ServerInfo(ServerInfo.NAME, ServerInfo.berthVersion(), b.extensions);
         OipRestService rest = new OipRestService(core, info, inFlight, b.requestMetrics, b.maxRequestBytes,
                 Optional.ofNullable(b.repositoryToken));
-        OipGrpcService grpc = new OipGrpcService(core, info, inFlight, b.requestMetrics, Optional.ofNullable(b.repositoryToken));
+        OipGrpcService grpc = new OipGrpcService(core, info, inFlight, b.requestMetrics, Optional.ofNullable(b.repositoryToken),
+                Optional.ofNullable(b.statistics));
 
         HttpRouting.Builder http = HttpRouting.builder();
         // Helidon writes a HEAD response's entity like GET's; on a keep-alive connection the client would
@@ -281,6 +282,7 @@ public final class BerthServer implements AutoCloseable {
         private String repositoryToken;
         private InferenceObserver observer = InferenceObserver.NOOP;
         private RequestMetrics requestMetrics = RequestMetrics.NOOP;
+        private StatisticsSource statistics;
         private final List<HttpService> services = new ArrayList<>();
         private final List<String> extensions = new ArrayList<>(ServerInfo.BUILT_IN_EXTENSIONS);
         private Duration drainTimeout = Duration.ofSeconds(30);
@@ -358,6 +360,15 @@ public final class BerthServer implements AutoCloseable {
         /** Told about every inference request by both front ends. */
         public Builder requestMetrics(RequestMetrics metrics) {
             this.requestMetrics = Objects.requireNonNull(metrics, "requestMetrics");
+            return this;
+        }
+
+        /**
+         * Where the gRPC {@code ModelStatistics} RPC reads Triton's statistics; without one the RPC
+         * answers UNIMPLEMENTED. {@link MetricsService#install} sets it.
+         */
+        public Builder statistics(StatisticsSource source) {
+            this.statistics = Objects.requireNonNull(source, "statistics");
             return this;
         }
 
