@@ -11,6 +11,8 @@ import io.helidon.http.Status;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.grpc.GrpcConfig;
+import io.helidon.webserver.grpc.GrpcProtocolSelector;
+import io.helidon.webserver.http2.Http2ConnectionSelector;
 import io.helidon.webserver.http2.Http2Config;
 import io.helidon.webserver.grpc.GrpcRouting;
 import io.helidon.webserver.http.DirectHandlers;
@@ -99,6 +101,12 @@ public final class BerthServer implements AutoCloseable {
                 .maxFrameSize(1 << 20)
                 .initialWindowSize(4 << 20)
                 .build();
+        // an HTTP/2 selector of berth's own, listed before the one Helidon builds from the protocol configs
+        // (first match wins), so that messages over the limit meet GrpcMessageLimit before Helidon's gRPC handler
+        Http2ConnectionSelector http2Selector = Http2ConnectionSelector.builder()
+                .http2Config(http2)
+                .addSubProtocolSelector(new GrpcMessageLimit(GrpcProtocolSelector.create(grpcProtocol), b.maxRequestBytes))
+                .build();
         WebServerConfig.Builder web = WebServer.builder()
                 .host(b.host)
                 .port(b.port)
@@ -111,10 +119,11 @@ public final class BerthServer implements AutoCloseable {
                 .connectionOptions(o -> o.tcpNoDelay(true))
                 .addRouting(http);
         if (b.grpcPort == SHARED_PORT) {
-            web.addRouting(grpcRouting).addProtocol(grpcProtocol).addProtocol(http2);
+            web.addRouting(grpcRouting).addConnectionSelector(http2Selector).addProtocol(grpcProtocol).addProtocol(http2);
         } else {
             web.putSocket("grpc", socket -> socket
                     .host(b.host)
+                    .addConnectionSelector(http2Selector)
                     .addProtocol(grpcProtocol)
                     .addProtocol(http2)
                     .port(b.grpcPort)
