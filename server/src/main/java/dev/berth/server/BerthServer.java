@@ -11,6 +11,8 @@ import io.helidon.http.Status;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.grpc.GrpcConfig;
+import io.helidon.webserver.grpc.GrpcProtocolSelector;
+import io.helidon.webserver.http2.Http2ConnectionSelector;
 import io.helidon.webserver.http2.Http2Config;
 import io.helidon.webserver.grpc.GrpcRouting;
 import io.helidon.webserver.http.DirectHandlers;
@@ -67,7 +69,8 @@ public final class BerthServer implements AutoCloseable {
         ServerInfo info = new ServerInfo(ServerInfo.NAME, ServerInfo.berthVersion(), b.extensions);
         OipRestService rest = new OipRestService(core, info, inFlight, b.requestMetrics, b.maxRequestBytes,
                 Optional.ofNullable(b.repositoryToken));
-        OipGrpcService grpc = new OipGrpcService(core, info, inFlight, b.requestMetrics, Optional.ofNullable(b.repositoryToken));
+        OipGrpcService grpc = new OipGrpcService(core, info, inFlight, b.requestMetrics, Optional.ofNullable(b.repositoryToken),
+                Optional.ofNullable(b.statistics));
 
         HttpRouting.Builder http = HttpRouting.builder();
         // Helidon writes a HEAD response's entity like GET's; on a keep-alive connection the client would
@@ -98,6 +101,12 @@ public final class BerthServer implements AutoCloseable {
                 .maxFrameSize(1 << 20)
                 .initialWindowSize(4 << 20)
                 .build();
+        // an HTTP/2 selector of berth's own, listed before the one Helidon builds from the protocol configs
+        // (first match wins), so that messages over the limit meet GrpcMessageLimit before Helidon's gRPC handler
+        Http2ConnectionSelector http2Selector = Http2ConnectionSelector.builder()
+                .http2Config(http2)
+                .addSubProtocolSelector(new GrpcMessageLimit(GrpcProtocolSelector.create(grpcProtocol), b.maxRequestBytes))
+                .build();
         WebServerConfig.Builder web = WebServer.builder()
                 .host(b.host)
                 .port(b.port)
@@ -110,10 +119,11 @@ public final class BerthServer implements AutoCloseable {
                 .connectionOptions(o -> o.tcpNoDelay(true))
                 .addRouting(http);
         if (b.grpcPort == SHARED_PORT) {
-            web.addRouting(grpcRouting).addProtocol(grpcProtocol).addProtocol(http2);
+            web.addRouting(grpcRouting).addConnectionSelector(http2Selector).addProtocol(grpcProtocol).addProtocol(http2);
         } else {
             web.putSocket("grpc", socket -> socket
                     .host(b.host)
+                    .addConnectionSelector(http2Selector)
                     .addProtocol(grpcProtocol)
                     .addProtocol(http2)
                     .port(b.grpcPort)
@@ -281,6 +291,7 @@ public final class BerthServer implements AutoCloseable {
         private String repositoryToken;
         private InferenceObserver observer = InferenceObserver.NOOP;
         private RequestMetrics requestMetrics = RequestMetrics.NOOP;
+        private StatisticsSource statistics;
         private final List<HttpService> services = new ArrayList<>();
         private final List<String> extensions = new ArrayList<>(ServerInfo.BUILT_IN_EXTENSIONS);
         private Duration drainTimeout = Duration.ofSeconds(30);
@@ -358,6 +369,15 @@ public final class BerthServer implements AutoCloseable {
         /** Told about every inference request by both front ends. */
         public Builder requestMetrics(RequestMetrics metrics) {
             this.requestMetrics = Objects.requireNonNull(metrics, "requestMetrics");
+            return this;
+        }
+
+        /**
+         * Where the gRPC {@code ModelStatistics} RPC reads Triton's statistics; without one the RPC
+         * answers UNIMPLEMENTED. {@link MetricsService#install} sets it.
+         */
+        public Builder statistics(StatisticsSource source) {
+            this.statistics = Objects.requireNonNull(source, "statistics");
             return this;
         }
 

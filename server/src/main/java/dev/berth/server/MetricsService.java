@@ -3,6 +3,7 @@ package dev.berth.server;
 import dev.berth.monitoring.BerthMetrics;
 import dev.berth.monitoring.Scrape;
 import dev.berth.monitoring.TritonStats;
+import dev.berth.runtime.InferenceException;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;
@@ -35,12 +36,15 @@ public final class MetricsService implements HttpService {
 
     /**
      * Wires {@code metrics} into a server: observer of the core, request metrics of both front ends,
-     * this service on the REST port and the statistics extension in server metadata.
+     * this service on the REST port, the same statistics behind the gRPC {@code ModelStatistics} RPC and
+     * the statistics extension in server metadata.
      */
     public static BerthServer.Builder install(BerthServer.Builder server, BerthMetrics metrics) {
+        MetricsService service = create(metrics);
         return server.observer(metrics)
                 .requestMetrics(metrics)
-                .addService(create(metrics))
+                .addService(service)
+                .statistics(service::statistics)
                 .addExtension(STATISTICS_EXTENSION);
     }
 
@@ -82,14 +86,31 @@ public final class MetricsService implements HttpService {
         res.send(scrape.body());
     }
 
-    private void stats(ServerResponse res, String model, String version) {
-        if (model != null && !metrics.knowsModel(model)) {
-            OipRestService.sendError(res, 404, "no statistics for model '" + model + "': it is not loaded");
-            return;
+    /**
+     * Triton statistics as both front ends serve them: all models when {@code model} is null or empty,
+     * all versions of it when {@code version} is null or empty.
+     *
+     * @throws InferenceException.NotFound for a model that was never loaded or a version without statistics
+     */
+    public TritonStats statistics(String model, String version) {
+        String m = model == null || model.isEmpty() ? null : model;
+        String v = m == null || version == null || version.isEmpty() ? null : version;
+        if (m != null && !metrics.knowsModel(m)) {
+            throw new InferenceException.NotFound("no statistics for model '" + m + "': it is not loaded");
         }
-        TritonStats stats = metrics.tritonStats(model, version);
-        if (version != null && stats.modelStats().isEmpty()) {
-            OipRestService.sendError(res, 404, "no statistics for version '" + version + "' of model '" + model + "'");
+        TritonStats stats = metrics.tritonStats(m, v);
+        if (v != null && stats.modelStats().isEmpty()) {
+            throw new InferenceException.NotFound("no statistics for version '" + v + "' of model '" + m + "'");
+        }
+        return stats;
+    }
+
+    private void stats(ServerResponse res, String model, String version) {
+        TritonStats stats;
+        try {
+            stats = statistics(model, version);
+        } catch (InferenceException.NotFound e) {
+            OipRestService.sendError(res, 404, e.getMessage());
             return;
         }
         OipRestService.sendJson(res, 200, stats.toJson());

@@ -13,6 +13,13 @@ import dev.berth.server.grpc.proto.ModelInferRequest;
 import dev.berth.server.grpc.proto.ModelInferResponse;
 import dev.berth.server.grpc.proto.ModelMetadataRequest;
 import dev.berth.server.grpc.proto.ModelMetadataResponse;
+import dev.berth.monitoring.TritonStats;
+import dev.berth.server.grpc.proto.InferBatchStatistics;
+import dev.berth.server.grpc.proto.InferStatistics;
+import dev.berth.server.grpc.proto.ModelStatistics;
+import dev.berth.server.grpc.proto.ModelStatisticsRequest;
+import dev.berth.server.grpc.proto.ModelStatisticsResponse;
+import dev.berth.server.grpc.proto.StatisticDuration;
 import dev.berth.server.grpc.proto.ModelReadyRequest;
 import dev.berth.server.grpc.proto.ModelReadyResponse;
 import dev.berth.server.grpc.proto.RepositoryIndexRequest;
@@ -56,9 +63,11 @@ final class OipGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceService
     private final InFlight inFlight;
     private final RequestMetrics metrics;
     private final Optional<byte[]> repositoryToken;
+    private final Optional<StatisticsSource> statistics;
 
     OipGrpcService(InferenceService core, ServerInfo info, InFlight inFlight, RequestMetrics metrics,
-                   Optional<String> repositoryToken) {
+                   Optional<String> repositoryToken, Optional<StatisticsSource> statistics) {
+        this.statistics = statistics;
         this.core = core;
         this.info = info;
         this.inFlight = inFlight;
@@ -177,6 +186,45 @@ final class OipGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceService
             admitted(() -> core.unload(request.getModelName()));
             return RepositoryModelUnloadResponse.getDefaultInstance();
         });
+    }
+
+    @Override
+    public void modelStatistics(ModelStatisticsRequest request, StreamObserver<ModelStatisticsResponse> out) {
+        if (statistics.isEmpty()) {
+            out.onError(Status.UNIMPLEMENTED.withDescription(
+                    "the statistics extension is not enabled on this server (no monitoring installed)").asRuntimeException());
+            return;
+        }
+        answer(out, () -> toProto(statistics.get().statistics(blankToNull(request.getName()),
+                blankToNull(request.getVersion()))));
+    }
+
+    private static ModelStatisticsResponse toProto(TritonStats stats) {
+        ModelStatisticsResponse.Builder b = ModelStatisticsResponse.newBuilder();
+        for (TritonStats.ModelStats m : stats.modelStats()) {
+            TritonStats.InferenceStats i = m.inferenceStats();
+            ModelStatistics.Builder mb = ModelStatistics.newBuilder()
+                    .setName(m.name()).setVersion(m.version())
+                    .setLastInference(m.lastInference())
+                    .setInferenceCount(m.inferenceCount())
+                    .setExecutionCount(m.executionCount())
+                    .setInferenceStats(InferStatistics.newBuilder()
+                            .setSuccess(toProto(i.success())).setFail(toProto(i.fail())).setQueue(toProto(i.queue()))
+                            .setComputeInput(toProto(i.computeInput())).setComputeInfer(toProto(i.computeInfer()))
+                            .setComputeOutput(toProto(i.computeOutput()))
+                            .setCacheHit(toProto(i.cacheHit())).setCacheMiss(toProto(i.cacheMiss())));
+            for (TritonStats.BatchStats batch : m.batchStats()) {
+                mb.addBatchStats(InferBatchStatistics.newBuilder().setBatchSize(batch.batchSize())
+                        .setComputeInput(toProto(batch.computeInput())).setComputeInfer(toProto(batch.computeInfer()))
+                        .setComputeOutput(toProto(batch.computeOutput())));
+            }
+            b.addModelStats(mb);
+        }
+        return b.build();
+    }
+
+    private static StatisticDuration toProto(TritonStats.StatDuration d) {
+        return StatisticDuration.newBuilder().setCount(d.count()).setNs(d.ns()).build();
     }
 
     private void admitted(Runnable work) {
