@@ -1,16 +1,54 @@
 package dev.berth.runtime;
 
+import java.util.OptionalInt;
+
 /**
  * Base of the core's failures. Each subtype maps to one HTTP status and one gRPC status at the
  * protocol edge; messages are written for the client and never carry stack traces.
+ *
+ * <p>A failure that happened after the core chose the version to serve a request (invalid input
+ * for that version's signature, an ONNX Runtime error, a version whose sessions died) carries that
+ * version in {@link #resolvedVersion()}, so monitoring files the failure under the version that
+ * answered it rather than under no version.
  */
 public abstract class InferenceException extends RuntimeException {
+    // 0 = not resolved; versions are >= 1. Volatile because one failure of a merged batch is
+    // rethrown on the threads of every request in it (all resolved to the same version).
+    private volatile int resolvedVersion;
+
     protected InferenceException(String message) {
         super(message);
     }
 
     protected InferenceException(String message, Throwable cause) {
         super(message, cause);
+    }
+
+    /**
+     * The version the failed request was resolved to, or empty when it failed before a version was
+     * chosen (unknown model, version or alias; no version ready; a malformed request).
+     */
+    public final OptionalInt resolvedVersion() {
+        int v = resolvedVersion;
+        return v > 0 ? OptionalInt.of(v) : OptionalInt.empty();
+    }
+
+    /**
+     * Records the version the request had been resolved to when it failed; the first version
+     * recorded stays. Called by the core only on the failure path.
+     *
+     * @param version a version number, at least 1
+     * @return this exception, to be thrown
+     * @throws IllegalArgumentException for a version below 1
+     */
+    public final InferenceException withResolvedVersion(int version) {
+        if (version < 1) {
+            throw new IllegalArgumentException("a model version is at least 1, got " + version);
+        }
+        if (resolvedVersion == 0) {
+            resolvedVersion = version;
+        }
+        return this;
     }
 
     /** The client sent something the model cannot take: HTTP 400, gRPC INVALID_ARGUMENT. */

@@ -65,6 +65,20 @@ record Failure(Kind kind, String message) {
         return failure;
     }
 
+    /**
+     * The version label a failed inference request is counted under: the version the core had
+     * resolved it to when it failed, or "" when it failed before any version was chosen.
+     */
+    static String versionLabel(Throwable t) {
+        if (t instanceof InferenceException e) {
+            var v = e.resolvedVersion();
+            if (v.isPresent()) {
+                return Integer.toString(v.getAsInt());
+            }
+        }
+        return "";
+    }
+
     static Failure of(Throwable t) {
         return switch (t) {
             case InferenceException.InvalidInput e -> new Failure(Kind.INVALID, e.getMessage());

@@ -130,12 +130,17 @@ final class OipGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceService
             if (!admitted) {
                 throw new InferenceException.Unavailable("server is shutting down");
             }
-            InferenceResponse result = Classification.apply(core.infer(decoded.request()), decoded.classification(),
+            InferenceResponse answered = core.infer(decoded.request());
+            // set before the response is shaped, so a failure there still counts for this version
+            answeredVersion = Integer.toString(answered.version());
+            InferenceResponse result = Classification.apply(answered, decoded.classification(),
                     r -> core.modelMetadata(r.model(), Integer.toString(r.version())).outputs());
-            answeredVersion = Integer.toString(result.version());
             response = OipProto.writeInferResponse(result, decoded.rawResponse());
             responseBytes = response.getSerializedSize();
         } catch (RuntimeException e) {
+            if (answeredVersion.isEmpty()) {
+                answeredVersion = Failure.versionLabel(e);
+            }
             Failure failure = Failure.preferNotFound(Failure.of(e), core, request.getModelName(),
                     blankToNull(request.getModelVersion()));
             outcome = failure.kind().outcome();

@@ -142,11 +142,15 @@ final class OipRestService implements HttpService {
             if (!admitted) {
                 throw new InferenceException.Unavailable("server is shutting down");
             }
-            InferenceResponse response = Classification.apply(core.infer(decoded.request()), decoded.classification(),
-                    this::outputSpecs);
-            answeredVersion = Integer.toString(response.version());
+            InferenceResponse answered = core.infer(decoded.request());
+            // set before the response is shaped, so a failure there still counts for this version
+            answeredVersion = Integer.toString(answered.version());
+            InferenceResponse response = Classification.apply(answered, decoded.classification(), this::outputSpecs);
             encoded = OipJson.writeInferResponse(response, decoded);
         } catch (RuntimeException e) {
+            if (answeredVersion.isEmpty()) {
+                answeredVersion = Failure.versionLabel(e);
+            }
             failure = Failure.preferNotFound(Failure.of(e), core, model, version);
         } finally {
             if (admitted) {

@@ -202,13 +202,27 @@ public final class OnnxInferenceService implements InferenceService {
                 // the version was retired between lookup and submit; the registry view is already
                 // updated, so looking up again finds its successor
                 if (attempt >= 3) {
+                    // every version found was retired before it took the request: none answered it
+                    r = null;
                     throw new InferenceException.Unavailable("model '" + request.model() + "' is being reloaded, try again");
                 }
             }
         } catch (RuntimeException e) {
-            observer.requestCompleted(request.model(), r == null ? 0 : r.version, validated, null, e);
-            throw e;
+            RuntimeException failure = r == null ? e : attributed(e, request.model(), r.version);
+            observer.requestCompleted(request.model(), r == null ? 0 : r.version, validated, null, failure);
+            throw failure;
         }
+    }
+
+    /**
+     * Files a failure after resolution under the version it was resolved to, so monitoring counts it
+     * for that version. Anything that is not an {@link InferenceException} here is a defect in the
+     * core; it becomes an internal error of that version rather than an anonymous one.
+     */
+    private static InferenceException attributed(RuntimeException e, String model, int version) {
+        InferenceException ie = e instanceof InferenceException known ? known
+                : new InferenceException.Internal("model '" + model + "' version " + version + " failed unexpectedly", e);
+        return ie.withResolvedVersion(version);
     }
 
     private static VersionRunner.Result await(CompletableFuture<VersionRunner.Result> pending) {
