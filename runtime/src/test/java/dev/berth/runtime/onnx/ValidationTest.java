@@ -20,6 +20,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalInt;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -58,6 +59,9 @@ class ValidationTest {
 
     static void invalid(Executable call, String... fragments) {
         InferenceException.InvalidInput e = assertThrows(InferenceException.InvalidInput.class, call);
+        // every model here has only version 1, and each of these mistakes is found after resolution
+        // (validator, string decoding, ONNX Runtime), so each failure names the version it was sent to
+        assertEquals(OptionalInt.of(1), e.resolvedVersion(), e.getMessage());
         for (String f : fragments) {
             assertTrue(e.getMessage().contains(f), "message '" + e.getMessage() + "' should contain '" + f + "'");
         }
@@ -132,11 +136,18 @@ class ValidationTest {
 
     @Test
     void unknownModelsVersionsAndAliasesAreNotFound() {
-        assertThrows(InferenceException.NotFound.class, () -> service.infer(new InferenceRequest("nope", null, null, List.of(features(1, 8)), List.of(), Map.of())));
-        var e = assertThrows(InferenceException.NotFound.class, () -> service.infer(new InferenceRequest("churn", "7", null, List.of(features(1, 8)), List.of(), Map.of())));
+        var e = assertThrows(InferenceException.NotFound.class, () -> service.infer(new InferenceRequest("nope", null, null, List.of(features(1, 8)), List.of(), Map.of())));
+        assertEquals(OptionalInt.empty(), e.resolvedVersion(), "no version answered an unknown model");
+        e = assertThrows(InferenceException.NotFound.class, () -> service.infer(new InferenceRequest("churn", "7", null, List.of(features(1, 8)), List.of(), Map.of())));
         assertTrue(e.getMessage().contains("no version 7"), e.getMessage());
+        assertEquals(OptionalInt.empty(), e.resolvedVersion());
         e = assertThrows(InferenceException.NotFound.class, () -> service.infer(new InferenceRequest("churn", "canary", null, List.of(features(1, 8)), List.of(), Map.of())));
         assertTrue(e.getMessage().contains("'canary'") && e.getMessage().contains("staging"), e.getMessage());
+        assertEquals(OptionalInt.empty(), e.resolvedVersion());
+        // through the alias the request reaches version 1, and a mistake is then version 1's
+        var bad = assertThrows(InferenceException.InvalidInput.class, () -> service.infer(
+                new InferenceRequest("churn", "staging", null, List.of(features(1, 7)), List.of(), Map.of())));
+        assertEquals(OptionalInt.of(1), bad.resolvedVersion());
         assertEquals(1, service.infer(new InferenceRequest("churn", "staging", null, List.of(features(1, 8)), List.of(), Map.of())).version());
         assertThrows(InferenceException.NotFound.class, () -> service.modelReady("nope", null));
         assertThrows(InferenceException.NotFound.class, () -> service.modelMetadata("churn", "3"));
