@@ -78,8 +78,9 @@ class GrpcStatisticsTest {
             assertEquals("1", churn.getVersion());
             assertEquals(6, churn.getInferenceStats().getSuccess().getCount());
             assertTrue(churn.getInferenceStats().getSuccess().getNs() > 0);
-            // failed requests are filed under no version by the monitoring (docs/monitoring.md), so a version's
-            // fail count does not see the two above; the REST comparison below covers the field
+            // the two wrong shapes failed after the core resolved them to version 1, so they are its failures
+            assertEquals(2, churn.getInferenceStats().getFail().getCount());
+            assertTrue(churn.getInferenceStats().getFail().getNs() > 0);
             assertEquals(6, churn.getInferenceStats().getComputeInfer().getCount());
             assertTrue(churn.getInferenceStats().getComputeInfer().getNs() > 0);
             assertEquals(6, churn.getInferenceStats().getQueue().getCount());

@@ -109,10 +109,10 @@ class MonitoringEndpointsTest {
                 RestAssured.given().baseUri("http://127.0.0.1").port(server.port()).contentType("application/json")
                         .body(inferBody(EXAMPLE)).post("/v2/models/churn/infer").then().statusCode(200);
             }
+            String wrongShape = "{\"inputs\":[{\"name\":\"features\",\"datatype\":\"FP32\",\"shape\":[1,3],\"data\":[1,2,3]}]}";
             for (int i = 0; i < 2; i++) {
                 RestAssured.given().baseUri("http://127.0.0.1").port(server.port()).contentType("application/json")
-                        .body("{\"inputs\":[{\"name\":\"features\",\"datatype\":\"FP32\",\"shape\":[1,3],\"data\":[1,2,3]}]}")
-                        .post("/v2/models/churn/infer").then().statusCode(400);
+                        .body(wrongShape).post("/v2/models/churn/infer").then().statusCode(400);
             }
             RestAssured.given().baseUri("http://127.0.0.1").port(server.port()).contentType("application/json")
                     .body(inferBody(EXAMPLE)).post("/v2/models/no-such-model/infer").then().statusCode(404);
@@ -127,6 +127,8 @@ class MonitoringEndpointsTest {
             Exposition e = Exposition.parse(scrape.asString());
             assertEquals(5, e.value("berth_requests_total", "model", "churn", "version", "1", "protocol", "rest", "outcome", "success"));
             assertEquals(3, e.value("berth_requests_total", "model", "churn", "version", "1", "protocol", "grpc", "outcome", "success"));
+            // version 1 refused the wrong shapes after the core resolved them to it
+            assertEquals(2, e.value("berth_requests_total", "model", "churn", "version", "1", "protocol", "rest", "outcome", "client_error"));
             assertEquals(2, e.sum("berth_requests_total", "model", "churn", "protocol", "rest", "outcome", "client_error"));
             assertEquals(1, e.value("berth_requests_total", "model", "_unknown", "protocol", "rest", "outcome", "client_error"));
             assertEquals(10, e.sum("berth_request_duration_seconds_count", "model", "churn"), "one duration per request");
@@ -136,7 +138,7 @@ class MonitoringEndpointsTest {
             assertEquals(16, e.value("berth_batch_size_rows_sum", "model", "churn", "version", "1"), 1e-9);
             assertEquals(1, e.value("berth_model_ready", "model", "churn", "version", "1"));
             assertEquals(1, e.value("berth_model_load_duration_seconds_count", "model", "churn", "version", "1"));
-            assertEquals(5 * inferBody(EXAMPLE).getBytes(StandardCharsets.UTF_8).length,
+            assertEquals(5 * inferBody(EXAMPLE).getBytes(StandardCharsets.UTF_8).length + 2 * wrongShape.length(),
                     e.value("berth_request_payload_bytes_sum", "model", "churn", "version", "1", "protocol", "rest"), 1e-9);
             assertEquals(3, e.value("berth_request_payload_bytes_count", "model", "churn", "version", "1", "protocol", "grpc"));
             assertTrue(e.value("berth_request_payload_bytes_sum", "model", "churn", "version", "1", "protocol", "grpc") >= 3 * 64,
@@ -182,9 +184,10 @@ class MonitoringEndpointsTest {
         assertEquals(1, reports.size(), "one report, written at shutdown");
         MonitoringReport r = reports.get(0);
         assertEquals(8, r.requests().success());
+        assertEquals(2, r.requests().clientError());
         assertEquals(8, r.requests().inferences());
         assertEquals(16, r.requests().rows());
-        assertEquals(8, r.latency().endToEnd().count());
+        assertEquals(10, r.latency().endToEnd().count(), "end to end covers every request version 1 answered");
         assertEquals(8, r.latency().compute().count());
         MonitoringReport.InputStats features = r.inputs().get(0);
         assertEquals(8, features.columns().size());
