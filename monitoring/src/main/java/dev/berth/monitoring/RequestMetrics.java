@@ -44,7 +44,8 @@ public interface RequestMetrics {
      * An inference request finished.
      *
      * @param model   model name as resolved, or as the client wrote it when resolution failed
-     * @param version the version that answered, or "" when none did
+     * @param version the version the request was resolved to, also when that version refused or failed
+     *                it; "" when the request failed before a version was chosen
      */
     void requestFinished(Protocol protocol, String model, String version, Outcome outcome,
                          long durationNanos, long requestBytes, long responseBytes);
