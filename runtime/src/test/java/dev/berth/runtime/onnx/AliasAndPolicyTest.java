@@ -78,6 +78,7 @@ class AliasAndPolicyTest {
             }
             var e = assertThrows(InferenceException.Unavailable.class, () -> service.infer(churn("1")));
             assertTrue(e.getMessage().contains("not selected by the version policy"), e.getMessage());
+            assertEquals(java.util.OptionalInt.empty(), e.resolvedVersion(), "a version the policy left out answered nothing");
             assertFalse(service.modelReady("churn", "1"));
         }
     }

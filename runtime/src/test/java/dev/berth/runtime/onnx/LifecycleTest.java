@@ -70,6 +70,7 @@ class LifecycleTest {
             var e = assertThrows(InferenceException.Unavailable.class, () -> service.infer(new InferenceRequest("broken", null, null,
                     List.of(ValidationTest.features(1, 8)), List.of(), Map.of())));
             assertTrue(e.getMessage().contains("failed to load"), e.getMessage());
+            assertEquals(java.util.OptionalInt.empty(), e.resolvedVersion(), "a version that failed to load answered nothing");
             assertEquals(1, service.infer(churn(null)).version());
             assertTrue(observer.loads.stream().anyMatch(l -> l.model().equals("broken") && l.failure() != null));
             assertThrows(InferenceException.Unavailable.class, () -> service.load("broken"));
