@@ -123,7 +123,8 @@ final class OipGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceService
         String answeredVersion = "";
         long responseBytes = 0;
         boolean admitted = false;
-        ModelInferResponse response;
+        ModelInferResponse response = null;
+        Failure failure = null;
         try {
             OipProto.Decoded decoded = OipProto.readInferRequest(request);
             admitted = inFlight.enter();
@@ -141,17 +142,20 @@ final class OipGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceService
             if (answeredVersion.isEmpty()) {
                 answeredVersion = Failure.versionLabel(e);
             }
-            Failure failure = Failure.preferNotFound(Failure.of(e), core, request.getModelName(),
+            failure = Failure.preferNotFound(Failure.of(e), core, request.getModelName(),
                     blankToNull(request.getModelVersion()));
             outcome = failure.kind().outcome();
-            out.onError(status(failure).asRuntimeException());
-            return;
         } finally {
             if (admitted) {
                 inFlight.exit();
             }
+            // recorded before the answer leaves (failures too), so a client that has its answer also sees it counted
             metrics.requestFinished(RequestMetrics.Protocol.GRPC, request.getModelName(), answeredVersion, outcome,
                     System.nanoTime() - start, request.getSerializedSize(), responseBytes);
+        }
+        if (failure != null) {
+            out.onError(status(failure).asRuntimeException());
+            return;
         }
         out.onNext(response);
         out.onCompleted();
