@@ -1,12 +1,18 @@
 package dev.berth.server.codec;
 
+import com.google.protobuf.ByteString;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.ExtensionRegistryLite;
 import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.UnknownFieldSet;
 import com.google.protobuf.UnsafeByteOperations;
 import dev.berth.server.grpc.proto.GRPCInferenceServiceGrpc;
 import dev.berth.server.grpc.proto.ModelInferRequest;
 import io.grpc.BindableService;
+import io.grpc.ForwardingServerCallListener;
+import io.grpc.Metadata;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
 import io.grpc.MethodDescriptor;
 import io.grpc.ServerMethodDefinition;
 import io.grpc.ServerServiceDefinition;
@@ -33,16 +39,23 @@ import java.util.List;
  */
 public final class AliasingInferMarshaller implements MethodDescriptor.Marshaller<ModelInferRequest> {
     private static final int RECURSION_LIMIT = 100;
+    /** The largest field number protobuf allows; the OIP schema will not reach it. */
+    private static final int MALFORMED_FIELD = (1 << 29) - 1;
 
     private final MethodDescriptor.Marshaller<ModelInferRequest> original;
+    private final boolean markMalformed;
 
-    private AliasingInferMarshaller(MethodDescriptor.Marshaller<ModelInferRequest> original) {
-        this.original = original;
+    private AliasingInferMarshaller(boolean markMalformed) {
+        this.original = GRPCInferenceServiceGrpc.getModelInferMethod().getRequestMarshaller();
+        this.markMalformed = markMalformed;
     }
 
-    /** The marshaller, writing requests as the generated one does (only servers read with it). */
+    /**
+     * The marshaller, writing requests as the generated one does (only servers read with it); a
+     * malformed message fails with INVALID_ARGUMENT.
+     */
     public static AliasingInferMarshaller create() {
-        return new AliasingInferMarshaller(GRPCInferenceServiceGrpc.getModelInferMethod().getRequestMarshaller());
+        return new AliasingInferMarshaller(false);
     }
 
     @Override
@@ -52,13 +65,25 @@ public final class AliasingInferMarshaller implements MethodDescriptor.Marshalle
 
     @Override
     public ModelInferRequest parse(InputStream stream) {
-        byte[] message;
         try {
-            message = readAll(stream);
+            return parse(readAll(stream));
+        } catch (InvalidProtocolBufferException e) {
+            return fail(problem(e));
         } catch (IOException e) {
-            throw Status.INTERNAL.withDescription("could not read the request message").withCause(e).asRuntimeException();
+            return fail("could not read the request message: " + e.getMessage());
         }
-        return parseAliased(message);
+    }
+
+    /**
+     * Helidon 4.5 does not answer a call whose request marshaller throws (the client waits out its
+     * deadline), so on the server a malformed message becomes a marked request that the handler
+     * from {@link #aliasingModelInfer} answers with INVALID_ARGUMENT.
+     */
+    private ModelInferRequest fail(String problem) {
+        if (markMalformed) {
+            return marked(problem);
+        }
+        throw Status.INVALID_ARGUMENT.withDescription(problem).asRuntimeException();
     }
 
     /**
@@ -68,19 +93,44 @@ public final class AliasingInferMarshaller implements MethodDescriptor.Marshalle
      * @throws io.grpc.StatusRuntimeException INVALID_ARGUMENT when the bytes are not a ModelInferRequest
      */
     public static ModelInferRequest parseAliased(byte[] message) {
+        try {
+            return parse(message);
+        } catch (InvalidProtocolBufferException e) {
+            throw Status.INVALID_ARGUMENT.withDescription(problem(e)).asRuntimeException();
+        }
+    }
+
+    private static ModelInferRequest parse(byte[] message) throws InvalidProtocolBufferException {
         // protobuf aliases only input it was told is immutable: CodedInputStream.newInstance(byte[])
         // is not, while a wrapped ByteString's coded input is
         CodedInputStream in = UnsafeByteOperations.unsafeWrap(message).newCodedInput();
         in.enableAliasing(true);
         in.setRecursionLimit(RECURSION_LIMIT);
-        try {
-            ModelInferRequest request = ModelInferRequest.parser().parseFrom(in, ExtensionRegistryLite.getEmptyRegistry());
-            in.checkLastTagWas(0);
-            return request;
-        } catch (InvalidProtocolBufferException e) {
-            throw Status.INVALID_ARGUMENT.withDescription("the ModelInferRequest message is not valid protobuf: "
-                    + e.getMessage()).asRuntimeException();
+        ModelInferRequest request = ModelInferRequest.parser().parseFrom(in, ExtensionRegistryLite.getEmptyRegistry());
+        in.checkLastTagWas(0);
+        return request;
+    }
+
+    private static String problem(InvalidProtocolBufferException e) {
+        return "the ModelInferRequest message is not valid protobuf: " + e.getMessage();
+    }
+
+    /** A request carrying only the parse problem, in a field number no ModelInferRequest uses. */
+    private static ModelInferRequest marked(String problem) {
+        return ModelInferRequest.newBuilder().setUnknownFields(UnknownFieldSet.newBuilder()
+                .addField(MALFORMED_FIELD, UnknownFieldSet.Field.newBuilder()
+                        .addLengthDelimited(ByteString.copyFromUtf8(problem)).build())
+                .build()).build();
+    }
+
+    /** The parse problem the server-side marshaller recorded, or null for a request that parsed. */
+    static String malformed(ModelInferRequest request) {
+        UnknownFieldSet unknown = request.getUnknownFields();
+        if (!unknown.hasField(MALFORMED_FIELD) || request.getInputsCount() > 0 || !request.getModelName().isEmpty()) {
+            return null;
         }
+        List<ByteString> values = unknown.getField(MALFORMED_FIELD).getLengthDelimitedList();
+        return values.isEmpty() ? null : values.get(0).toStringUtf8();
     }
 
     /** Reads to the end, in one exactly sized array when the stream knows its length (Helidon's does). */
@@ -128,7 +178,35 @@ public final class AliasingInferMarshaller implements MethodDescriptor.Marshalle
     private static <R> ServerMethodDefinition<ModelInferRequest, R> aliased(ServerMethodDefinition<?, ?> m) {
         ServerMethodDefinition<ModelInferRequest, R> typed = (ServerMethodDefinition<ModelInferRequest, R>) m;
         MethodDescriptor<ModelInferRequest, R> md = typed.getMethodDescriptor();
-        return ServerMethodDefinition.create(md.toBuilder(create(), md.getResponseMarshaller()).build(),
-                typed.getServerCallHandler());
+        return ServerMethodDefinition.create(md.toBuilder(new AliasingInferMarshaller(true), md.getResponseMarshaller()).build(),
+                answeringMalformed(typed.getServerCallHandler()));
+    }
+
+    private static <R> ServerCallHandler<ModelInferRequest, R> answeringMalformed(ServerCallHandler<ModelInferRequest, R> next) {
+        return (call, headers) -> {
+            ServerCall.Listener<ModelInferRequest> delegate = next.startCall(call, headers);
+            return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(delegate) {
+                private boolean answered;
+
+                @Override
+                public void onMessage(ModelInferRequest message) {
+                    String problem = malformed(message);
+                    if (problem == null) {
+                        super.onMessage(message);
+                    } else if (!answered) {
+                        answered = true;
+                        call.close(Status.INVALID_ARGUMENT.withDescription(problem), new Metadata());
+                    }
+                }
+
+                @Override
+                public void onHalfClose() {
+                    // the unary handler would answer "no request" on a call already closed above
+                    if (!answered) {
+                        super.onHalfClose();
+                    }
+                }
+            };
+        };
     }
 }
