@@ -19,8 +19,14 @@ import io.grpc.ServerServiceDefinition;
 import io.grpc.ServiceDescriptor;
 import io.grpc.Status;
 
+import io.helidon.common.buffers.BufferData;
+
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -66,6 +72,10 @@ public final class AliasingInferMarshaller implements MethodDescriptor.Marshalle
     @Override
     public ModelInferRequest parse(InputStream stream) {
         try {
+            ByteString received = helidonBuffer(stream);
+            if (received != null) {
+                return parse(received);
+            }
             return parse(readAll(stream));
         } catch (InvalidProtocolBufferException e) {
             return fail(problem(e));
@@ -101,9 +111,13 @@ public final class AliasingInferMarshaller implements MethodDescriptor.Marshalle
     }
 
     private static ModelInferRequest parse(byte[] message) throws InvalidProtocolBufferException {
+        return parse(UnsafeByteOperations.unsafeWrap(message));
+    }
+
+    private static ModelInferRequest parse(ByteString message) throws InvalidProtocolBufferException {
         // protobuf aliases only input it was told is immutable: CodedInputStream.newInstance(byte[])
         // is not, while a wrapped ByteString's coded input is
-        CodedInputStream in = UnsafeByteOperations.unsafeWrap(message).newCodedInput();
+        CodedInputStream in = message.newCodedInput();
         in.enableAliasing(true);
         in.setRecursionLimit(RECURSION_LIMIT);
         ModelInferRequest request = ModelInferRequest.parser().parseFrom(in, ExtensionRegistryLite.getEmptyRegistry());
@@ -131,6 +145,83 @@ public final class AliasingInferMarshaller implements MethodDescriptor.Marshalle
         }
         List<ByteString> values = unknown.getField(MALFORMED_FIELD).getLengthDelimitedList();
         return values.isEmpty() ? null : values.get(0).toStringUtf8();
+    }
+
+    /**
+     * The message bytes Helidon already holds, without copying them, or null where they cannot be
+     * reached that way. Helidon 4.5 hands the marshaller an InputStream over a buffer it allocated
+     * for this one message (a fresh one per message, dropped after the parse); reading that stream
+     * into an array of our own would be a second tensor-sized copy per request. The stream class
+     * and its field are Helidon internals, found reflectively once; when they are absent (another
+     * Helidon version, a compressed message, a test's stream) the message is read as any stream.
+     */
+    private static ByteString helidonBuffer(InputStream stream) {
+        if (HELIDON_STREAM == null || !HELIDON_STREAM.type().isInstance(stream)) {
+            return null;
+        }
+        BufferData data = (BufferData) HELIDON_STREAM.field().get(stream);
+        // writeTo hands its backing array to write(byte[], int, int) when the buffer is one array
+        Capture capture = new Capture();
+        data.writeTo(capture);
+        return capture.message();
+    }
+
+    private record HelidonStream(Class<?> type, VarHandle field) {
+    }
+
+    private static final HelidonStream HELIDON_STREAM = findHelidonStream();
+
+    private static HelidonStream findHelidonStream() {
+        try {
+            Class<?> type = Class.forName("io.helidon.webserver.grpc.GrpcProtocolHandler$BufferDataInputStream");
+            VarHandle field = MethodHandles.privateLookupIn(type, MethodHandles.lookup())
+                    .findVarHandle(type, "bufferData", BufferData.class);
+            return new HelidonStream(type, field);
+        } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
+            System.getLogger(AliasingInferMarshaller.class.getName()).log(System.Logger.Level.DEBUG,
+                    "Helidon's gRPC message buffer is out of reach; ModelInfer copies each message once", e);
+            return null;
+        }
+    }
+
+    /** Whether messages from Helidon are parsed in place (false: read into an array first). */
+    static boolean readsHelidonBufferInPlace() {
+        return HELIDON_STREAM != null;
+    }
+
+    /** Remembers the array of a single write; several writes are joined (a copy, as a stream read would be). */
+    private static final class Capture extends OutputStream {
+        private byte[] first;
+        private int offset;
+        private int length;
+        private ByteArrayOutputStream joined;
+
+        @Override
+        public void write(int b) {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) {
+            if (first == null) {
+                first = b;
+                offset = off;
+                length = len;
+                return;
+            }
+            if (joined == null) {
+                joined = new ByteArrayOutputStream(length + len);
+                joined.write(first, offset, length);
+            }
+            joined.write(b, off, len);
+        }
+
+        ByteString message() {
+            if (joined != null) {
+                return UnsafeByteOperations.unsafeWrap(joined.toByteArray());
+            }
+            return first == null ? ByteString.EMPTY : UnsafeByteOperations.unsafeWrap(first, offset, length);
+        }
     }
 
     /** Reads to the end, in one exactly sized array when the stream knows its length (Helidon's does). */

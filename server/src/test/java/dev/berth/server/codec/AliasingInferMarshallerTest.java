@@ -6,6 +6,7 @@ import dev.berth.server.grpc.proto.GRPCInferenceServiceGrpc;
 import dev.berth.server.grpc.proto.ModelInferRequest;
 import dev.berth.server.grpc.proto.ModelInferResponse;
 import io.grpc.BindableService;
+import io.helidon.common.buffers.BufferData;
 import io.grpc.ServerMethodDefinition;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
@@ -15,6 +16,8 @@ import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayInputStream;
 import java.io.FilterInputStream;
+import java.io.InputStream;
+import java.lang.reflect.Constructor;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
@@ -72,6 +75,24 @@ class AliasingInferMarshallerTest {
         ByteBuffer.wrap(wire, at, 4).order(ByteOrder.LITTLE_ENDIAN).putFloat(99.0f);
         assertEquals(99.0f, x.data().getFloat(0), "the tensor reads the received array, not a copy of it");
         assertEquals(VALUES[1], x.data().getFloat(4));
+    }
+
+    @Test
+    void helidonsMessageBufferIsParsedInPlace() throws Exception {
+        assertTrue(AliasingInferMarshaller.readsHelidonBufferInPlace(), "Helidon's gRPC message stream was found");
+        ModelInferRequest sent = rawRequest();
+        byte[] received = sent.toByteArray();
+        // the stream Helidon 4.5's gRPC handler gives a request marshaller, over the buffer it read the message into
+        Class<?> type = Class.forName("io.helidon.webserver.grpc.GrpcProtocolHandler$BufferDataInputStream");
+        Constructor<?> ctor = type.getDeclaredConstructor(BufferData.class);
+        ctor.setAccessible(true);
+        InputStream stream = (InputStream) ctor.newInstance(BufferData.create(received));
+
+        Tensor x = OipProto.readInferRequest(AliasingInferMarshaller.create().parse(stream)).request().inputs().get(0);
+        assertEquals(VALUES[2], x.data().getFloat(8));
+        int at = indexOf(received, sent.getRawInputContents(0).toByteArray());
+        ByteBuffer.wrap(received, at + 8, 4).order(ByteOrder.LITTLE_ENDIAN).putFloat(-7.0f);
+        assertEquals(-7.0f, x.data().getFloat(8), "the tensor reads Helidon's buffer, not a copy of it");
     }
 
     @Test
