@@ -40,8 +40,11 @@ import java.util.List;
  * and that buffer is thread-local: on Helidon's virtual threads it is a fresh array per request, so
  * the default costs two tensor-sized allocations per request where this one costs one.
  *
- * <p>Aliasing is safe here because the array is allocated per message and never written after the
- * parse; the tensors built on it are read-only views.
+ * <p>Aliasing is safe here because nothing writes the bytes after the parse: an array read from a
+ * stream is this marshaller's own, and Helidon's buffer belongs to one call's handler, which only
+ * refills it for a further message on the same call; ModelInfer is unary, and grpc-java's unary
+ * handler refuses a second message without running the first. The tensors built on the bytes are
+ * read-only views.
  */
 public final class AliasingInferMarshaller implements MethodDescriptor.Marshaller<ModelInferRequest> {
     private static final int RECURSION_LIMIT = 100;
