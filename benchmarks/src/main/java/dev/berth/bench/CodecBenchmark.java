@@ -1,10 +1,14 @@
 package dev.berth.bench;
 
 import dev.berth.runtime.InferenceResponse;
+import dev.berth.server.codec.AliasingInferMarshaller;
 import dev.berth.server.codec.OipJson;
 import dev.berth.server.codec.OipProto;
 import dev.berth.server.codec.RestInferRequest;
+import dev.berth.server.grpc.proto.GRPCInferenceServiceGrpc;
 import dev.berth.server.grpc.proto.ModelInferRequest;
+import io.grpc.MethodDescriptor;
+import io.helidon.common.buffers.BufferData;
 import dev.berth.server.grpc.proto.ModelInferResponse;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -20,7 +24,9 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
+import java.lang.reflect.Constructor;
 import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 
@@ -43,6 +49,14 @@ public class CodecBenchmark {
     @Param({"JSON", "BINARY", "GRPC"})
     public Payloads.Encoding encoding;
 
+    /**
+     * How gRPC requests are read: the server's aliasing marshaller, or grpc-java's generated one (what
+     * the server used before; pass {@code -p grpcMarshaller=GENERATED,ALIASING} to compare).
+     */
+    @Param({"ALIASING"})
+    public String grpcMarshaller;
+
+    private MethodDescriptor.Marshaller<ModelInferRequest> marshaller;
     private String model;
     private byte[] body;
     private byte[] grpcMessage;
@@ -63,12 +77,32 @@ public class CodecBenchmark {
             restRequest = OipJson.readInferRequest(model, null, rest.body(), rest.headerLength());
             response = fixture.core.infer(restRequest.request());
         }
+        marshaller = switch (grpcMarshaller) {
+            case "ALIASING" -> AliasingInferMarshaller.create();
+            case "GENERATED" -> GRPCInferenceServiceGrpc.getModelInferMethod().getRequestMarshaller();
+            default -> throw new IllegalArgumentException("grpcMarshaller is ALIASING or GENERATED, got " + grpcMarshaller);
+        };
+        helidonStream = helidonStreamConstructor();
+    }
+
+    private Constructor<?> helidonStream;
+
+    /**
+     * The stream Helidon 4.5's gRPC handler gives a request marshaller: a view of the buffer it read
+     * the message into, which (like the REST body) is the received message and not counted here.
+     */
+    private static Constructor<?> helidonStreamConstructor() throws ReflectiveOperationException {
+        Class<?> type = Class.forName("io.helidon.webserver.grpc.GrpcProtocolHandler$BufferDataInputStream");
+        Constructor<?> c = type.getDeclaredConstructor(BufferData.class);
+        c.setAccessible(true);
+        return c;
     }
 
     @Benchmark
-    public Object decode() throws IOException {
+    public Object decode() throws IOException, ReflectiveOperationException {
         if (encoding == Payloads.Encoding.GRPC) {
-            return OipProto.readInferRequest(ModelInferRequest.parseFrom(grpcMessage)).request();
+            InputStream received = (InputStream) helidonStream.newInstance(BufferData.create(grpcMessage));
+            return OipProto.readInferRequest(marshaller.parse(received)).request();
         }
         return OipJson.readInferRequest(model, null, body, headerLength).request();
     }

@@ -3,10 +3,10 @@ package dev.berth.bench;
 import dev.berth.monitoring.RequestMetrics;
 import dev.berth.runtime.InferenceRequest;
 import dev.berth.runtime.InferenceResponse;
+import dev.berth.server.codec.AliasingInferMarshaller;
 import dev.berth.server.codec.OipJson;
 import dev.berth.server.codec.OipProto;
 import dev.berth.server.codec.RestInferRequest;
-import dev.berth.server.grpc.proto.ModelInferRequest;
 import dev.berth.server.grpc.proto.ModelInferResponse;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -86,7 +86,8 @@ public class CoreBenchmark {
         long written;
         InferenceResponse response;
         if (encoding == Payloads.Encoding.GRPC) {
-            OipProto.Decoded decoded = OipProto.readInferRequest(ModelInferRequest.parseFrom(grpcMessage));
+            // as the server parses it: in place, over the buffer the message was received into
+            OipProto.Decoded decoded = OipProto.readInferRequest(AliasingInferMarshaller.parseAliased(grpcMessage));
             response = fixture.core.infer(decoded.request());
             ModelInferResponse message = OipProto.writeInferResponse(response, decoded.rawResponse());
             message.writeTo(OutputStream.nullOutputStream());

@@ -3,6 +3,7 @@ package dev.berth.server;
 import dev.berth.monitoring.RequestMetrics;
 import dev.berth.runtime.InferenceObserver;
 import dev.berth.runtime.InferenceService;
+import dev.berth.server.codec.AliasingInferMarshaller;
 import dev.berth.server.grpc.proto.OpenInferenceProto;
 import io.helidon.config.Config;
 import io.helidon.http.DirectHandler;
@@ -91,7 +92,8 @@ public final class BerthServer implements AutoCloseable {
                 + " " + req.path().path()));
         GrpcRouting.Builder grpcRouting = GrpcRouting.builder()
                 .intercept(OipGrpcService.authorizationInterceptor())
-                .service(OpenInferenceProto.getDescriptor(), grpc);
+                // ModelInfer parses with aliasing: raw tensors stay views of the received message
+                .service(OpenInferenceProto.getDescriptor(), AliasingInferMarshaller.aliasingModelInfer(grpc));
 
         // gRPC messages are buffered whole before decoding; Helidon's default cap is far below an image batch
         GrpcConfig grpcProtocol = GrpcConfig.builder().maxReadBufferSize((int) b.maxRequestBytes).build();
