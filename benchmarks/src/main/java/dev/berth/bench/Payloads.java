@@ -30,7 +30,10 @@ public final class Payloads {
     }
 
     static String outputName(String model) {
-        return "y";
+        return switch (model) {
+            case "churn", "digits" -> "probabilities";
+            default -> "y";
+        };
     }
 
     /** An encoded request: the body, its request headers, and the JSON header's length (-1: all JSON). */

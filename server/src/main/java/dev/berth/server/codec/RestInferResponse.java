@@ -30,7 +30,10 @@ public record RestInferResponse(byte[] json, List<ByteBuffer> binary) {
         return n;
     }
 
-    /** Writes the body; heap buffers go out without a copy, others through a small chunk. */
+    /** The largest copy buffer for outputs held in native (direct) memory. */
+    private static final int CHUNK = 64 * 1024;
+
+    /** Writes the body; heap buffers go out without a copy, others through a chunk sized to them. */
     public void writeTo(OutputStream out) throws IOException {
         out.write(json);
         byte[] chunk = null;
@@ -40,8 +43,9 @@ public record RestInferResponse(byte[] json, List<ByteBuffer> binary) {
                 out.write(src.array(), src.arrayOffset() + src.position(), src.remaining());
                 continue;
             }
-            if (chunk == null) {
-                chunk = new byte[64 * 1024];
+            if (chunk == null || chunk.length < Math.min(src.remaining(), CHUNK)) {
+                // sized to the data: a small answer must not pay for a 64 KiB copy buffer
+                chunk = new byte[Math.min(src.remaining(), CHUNK)];
             }
             while (src.hasRemaining()) {
                 int n = Math.min(chunk.length, src.remaining());
