@@ -74,11 +74,7 @@ class ConformanceTest {
             java.nio.file.Files.deleteIfExists(signature);
         }
         server = BerthServer.builder().models(models).port(0).maxRequestBytes(1 << 20).build().start();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-        while (!server.inferenceService().ready()) {
-            assertTrue(System.nanoTime() < deadline, "models did not load in time");
-            Thread.sleep(50);
-        }
+        Cases.awaitReady(server, 120);
         channel = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
         grpc = GRPCInferenceServiceGrpc.newBlockingStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS);
     }

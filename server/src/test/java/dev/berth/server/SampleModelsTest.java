@@ -52,11 +52,7 @@ class SampleModelsTest {
         java.nio.file.Files.createDirectories(models.resolve("broken").resolve("1"));
         java.nio.file.Files.writeString(models.resolve("broken").resolve("1").resolve("model.onnx"), "not an onnx model");
         server = BerthServer.builder().models(models).port(0).build().start();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-        while (!server.inferenceService().ready()) {
-            assertTrue(System.nanoTime() < deadline, "models did not load in time");
-            Thread.sleep(50);
-        }
+        Cases.awaitReady(server, 120);
         channel = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext()
                 .maxInboundMessageSize(64 << 20).build();
         grpc = GRPCInferenceServiceGrpc.newBlockingStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS);
