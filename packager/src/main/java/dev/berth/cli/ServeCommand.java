@@ -98,12 +98,34 @@ final class ServeCommand implements Callable<Integer> {
         }));
         server.start();
         PrintWriter out = spec.commandLine().getOut();
+        awaitReady(server, out);
         out.println("berth serving " + root.toAbsolutePath().normalize() + " on http://" + server.host() + ":" + server.port()
                 + (server.grpcPort() == server.port() ? " (REST and gRPC)" : " (REST), gRPC on port " + server.grpcPort()));
         out.flush();
         stopped.await();
         return 0;
     }
+
+    /**
+     * Holds the "berth serving" line back until the models are loaded, so that it is the last thing a
+     * start prints and means what it says; a slow load says so instead of staying silent, and a server
+     * that is still not ready after {@link #READY_PATIENCE} announces itself anyway (it serves what loaded).
+     */
+    private static void awaitReady(BerthServer server, PrintWriter out) throws InterruptedException {
+        long start = System.nanoTime();
+        long nextNotice = start + SLOW_LOAD_NOTICE.toNanos();
+        while (!server.inferenceService().ready() && System.nanoTime() - start < READY_PATIENCE.toNanos()) {
+            if (System.nanoTime() > nextNotice) {
+                out.println("berth: listening on http://" + server.host() + ":" + server.port() + ", models still loading...");
+                out.flush();
+                nextNotice = Long.MAX_VALUE;
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    private static final java.time.Duration SLOW_LOAD_NOTICE = java.time.Duration.ofSeconds(3);
+    private static final java.time.Duration READY_PATIENCE = java.time.Duration.ofMinutes(5);
 
     private static void put(Map<String, String> flags, String key, Object value) {
         if (value != null) {
