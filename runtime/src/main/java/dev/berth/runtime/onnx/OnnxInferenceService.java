@@ -342,7 +342,8 @@ public final class OnnxInferenceService implements InferenceService {
         if (view == null) {
             throw new InferenceException.NotFound("unknown model '" + model + "'");
         }
-        if (versionText == null || versionText.isBlank()) {
+        // only "no version" means the default: a blank or padded segment (/versions/%20) names nothing
+        if (versionText == null || versionText.isEmpty()) {
             Optional<AliasTarget> production = view.info.alias(ModelInfo.PRODUCTION);
             if (production.isPresent()) {
                 return pick(view, ModelInfo.PRODUCTION, production.get());
@@ -354,7 +355,7 @@ public final class OnnxInferenceService implements InferenceService {
             }
             throw new InferenceException.Unavailable("model '" + model + "' has no version ready" + reasons(view));
         }
-        String text = versionText.trim();
+        String text = versionText;
         if (VERSION_NUMBER.matcher(text).matches()) {
             int version = Integer.parseInt(text);
             VersionSlot slot = view.versions.get(version);

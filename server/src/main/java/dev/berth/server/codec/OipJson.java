@@ -73,6 +73,7 @@ public final class OipJson {
         if (jsonLength > body.length) {
             throw invalid("Inference-Header-Content-Length " + headerLength + " exceeds the body length " + body.length);
         }
+        StrictUtf8.check(body, 0, jsonLength, "the request's JSON");
         try (JsonParser p = JSON.createParser(body, 0, jsonLength)) {
             RequestReader reader = new RequestReader(p, body, jsonLength);
             return reader.read(model, version);
@@ -107,6 +108,7 @@ public final class OipJson {
         if (body.length == 0 || new String(body, StandardCharsets.UTF_8).isBlank()) {
             return false;
         }
+        StrictUtf8.check(body, 0, body.length, "the request body");
         try (JsonParser p = JSON.createParser(body)) {
             expect(p, p.nextToken(), JsonToken.START_OBJECT, "the request body");
             boolean ready = false;
@@ -135,6 +137,7 @@ public final class OipJson {
         if (body.length == 0 || new String(body, StandardCharsets.UTF_8).isBlank()) {
             return;
         }
+        StrictUtf8.check(body, 0, body.length, "the request body");
         try (JsonParser p = JSON.createParser(body)) {
             expect(p, p.nextToken(), JsonToken.START_OBJECT, "the request body");
             p.skipChildren();
@@ -369,7 +372,11 @@ public final class OipJson {
         return name != null ? name : "#" + index;
     }
 
-    /** Reads a flat parameters object: booleans, integers, numbers and strings (nested values are skipped). */
+    /**
+     * Reads a flat parameters object. The protocol's parameter values are booleans, numbers and
+     * strings; an object, an array or null is refused by name rather than skipped, so that a
+     * misspelt structure never passes as if the parameter were absent.
+     */
     private static Map<String, Object> readParameters(JsonParser p, String owner) throws IOException {
         if (p.currentToken() == JsonToken.VALUE_NULL) {
             return Map.of();
@@ -386,7 +393,8 @@ public final class OipJson {
                 case VALUE_NUMBER_INT -> parameters.put(key, p.getNumberType() == JsonParser.NumberType.BIG_INTEGER
                         ? p.getBigIntegerValue() : (Object) p.getLongValue());
                 case VALUE_NUMBER_FLOAT -> parameters.put(key, p.getDoubleValue());
-                default -> p.skipChildren();
+                default -> throw invalid("parameter '" + key + "' of " + owner
+                        + " must be a boolean, a number or a string, got " + describe(t));
             }
         }
         return parameters;
@@ -420,6 +428,12 @@ public final class OipJson {
     private static void readData(JsonParser p, Sink sink, long[] shape) throws IOException {
         JsonToken t = p.currentToken();
         if (t != JsonToken.START_ARRAY) {
+            // a bare value only stands for a rank-0 tensor; for any other shape it is a mistake
+            // (data: true for shape [1,S]) that one element happening to fit must not hide
+            if (shape.length != 0) {
+                throw invalid("input '" + sink.label + "': 'data' must be an array for shape " + Arrays.toString(shape)
+                        + ", got " + describe(t));
+            }
             sink.add(p, t);
             return;
         }
@@ -518,8 +532,8 @@ public final class OipJson {
                 }
                 case FP32 -> room().putFloat(floatValue(p, t));
                 case FP64 -> room().putDouble(doubleValue(p, t));
-                case FP16 -> room().putShort(Elements.toFp16(floatValue(p, t)));
-                case BF16 -> room().putShort(Elements.toBf16(floatValue(p, t)));
+                case FP16 -> room().putShort(finite(p, t, Elements.toFp16(floatValue(p, t)), (short) 0x7c00));
+                case BF16 -> room().putShort(finite(p, t, Elements.toBf16(floatValue(p, t)), (short) 0x7f80));
                 case BYTES -> {
                     if (t != JsonToken.VALUE_STRING) {
                         throw wrongKind(t, "a string");
@@ -544,16 +558,41 @@ public final class OipJson {
 
         private float floatValue(JsonParser p, JsonToken t) throws IOException {
             if (t == JsonToken.VALUE_NUMBER_FLOAT || t == JsonToken.VALUE_NUMBER_INT) {
-                return p.getFloatValue();
+                float v = p.getFloatValue();
+                if (Float.isInfinite(v)) {
+                    throw overflow(p);
+                }
+                return v;
             }
             return (float) nonFinite(p, t);
         }
 
         private double doubleValue(JsonParser p, JsonToken t) throws IOException {
             if (t == JsonToken.VALUE_NUMBER_FLOAT || t == JsonToken.VALUE_NUMBER_INT) {
-                return p.getDoubleValue();
+                double v = p.getDoubleValue();
+                if (Double.isInfinite(v)) {
+                    throw overflow(p);
+                }
+                return v;
             }
             return nonFinite(p, t);
+        }
+
+        /**
+         * A half-precision element that a finite JSON number turned into infinity is out of range; the
+         * quoted "Infinity" forms stay allowed, as the encoder writes them.
+         */
+        private short finite(JsonParser p, JsonToken t, short bits, short infinity) throws IOException {
+            if (t != JsonToken.VALUE_STRING && (bits & 0x7fff) == infinity) {
+                throw overflow(p);
+            }
+            return bits;
+        }
+
+        /** A JSON number too large for the datatype would silently become infinity: refuse it by element. */
+        private InferenceException.InvalidInput overflow(JsonParser p) throws IOException {
+            return invalid("input '" + label + "' is " + type + " but element " + count + " (" + p.getText()
+                    + ") is out of its range; send \"Infinity\" or \"-Infinity\" to mean infinity");
         }
 
         /** The quoted forms the encoder writes for values JSON numbers cannot express. */
