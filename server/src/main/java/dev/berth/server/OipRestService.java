@@ -224,11 +224,19 @@ final class OipRestService implements HttpService {
     }
 
     private static String model(ServerRequest req) {
-        return req.path().pathParameters().get("model");
+        return pathSegment("model name", req.path().pathParameters().get("model"));
     }
 
     private static String version(ServerRequest req) {
-        return req.path().pathParameters().first("version").orElse(null);
+        return req.path().pathParameters().first("version").map(v -> pathSegment("version", v)).orElse(null);
+    }
+
+    /** Helidon decodes a bad percent-encoded sequence into U+FFFD; say so instead of looking the name up. */
+    private static String pathSegment(String what, String decoded) {
+        if (dev.berth.server.codec.StrictUtf8.hasReplacement(decoded)) {
+            throw new InferenceException.InvalidInput("the " + what + " in the path is not valid UTF-8 once percent-decoded");
+        }
+        return decoded;
     }
 
     private int inferenceHeaderLength(ServerRequest req, int bodyLength) {

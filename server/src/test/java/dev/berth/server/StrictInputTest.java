@@ -114,6 +114,10 @@ class StrictInputTest {
             assertRefused(post("/v2/models/scalar_io/infer", body("{\"parameters\":{\"", bad, "\":1},"
                     + "\"inputs\":[{\"name\":\"x\",\"datatype\":\"FP32\",\"shape\":[],\"data\":1.5}]}")), 400, "UTF-8");
         }
+        for (String path : new String[] {"/v2/models/%C0%AF/infer", "/v2/models/strings%FF/infer",
+                "/v2/models/strings/versions/%ED%A0%80/infer"}) {
+            assertRefused(post(path, "{}"), 400, "UTF-8");
+        }
         HttpResponse<String> ok = post("/v2/models/strings/infer",
                 "{\"id\":\"ü-1\",\"inputs\":[{\"name\":\"text\",\"datatype\":\"BYTES\",\"shape\":[1],\"data\":[\"grüße 😀\"]}]}");
         assertEquals(200, ok.statusCode(), ok.body());
