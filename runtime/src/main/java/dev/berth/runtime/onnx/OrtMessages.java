@@ -14,7 +14,7 @@ import java.util.regex.Pattern;
 final class OrtMessages {
     private static final Pattern PREAMBLE = Pattern.compile("^Error code - \\w+ - message: ");
     private static final Pattern NODE = Pattern.compile(
-            "Non-zero status code returned while running (\\S+) node\\. Name:'(.*?)' Status Message: (.*)", Pattern.DOTALL);
+            "Non-zero status code returned while running (\\S+) node\\. Name:'(.*?)' Status Message:\\s?(.*)", Pattern.DOTALL);
     private static final Pattern NESTED = Pattern.compile("^\\[ONNXRuntimeError\\] : \\d+ : \\w+ : ");
     private static final Pattern LOCATION = Pattern.compile("^\\S+\\.(?:cc|h|cpp|hpp|cu|inc):\\d+ ");
     private static final Set<String> SIGNATURE_STARTS = Set.of("void", "static", "virtual", "int", "bool", "const",
