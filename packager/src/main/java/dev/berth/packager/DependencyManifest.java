@@ -123,7 +123,7 @@ public record DependencyManifest(String format, Map<String, Object> model, Map<S
             }
         }
         try {
-            String note = OnnxRuntimeJar.isOnnxRuntime(file) ? "Linux natives only: macOS and Windows natives removed by berth package" : null;
+            String note = OnnxRuntimeJar.isOnnxRuntime(file) ? "natives removed by berth package: the Linux ones are files in " + ImagePackager.NATIVE_DIR + "/<platform>/, the others are not in the image" : null;
             return new Jar(imagePath, groupId, artifactId, version, sha256(file), Files.size(file), note);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read jar " + file, e);

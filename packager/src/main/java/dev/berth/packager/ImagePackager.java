@@ -64,6 +64,7 @@ import java.util.stream.Stream;
  * layer, and a registry that holds the previous image receives only that layer again.
  *
  * <p>Image layout: {@value #APP_DIR}{@code /berth.jar} and {@value #APP_DIR}{@code /lib/*.jar};
+ * ONNX Runtime's Linux natives in {@value #NATIVE_DIR}{@code /<platform>/};
  * the version at {@value #MODELS_DIR}{@code /<name>/<version>/} (model files, manifest,
  * artifacts) with a {@code model.json} beside it that keeps only what applies to that version;
  * the full manifest at {@value #MANIFEST_PATH} and the dependency manifest at
@@ -78,6 +79,8 @@ public final class ImagePackager {
 
     /** Where berth's jars are in the image. */
     public static final String APP_DIR = "/app";
+    /** ONNX Runtime's Linux natives in the image, one folder per platform ({@code linux-x64}, {@code linux-aarch64}). */
+    public static final String NATIVE_DIR = APP_DIR + "/native";
     /** The registry folder the image serves. */
     public static final String MODELS_DIR = "/models";
     /** The folder with the image's own metadata. */
@@ -240,7 +243,8 @@ public final class ImagePackager {
     /** The java command; the server's arguments follow as program arguments so deployments can change them. */
     static List<String> entrypoint() {
         return List.of("java", "--enable-native-access=ALL-UNNAMED", "-XX:+ExitOnOutOfMemoryError",
-                "-XX:MaxRAMPercentage=75", "-cp", APP_DIR + "/berth.jar:" + APP_DIR + "/lib/*", MAIN_CLASS);
+                "-XX:MaxRAMPercentage=75", "-Donnxruntime.native.path=" + NATIVE_DIR,
+                "-cp", APP_DIR + "/berth.jar:" + APP_DIR + "/lib/*", MAIN_CLASS);
     }
 
     static List<String> programArguments() {
@@ -295,9 +299,15 @@ public final class ImagePackager {
             Path source = jar;
             if (OnnxRuntimeJar.isOnnxRuntime(jar)) {
                 try {
-                    source = OnnxRuntimeJar.linuxOnly(jar, workDirectory.resolve("trimmed-jars"));
+                    source = OnnxRuntimeJar.withoutNatives(jar, workDirectory.resolve("trimmed-jars"));
+                    // the Linux natives as files, loaded in place: no copy into a temp folder per start
+                    Path natives = OnnxRuntimeJar.linuxNatives(jar, workDirectory.resolve("trimmed-jars"));
+                    AbsoluteUnixPath nativeDir = AbsoluteUnixPath.get(NATIVE_DIR);
+                    for (Path file : OnnxRuntimeJar.files(natives)) {
+                        thirdParty.addEntry(file, nativeDir.resolve(natives.relativize(file).toString().replace('\\', '/')));
+                    }
                 } catch (IOException e) {
-                    throw new PackagingException("cannot copy " + jar.getFileName() + " without its non-Linux natives: "
+                    throw new PackagingException("cannot copy " + jar.getFileName() + " with its Linux natives as files: "
                             + e.getMessage(), e);
                 }
             }

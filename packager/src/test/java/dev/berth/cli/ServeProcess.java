@@ -45,7 +45,16 @@ final class ServeProcess implements AutoCloseable {
     static ServeProcess start(Path models, String... extra) throws IOException, InterruptedException {
         List<String> command = BerthJvm.command("serve", "--models", models.toString(), "--port", "0");
         command.addAll(List.of(extra));
+        return start(command, java.util.Map.of());
+    }
+
+    /**
+     * Starts {@code command} (a {@code berth serve ... --port 0}, as a JVM or through the launcher)
+     * with {@code environment} added, and waits as {@link #start(Path, String...)} does.
+     */
+    static ServeProcess start(List<String> command, java.util.Map<String, String> environment) throws IOException, InterruptedException {
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+        pb.environment().putAll(environment);
         // the settings under test come from flags; the environment running the build must not override them
         pb.environment().remove("PORT");
         pb.environment().remove("BERTH_PORT");
@@ -113,6 +122,18 @@ final class ServeProcess implements AutoCloseable {
         process.destroy();
         assertTrue(process.waitFor(30, TimeUnit.SECONDS), "stopped within 30 s of SIGTERM");
         drain.join(5000);
+    }
+
+    /** Sends SIGKILL, as the OOM killer or a node failure would, and waits until the process is gone. */
+    void kill() throws InterruptedException {
+        process.toHandle().descendants().forEach(ProcessHandle::destroyForcibly);
+        process.destroyForcibly();
+        assertTrue(process.waitFor(30, TimeUnit.SECONDS), "gone after SIGKILL");
+    }
+
+    /** The server JVM's process: the launched process, or the JVM the launcher script exec'ed into. */
+    ProcessHandle handle() {
+        return process.toHandle();
     }
 
     @Override
