@@ -13,6 +13,7 @@ import io.helidon.webserver.WebServer;
 import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.grpc.GrpcConfig;
 import io.helidon.webserver.grpc.GrpcProtocolSelector;
+import io.helidon.webserver.http1.Http1Config;
 import io.helidon.webserver.http2.Http2ConnectionSelector;
 import io.helidon.webserver.http2.Http2Config;
 import io.helidon.webserver.grpc.GrpcRouting;
@@ -109,10 +110,14 @@ public final class BerthServer implements AutoCloseable {
                 .http2Config(http2)
                 .addSubProtocolSelector(new GrpcMessageLimit(GrpcProtocolSelector.create(grpcProtocol), b.maxRequestBytes))
                 .build();
+        // one set of HTTP/1 limits for Helidon's selector and berth's (which takes HTTP/1.0 and over-long lines)
+        Http1Config http1 = Http1Config.builder().build();
         WebServerConfig.Builder web = WebServer.builder()
                 .host(b.host)
                 .port(b.port)
                 .shutdownHook(false)
+                .addProtocol(http1)
+                .addConnectionSelector(new LegacyHttpSelector(http1))
                 .maxPayloadSize(b.maxRequestBytes)
                 .directHandlers(jsonDirectHandlers(b.maxRequestBytes))
                 .shutdownGracePeriod(b.drainTimeout)
