@@ -260,22 +260,27 @@ final class OipRestService implements HttpService {
         // a compressed body is longer than its Content-Length once decoded
         String coding = req.headers().first(HeaderNames.CONTENT_ENCODING).map(String::trim)
                 .filter(c -> !c.equalsIgnoreCase("identity")).orElse(null);
-        try (InputStream in = req.content().inputStream()) {
+        // not try-with-resources: closing a body that was abandoned half read (too large, corrupt) makes
+        // Helidon wait for more of it from the client, who may be waiting for the answer instead
+        InputStream in = req.content().inputStream();
+        try {
+            byte[] body;
             if (declared.isPresent() && coding == null && declared.getAsLong() <= PREALLOCATE_LIMIT) {
                 // one array of the declared size, filled in place: readNBytes(int) would gather chunks and
                 // copy them again, which was a fifth of the server's CPU on large binary tensors. Past the
                 // limit a client's Content-Length alone must not make the server reserve the memory.
-                byte[] body = new byte[(int) declared.getAsLong()];
+                body = new byte[(int) declared.getAsLong()];
                 int read = in.readNBytes(body, 0, body.length);
-                return read == body.length ? body : java.util.Arrays.copyOf(body, read);
+                body = read == body.length ? body : java.util.Arrays.copyOf(body, read);
+            } else if (declared.isPresent() && coding == null) {
+                body = in.readNBytes((int) declared.getAsLong());
+            } else {
+                body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 16, maxRequestBytes + 1));
+                if (body.length > maxRequestBytes) {
+                    throw tooLarge(-1, coding);
+                }
             }
-            if (declared.isPresent() && coding == null) {
-                return in.readNBytes((int) declared.getAsLong());
-            }
-            byte[] body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 16, maxRequestBytes + 1));
-            if (body.length > maxRequestBytes) {
-                throw tooLarge(-1, coding);
-            }
+            in.close();
             return body;
         } catch (ContentCodings.CorruptBody e) {
             throw new InferenceException.InvalidInput(e.getMessage());
