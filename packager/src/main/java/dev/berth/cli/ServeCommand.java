@@ -48,6 +48,9 @@ final class ServeCommand implements Callable<Integer> {
     String repositoryToken;
     @Option(names = "--max-request-bytes", paramLabel = "N", description = "Largest request body accepted (default: 64 MiB).")
     Long maxRequestBytes;
+    @Option(names = "--cors-origins", paramLabel = "ORIGINS",
+            description = "Comma-separated origins (https://host[:port]) whose browser pages may call the REST API, or * for any (default: none, CORS off).")
+    String corsOrigins;
     @Option(names = "--report-interval", paramLabel = "DURATION",
             description = "Time between monitoring reports written into each served version (default: 5m; e.g. 30s, 5m, 1h).")
     String reportInterval;
@@ -64,6 +67,7 @@ final class ServeCommand implements Callable<Integer> {
         put(flags, "repository-token", repositoryToken);
         put(flags, "max-request-bytes", maxRequestBytes);
         put(flags, "report-interval", reportInterval);
+        put(flags, "cors-origins", corsOrigins);
         Config settings;
         try {
             settings = ServeSettings.load(config, System.getenv(), flags);

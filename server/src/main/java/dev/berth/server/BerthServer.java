@@ -6,13 +6,11 @@ import dev.berth.runtime.InferenceService;
 import dev.berth.server.codec.AliasingInferMarshaller;
 import dev.berth.server.grpc.proto.OpenInferenceProto;
 import io.helidon.config.Config;
-import io.helidon.http.DirectHandler;
-import io.helidon.http.HeaderNames;
-import io.helidon.http.Status;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.grpc.GrpcConfig;
 import io.helidon.webserver.grpc.GrpcProtocolSelector;
+import io.helidon.webserver.http1.Http1Config;
 import io.helidon.webserver.http2.Http2ConnectionSelector;
 import io.helidon.webserver.http2.Http2Config;
 import io.helidon.webserver.grpc.GrpcRouting;
@@ -25,7 +23,6 @@ import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.BindException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -74,15 +71,9 @@ public final class BerthServer implements AutoCloseable {
                 Optional.ofNullable(b.statistics));
 
         HttpRouting.Builder http = HttpRouting.builder();
-        // Helidon writes a HEAD response's entity like GET's; on a keep-alive connection the client would
-        // read those bytes as the start of its next response. Every answer keeps its status and headers
-        // and loses its body.
-        http.addFilter((chain, req, res) -> {
-            if (req.prologue().method() == io.helidon.http.Method.HEAD) {
-                res.streamFilter(BodylessStream::new);
-            }
-            chain.proceed();
-        });
+        // every answer leaves through Replies (compression, HEAD, Connection: close), CORS headers come first
+        http.addFilter(Replies.filter(b.compressionMinBytes));
+        Cors.of(b.corsOrigins).ifPresent(cors -> http.addFilter(cors.filter()));
         // extra services first: monitoring's routes must win over the catch-all answers below
         for (HttpService s : b.services) {
             http.register(s);
@@ -109,10 +100,21 @@ public final class BerthServer implements AutoCloseable {
                 .http2Config(http2)
                 .addSubProtocolSelector(new GrpcMessageLimit(GrpcProtocolSelector.create(grpcProtocol), b.maxRequestBytes))
                 .build();
+        // one set of HTTP/1 limits for Helidon's selector and berth's (which takes HTTP/1.0 and over-long lines)
+        Http1Config http1 = Http1Config.builder()
+                .maxPrologueLength(DirectAnswers.MAX_REQUEST_LINE_BYTES)
+                .maxHeadersSize(DirectAnswers.MAX_HEADER_BYTES)
+                .build();
         WebServerConfig.Builder web = WebServer.builder()
                 .host(b.host)
                 .port(b.port)
                 .shutdownHook(false)
+                .addProtocol(http1)
+                .addConnectionSelector(new LegacyHttpSelector(http1))
+                // gzip and deflate request bodies decoded; responses are compressed by Replies, not Helidon
+                .contentEncoding(ContentCodings.requestDecoding())
+                // hands Helidon's own error messages to the direct handlers, which tell 431 from 400 by them
+                .errorHandling(e -> e.includeEntity(true))
                 .maxPayloadSize(b.maxRequestBytes)
                 .directHandlers(jsonDirectHandlers(b.maxRequestBytes))
                 .shutdownGracePeriod(b.drainTimeout)
@@ -139,45 +141,7 @@ public final class BerthServer implements AutoCloseable {
 
     /** Helidon answers some errors itself (bad request line, body over the limit): give them the protocol's JSON shape. */
     private static DirectHandlers jsonDirectHandlers(long maxRequestBytes) {
-        DirectHandler json = (request, eventType, status, headers, message) -> {
-            String text = message == null || message.isBlank() ? status.reasonPhrase() : message;
-            if (eventType == DirectHandler.EventType.PAYLOAD_TOO_LARGE || status.code() == 413) {
-                text = "request body exceeds the limit of " + maxRequestBytes + " bytes";
-            } else if (status.code() == 400 && (message == null || message.isBlank())
-                    && request.headers().contains(HeaderNames.CONTENT_ENCODING)) {
-                // Helidon refuses a body coding it has no decoder for and says only "Bad Request"
-                text = "Content-Encoding '" + request.headers().first(HeaderNames.CONTENT_ENCODING).orElse("")
-                        + "' is not supported: send the body uncompressed (binary tensor data is compact and fast)";
-            } else if (status.code() >= 500) {
-                text = "internal server error";
-            }
-            headers.set(HeaderNames.CONTENT_TYPE, OipRestService.JSON);
-            return DirectHandler.TransportResponse.builder()
-                    .status(status)
-                    .headers(headers)
-                    .entity(new String(dev.berth.server.codec.OipJson.error(text), StandardCharsets.UTF_8))
-                    .build();
-        };
-        DirectHandlers.Builder b = DirectHandlers.builder();
-        for (DirectHandler.EventType type : DirectHandler.EventType.values()) {
-            b.addHandler(type, json);
-        }
-        return b.build();
-    }
-
-    /** Discards an entity written for a HEAD request; closing still completes the response. */
-    private static final class BodylessStream extends java.io.FilterOutputStream {
-        BodylessStream(java.io.OutputStream out) {
-            super(out);
-        }
-
-        @Override
-        public void write(int b) {
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) {
-        }
+        return DirectAnswers.create(maxRequestBytes);
     }
 
     public static Builder builder() {
@@ -297,6 +261,8 @@ public final class BerthServer implements AutoCloseable {
         private final List<HttpService> services = new ArrayList<>();
         private final List<String> extensions = new ArrayList<>(ServerInfo.BUILT_IN_EXTENSIONS);
         private Duration drainTimeout = Duration.ofSeconds(30);
+        private List<String> corsOrigins = List.of();
+        private int compressionMinBytes = ContentCodings.DEFAULT_MIN_BYTES;
         private BiFunction<Path, InferenceObserver, InferenceService> coreFactory = Cores::onnx;
 
         private Builder() {
@@ -304,7 +270,8 @@ public final class BerthServer implements AutoCloseable {
 
         /**
          * Applies a config node (keys {@code models, host, port, grpc-port, max-request-bytes,
-         * repository-token, drain-timeout-seconds}); keys that are absent leave the current value.
+         * repository-token, drain-timeout-seconds, cors-origins, compression-min-bytes}); keys that are
+         * absent leave the current value. {@code cors-origins} is a list or a comma-separated string.
          */
         public Builder config(Config node) {
             try {
@@ -315,6 +282,13 @@ public final class BerthServer implements AutoCloseable {
                 node.get("max-request-bytes").asLong().ifPresent(this::maxRequestBytes);
                 node.get("repository-token").asString().filter(s -> !s.isBlank()).ifPresent(this::repositoryToken);
                 node.get("drain-timeout-seconds").asLong().ifPresent(s -> drainTimeout(Duration.ofSeconds(s)));
+                Config cors = node.get("cors-origins");
+                if (cors.isList()) {
+                    corsOrigins(cors.asList(String.class).get());
+                } else {
+                    cors.asString().ifPresent(list -> corsOrigins(Cors.split(list)));
+                }
+                node.get("compression-min-bytes").asInt().ifPresent(this::compressionMinBytes);
             } catch (io.helidon.config.ConfigException e) {
                 throw new IllegalArgumentException("invalid configuration: " + e.getMessage(), e);
             }
@@ -397,6 +371,24 @@ public final class BerthServer implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Origins (scheme://host[:port], or {@code *}) whose browser pages may call the REST API; none by
+         * default, which leaves CORS off.
+         */
+        public Builder corsOrigins(List<String> origins) {
+            this.corsOrigins = List.copyOf(Objects.requireNonNull(origins, "origins"));
+            return this;
+        }
+
+        /**
+         * Smallest REST answer compressed when the client's Accept-Encoding asks for gzip or deflate
+         * (default {@value ContentCodings#DEFAULT_MIN_BYTES}); negative turns response compression off.
+         */
+        public Builder compressionMinBytes(int bytes) {
+            this.compressionMinBytes = bytes;
+            return this;
+        }
+
         /** How long stop waits for requests in flight. */
         public Builder drainTimeout(Duration timeout) {
             this.drainTimeout = Objects.requireNonNull(timeout, "drainTimeout");
@@ -429,6 +421,11 @@ public final class BerthServer implements AutoCloseable {
             }
             if (host.isBlank()) {
                 problems.add("host must not be blank");
+            }
+            try {
+                Cors.of(corsOrigins);
+            } catch (IllegalArgumentException e) {
+                problems.add(e.getMessage());
             }
             if (!problems.isEmpty()) {
                 throw new IllegalArgumentException(String.join("; ", problems));

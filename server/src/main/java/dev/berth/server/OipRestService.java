@@ -12,7 +12,6 @@ import dev.berth.server.codec.RestInferRequest;
 import dev.berth.server.codec.RestInferResponse;
 import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
-import io.helidon.http.Status;
 import io.helidon.webserver.http.Handler;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
@@ -21,7 +20,6 @@ import io.helidon.webserver.http.ServerResponse;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Optional;
@@ -166,18 +164,13 @@ final class OipRestService implements HttpService {
             sendFailure(res, failure);
             return;
         }
-        res.status(Status.OK_200);
         if (encoded.hasBinary()) {
-            res.header(HeaderNames.CONTENT_TYPE, OCTET_STREAM);
+            // the JSON header's length before any compression: clients inflate the body, then split it (as Triton's do)
             res.header(INFERENCE_HEADER_LENGTH, Integer.toString(encoded.json().length));
-            res.header(HeaderNames.CONTENT_LENGTH, Long.toString(encoded.length()));
             // header and tensors go out one after the other, never concatenated into one array
-            try (OutputStream out = res.outputStream()) {
-                encoded.writeTo(out);
-            }
+            Replies.send(res, 200, OCTET_STREAM, encoded.length(), encoded::writeTo);
         } else {
-            res.header(HeaderNames.CONTENT_TYPE, JSON);
-            res.send(encoded.json());
+            sendJson(res, 200, encoded.json());
         }
     }
 
@@ -259,48 +252,72 @@ final class OipRestService implements HttpService {
     /** Bodies up to this size are read into one array allocated from their Content-Length. */
     private static final long PREALLOCATE_LIMIT = 16L << 20;
 
-    /** Reads the whole body, refusing more than the limit even when no Content-Length was sent. */
+    /**
+     * Reads the whole body, refusing more than the limit even when no Content-Length was sent; a body
+     * with a Content-Encoding is decoded by Helidon ({@link ContentCodings}) and the limit applies to the
+     * decoded bytes, of which no more than the limit is ever inflated.
+     */
     private byte[] readBody(ServerRequest req) throws IOException {
         OptionalLong declared = req.headers().contentLength();
         if (declared.isPresent() && declared.getAsLong() > maxRequestBytes) {
-            throw tooLarge(declared.getAsLong());
+            throw tooLarge(declared.getAsLong(), null);
         }
         if (!req.content().hasEntity()) {
             return new byte[0];
         }
-        // a compressed body (Content-Encoding) is longer than its Content-Length once decoded
-        boolean compressed = req.headers().contains(HeaderNames.CONTENT_ENCODING);
-        try (InputStream in = req.content().inputStream()) {
-            if (declared.isPresent() && !compressed && declared.getAsLong() <= PREALLOCATE_LIMIT) {
+        // a compressed body is longer than its Content-Length once decoded
+        String coding = req.headers().first(HeaderNames.CONTENT_ENCODING).map(String::trim)
+                .filter(c -> !c.equalsIgnoreCase("identity")).orElse(null);
+        // not try-with-resources: closing a body that was abandoned half read (too large, corrupt) makes
+        // Helidon wait for more of it from the client, who may be waiting for the answer instead
+        InputStream in = req.content().inputStream();
+        try {
+            byte[] body;
+            if (declared.isPresent() && coding == null && declared.getAsLong() <= PREALLOCATE_LIMIT) {
                 // one array of the declared size, filled in place: readNBytes(int) would gather chunks and
                 // copy them again, which was a fifth of the server's CPU on large binary tensors. Past the
                 // limit a client's Content-Length alone must not make the server reserve the memory.
-                byte[] body = new byte[(int) declared.getAsLong()];
+                body = new byte[(int) declared.getAsLong()];
                 int read = in.readNBytes(body, 0, body.length);
-                return read == body.length ? body : java.util.Arrays.copyOf(body, read);
+                body = read == body.length ? body : java.util.Arrays.copyOf(body, read);
+            } else if (declared.isPresent() && coding == null) {
+                body = in.readNBytes((int) declared.getAsLong());
+            } else {
+                body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 16, maxRequestBytes + 1));
+                if (body.length > maxRequestBytes) {
+                    throw tooLarge(-1, coding);
+                }
             }
-            if (declared.isPresent() && !compressed) {
-                return in.readNBytes((int) declared.getAsLong());
-            }
-            byte[] body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 16, maxRequestBytes + 1));
-            if (body.length > maxRequestBytes) {
-                throw tooLarge(body.length);
-            }
+            in.close();
             return body;
+        } catch (ContentCodings.CorruptBody e) {
+            throw new InferenceException.InvalidInput(e.getMessage());
+        } catch (io.helidon.http.HttpException e) {
+            // Helidon's own cap on the decoded body (its payload limit, which is max-request-bytes)
+            if (e.status().code() == 413) {
+                throw tooLarge(-1, coding);
+            }
+            throw e;
         } catch (IllegalStateException | io.helidon.http.RequestException e) {
             // Helidon reports a body past its own payload limit this way
-            throw tooLarge(-1);
+            throw tooLarge(-1, null);
         }
     }
 
-    private Failure.TooLarge tooLarge(long size) {
+    private Failure.TooLarge tooLarge(long size, String coding) {
         return new Failure.TooLarge("request body " + (size >= 0 ? "of " + size + " bytes " : "")
-                + "exceeds the limit of " + maxRequestBytes + " bytes");
+                + "exceeds the limit of " + maxRequestBytes + " bytes"
+                + (coding == null ? "" : " once decoded (Content-Encoding: " + coding + ")"));
     }
 
     static void sendFailure(ServerResponse res, Failure failure) {
         if (failure.kind() == Failure.Kind.UNAUTHENTICATED) {
             res.header(HeaderNames.WWW_AUTHENTICATE, "Bearer");
+        }
+        if (failure.kind() == Failure.Kind.TOO_LARGE) {
+            // the rest of the body stays unread: draining it (through an inflater, for a compressed one)
+            // would cost what the limit is there to prevent, so the connection ends with this answer
+            res.header(HeaderNames.CONNECTION, "close");
         }
         sendError(res, failure.kind().httpStatus, failure.message());
     }
@@ -312,9 +329,8 @@ final class OipRestService implements HttpService {
         sendJson(res, status, OipJson.error(message));
     }
 
+    /** A JSON answer; compressed, HEAD-shaped, as {@link Replies} does for every answer. */
     static void sendJson(ServerResponse res, int status, byte[] body) {
-        res.status(Status.create(status));
-        res.header(HeaderNames.CONTENT_TYPE, JSON);
-        res.send(body);
+        Replies.send(res, status, JSON, body);
     }
 }

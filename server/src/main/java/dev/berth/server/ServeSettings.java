@@ -23,6 +23,8 @@ import java.util.Map;
  *   repository-token: secret    # BERTH_REPOSITORY_TOKEN, --repository-token
  *   drain-timeout-seconds: 30   # BERTH_DRAIN_TIMEOUT_SECONDS
  *   report-interval: 5m         # BERTH_REPORT_INTERVAL, --report-interval (monitoring reports)
+ *   cors-origins: [https://a]   # BERTH_CORS_ORIGINS (comma-separated), --cors-origins; or "*"
+ *   compression-min-bytes: 1024 # BERTH_COMPRESSION_MIN_BYTES; -1 never compresses answers
  * </pre>
  */
 public final class ServeSettings {
@@ -46,6 +48,8 @@ public final class ServeSettings {
         m.put("BERTH_REPOSITORY_TOKEN", "repository-token");
         m.put("BERTH_DRAIN_TIMEOUT_SECONDS", "drain-timeout-seconds");
         m.put("BERTH_REPORT_INTERVAL", "report-interval");
+        m.put("BERTH_CORS_ORIGINS", "cors-origins");
+        m.put("BERTH_COMPRESSION_MIN_BYTES", "compression-min-bytes");
         return m;
     }
 

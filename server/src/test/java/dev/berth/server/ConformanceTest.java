@@ -423,14 +423,17 @@ class ConformanceTest {
         assertEquals("GET, HEAD", RestAssured.given().port(server.port()).put("/v2/models/churn").header("Allow"));
     }
 
-    /** Finding: a compressed request body was answered with a bare "Bad Request". */
+    /**
+     * Finding: a compressed request body was answered with a bare "Bad Request". gzip, deflate and identity
+     * are decoded now (ContentCodingTest); any other coding is a 415 naming it.
+     */
     @Test
     void unsupportedContentEncodingIsNamed() throws Exception {
         Response r = RestAssured.given().baseUri("http://127.0.0.1").port(server.port()).contentType("application/json")
-                .header("Content-Encoding", "gzip").body(new byte[]{31, -117, 8, 0, 0, 0, 0, 0, 0, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0})
+                .header("Content-Encoding", "br").body(new byte[]{11, 2, -128, 123, 125, 3})
                 .post("/v2/models/churn/infer");
-        String e = assertError(r, 400);
-        assertTrue(e.contains("Content-Encoding 'gzip'"), e);
+        String e = assertError(r, 415);
+        assertTrue(e.contains("Content-Encoding 'br'"), e);
     }
 
     /** Reads a response head (through the blank line) without its body. */

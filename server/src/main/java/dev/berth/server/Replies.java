@@ -1,0 +1,147 @@
+package dev.berth.server;
+
+import io.helidon.http.HeaderNames;
+import io.helidon.http.HeaderValues;
+import io.helidon.http.Method;
+import io.helidon.http.Status;
+import io.helidon.webserver.CloseConnectionException;
+import io.helidon.webserver.http.Filter;
+import io.helidon.webserver.http.ServerResponse;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+
+/**
+ * How berth's REST answers leave the server. Every handler answers through {@link #send}, which knows
+ * the request being answered (set by {@link #filter}, which wraps every route on the connection's
+ * thread) and so can:
+ * <ul>
+ *   <li>compress the body when Accept-Encoding asks and the body is at least the threshold
+ *       ({@link ContentCodings}), with {@code Vary: Accept-Encoding} and a Content-Length of the coded
+ *       bytes (compressed in memory rather than streamed, so HTTP/1.0 clients and HEAD get a length);</li>
+ *   <li>answer HEAD with exactly the headers GET would get, Content-Length included, and no body
+ *       (Helidon 4.5 writes a HEAD answer's entity like GET's, or Content-Length 0 once filtered).</li>
+ * </ul>
+ * The filter also makes {@code Connection: close} mean what it says: Helidon 4.5 writes the header
+ * but then waits for the client's next request; after such an answer the filter ends the connection.
+ */
+final class Replies {
+    /** The request being answered on this thread. */
+    private static final ThreadLocal<Exchange> CURRENT = new ThreadLocal<>();
+
+    private Replies() {
+    }
+
+    /** Writes a body to a stream (the binary tensor answer, written in parts). */
+    @FunctionalInterface
+    interface Body {
+        void writeTo(OutputStream out) throws IOException;
+    }
+
+    private static final class Exchange {
+        final boolean head;
+        final ContentCodings.Coding coding;
+        final int minBytes;
+        boolean bodyless;
+
+        Exchange(boolean head, ContentCodings.Coding coding, int minBytes) {
+            this.head = head;
+            this.coding = coding;
+            this.minBytes = minBytes;
+        }
+    }
+
+    /**
+     * The filter berth's routing runs first.
+     *
+     * @param compressionMinBytes smallest body compressed when the client asks; negative: never compress
+     */
+    static Filter filter(int compressionMinBytes) {
+        return (chain, req, res) -> {
+            boolean head = req.prologue().method() == Method.HEAD;
+            Exchange exchange = new Exchange(head, compressionMinBytes < 0 ? ContentCodings.Coding.IDENTITY
+                    : ContentCodings.negotiate(req.headers()), compressionMinBytes);
+            Exchange outer = CURRENT.get();
+            CURRENT.set(exchange);
+            try {
+                chain.proceed();
+            } finally {
+                CURRENT.set(outer);
+            }
+            if (!res.isSent()) {
+                return;
+            }
+            if (res.headers().containsToken(HeaderValues.CONNECTION_CLOSE)) {
+                throw new CloseConnectionException("closing after an answer with Connection: close");
+            }
+            if (head && !exchange.bodyless) {
+                // a HEAD answer that did not come through send() may have carried a body, which the client
+                // would read as the start of its next answer: do not let it read one
+                throw new CloseConnectionException("closing after a HEAD answer sent with an entity");
+            }
+        };
+    }
+
+    /** Sends a complete body with its status and content type. */
+    static void send(ServerResponse res, int status, String contentType, byte[] body) {
+        Exchange x = CURRENT.get();
+        res.status(Status.create(status));
+        res.header(HeaderNames.CONTENT_TYPE, contentType);
+        byte[] wire = body;
+        ContentCodings.Coding coding = coding(res, x, body.length);
+        if (coding != ContentCodings.Coding.IDENTITY) {
+            wire = coding.encode(body);
+            res.header(HeaderNames.CONTENT_ENCODING, coding.token);
+        }
+        if (x != null && x.head) {
+            headOnly(res, x, wire.length);
+        } else {
+            res.send(wire);
+        }
+    }
+
+    /** Sends a body of {@code length} bytes that {@code body} writes, in parts when it is not compressed. */
+    static void send(ServerResponse res, int status, String contentType, long length, Body body) throws IOException {
+        Exchange x = CURRENT.get();
+        res.status(Status.create(status));
+        res.header(HeaderNames.CONTENT_TYPE, contentType);
+        ContentCodings.Coding coding = coding(res, x, length);
+        if (coding != ContentCodings.Coding.IDENTITY) {
+            ByteArrayOutputStream buffer = new ByteArrayOutputStream((int) Math.min(Integer.MAX_VALUE - 16, length / 2 + 64));
+            try (OutputStream coded = coding.wrap(buffer)) {
+                body.writeTo(coded);
+            }
+            res.header(HeaderNames.CONTENT_ENCODING, coding.token);
+            if (x.head) {
+                headOnly(res, x, buffer.size());
+            } else {
+                res.send(buffer.toByteArray());
+            }
+            return;
+        }
+        if (x != null && x.head) {
+            headOnly(res, x, length);
+            return;
+        }
+        res.header(HeaderNames.CONTENT_LENGTH, Long.toString(length));
+        try (OutputStream out = res.outputStream()) {
+            body.writeTo(out);
+        }
+    }
+
+    /** The coding of this answer; adds {@code Vary} when the answer depends on Accept-Encoding. */
+    private static ContentCodings.Coding coding(ServerResponse res, Exchange x, long length) {
+        if (x == null || x.minBytes < 0 || length < x.minBytes) {
+            return ContentCodings.Coding.IDENTITY;
+        }
+        res.headers().add(HeaderValues.create(HeaderNames.VARY, "Accept-Encoding"));
+        return x.coding;
+    }
+
+    private static void headOnly(ServerResponse res, Exchange x, long length) {
+        res.header(HeaderNames.CONTENT_LENGTH, Long.toString(length));
+        x.bodyless = true;
+        res.send();
+    }
+}
