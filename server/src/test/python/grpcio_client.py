@@ -6,7 +6,8 @@ STUBS_DIR holds the modules grpc_tools.protoc generated from berth's .proto file
 grpc-java's health.proto (copied to the top of STUBS_DIR). The checks are
 the calls every Triton or KServe Python client starts with: ServerLive, ServerReady,
 ModelMetadata, then ModelInfer with raw little-endian FP32 inputs shaped from the metadata
-(dynamic axes as 1), once plain and once gzip-compressed, and the standard health check. Each
+(dynamic axes as 1), once plain and once gzip-compressed, ModelStreamInfer with a failing
+request between two good ones, ModelConfig, an unknown model, and the standard health check. Each
 check prints one line "ok NAME detail"; the first failure prints "FAIL ..." and exits 1.
 """
 import struct
@@ -50,6 +51,18 @@ def main():
                   "ModelInfer[%s]" % compression.name,
                   "version=%s outputs=%s" % (answer.model_version,
                                               [(o.name, o.datatype, list(o.shape)) for o in answer.outputs]))
+
+        # Triton's streaming inference: one answer per request, a failing one answered in-band
+        bad = pb.ModelInferRequest(model_name="no-such-model", id="py-bad")
+        answers = list(stub.ModelStreamInfer(iter([request, bad, request]), timeout=30))
+        check(len(answers) == 3 and answers[0].error_message == "" and answers[0].infer_response.id == "py-1"
+              and "no-such-model" in answers[1].error_message and answers[1].infer_response.id == "py-bad"
+              and answers[2].error_message == "",
+              "ModelStreamInfer", "errors=%s" % [a.error_message for a in answers])
+
+        config = stub.ModelConfig(pb.ModelConfigRequest(name=model), timeout=10).config
+        check(config.name == model and config.backend == "onnxruntime" and len(config.input) == len(meta.inputs),
+              "ModelConfig", "max_batch_size=%d inputs=%s" % (config.max_batch_size, [i.name for i in config.input]))
 
         try:
             stub.ModelMetadata(pb.ModelMetadataRequest(name="no-such-model"), timeout=10)

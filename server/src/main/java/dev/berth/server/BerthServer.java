@@ -438,11 +438,15 @@ public final class BerthServer implements AutoCloseable {
             if (grpc > 0 && grpc == port) {
                 problems.add("grpc port " + grpc + " equals the HTTP port; gRPC needs a port of its own");
             }
-            if (grpcKeepalive.time().toMillis() < 1) {
-                problems.add("grpc keepalive time must be at least 1ms, got " + grpcKeepalive.time());
+            // gRPC's own floors (grpc-java would raise smaller values silently)
+            if (grpcKeepalive.time().compareTo(GrpcKeepalive.MIN_TIME) < 0) {
+                problems.add("grpc keepalive time must be at least 10s, got " + grpcKeepalive.time());
             }
-            if (grpcKeepalive.timeout().toMillis() < 1) {
-                problems.add("grpc keepalive timeout must be at least 1ms, got " + grpcKeepalive.timeout());
+            if (grpcKeepalive.timeout().compareTo(GrpcKeepalive.MIN_TIMEOUT) < 0) {
+                problems.add("grpc keepalive timeout must be at least 10ms, got " + grpcKeepalive.timeout());
+            }
+            if (grpcKeepalive.permitTime().isNegative()) {
+                problems.add("grpc permit keepalive time must not be negative, got " + grpcKeepalive.permitTime());
             }
             if (maxRequestBytes < 1024 || maxRequestBytes > Integer.MAX_VALUE - 16) {
                 problems.add("max request bytes must be between 1024 and " + (Integer.MAX_VALUE - 16) + ", got " + maxRequestBytes);

@@ -6,7 +6,7 @@ import java.util.Objects;
 /**
  * HTTP/2 keepalive of the gRPC listener, as grpc-java (and gRPC's C core, and Triton) name them.
  *
- * @param time               how long a connection may be quiet before the server pings the client
+ * @param time               how long a connection may be quiet before the server pings the client (10 s at least)
  * @param timeout            how long the server waits for the ping's answer before closing the connection
  * @param permitTime         the shortest interval at which a client may ping; faster pings get the
  *                           connection closed with GOAWAY {@code ENHANCE_YOUR_CALM}
@@ -16,6 +16,11 @@ public record GrpcKeepalive(Duration time, Duration timeout, Duration permitTime
     /** gRPC's own server defaults, which Triton keeps too: 2 h, 20 s, 5 min, no pings without calls. */
     public static final GrpcKeepalive DEFAULTS =
             new GrpcKeepalive(Duration.ofHours(2), Duration.ofSeconds(20), Duration.ofMinutes(5), false);
+
+    /** The shortest ping interval gRPC allows a server. */
+    public static final Duration MIN_TIME = Duration.ofSeconds(10);
+    /** The shortest ping timeout gRPC allows. */
+    public static final Duration MIN_TIMEOUT = Duration.ofMillis(10);
 
     public GrpcKeepalive {
         Objects.requireNonNull(time, "time");
