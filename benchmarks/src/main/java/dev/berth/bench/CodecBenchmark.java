@@ -55,6 +55,14 @@ public class CodecBenchmark {
     @Param({"ALIASING"})
     public String grpcMarshaller;
 
+    /**
+     * Where a gRPC request is parsed: {@code VIRTUAL}, a fresh virtual thread per call as in the server
+     * (grpc-java parses on the call's executor, berth's makes a virtual thread per task, so a
+     * thread-local read buffer is new every time), or {@code CALLER}, the benchmark thread itself.
+     */
+    @Param({"VIRTUAL"})
+    public String parseThread;
+
     private MethodDescriptor.Marshaller<ModelInferRequest> marshaller;
     private String model;
     private byte[] body;
@@ -88,12 +96,21 @@ public class CodecBenchmark {
      * message arrived in (like the REST body, the received message, not counted here).
      */
     @Benchmark
-    public Object decode() {
+    public Object decode() throws InterruptedException {
         if (encoding == Payloads.Encoding.GRPC) {
-            InputStream received = ReadableBuffers.openStream(ReadableBuffers.wrap(grpcMessage), true);
-            return OipProto.readInferRequest(marshaller.parse(received)).request();
+            if (parseThread.equals("CALLER")) {
+                return decodeGrpc();
+            }
+            Object[] decoded = new Object[1];
+            Thread.ofVirtual().start(() -> decoded[0] = decodeGrpc()).join();
+            return decoded[0];
         }
         return OipJson.readInferRequest(model, null, body, headerLength).request();
+    }
+
+    private Object decodeGrpc() {
+        InputStream received = ReadableBuffers.openStream(ReadableBuffers.wrap(grpcMessage), true);
+        return OipProto.readInferRequest(marshaller.parse(received)).request();
     }
 
     /** Encodes into a sink that discards, as the server streams into Helidon's socket buffers. */
