@@ -2,7 +2,7 @@
 # serves the model registry mounted at /models.
 #
 #   docker build -t berth .            (or: podman build -t berth .)
-#   docker run -p 8080:8080 -v "$PWD/models:/models:ro" berth
+#   docker run -p 8080:8080 -p 8081:8081 -v "$PWD/models:/models:ro" berth     (REST on 8080, gRPC on 8081)
 #
 # `berth package` builds a per-model image from the same jars without this file or a daemon.
 #
@@ -27,8 +27,10 @@ FROM ${APP_SOURCE} AS app
 FROM ${RUNTIME_IMAGE}
 COPY --from=app /app /app
 ENV PORT=8080 \
-    BERTH_MODELS=/models
-EXPOSE 8080
+    BERTH_GRPC_PORT=8081 \
+    BERTH_MODELS=/models \
+    ORT_DISABLE_TELEMETRY=1
+EXPOSE 8080 8081
 # a numeric user, so Kubernetes' runAsNonRoot can check it; the registry is only read
 USER 65532:65532
 WORKDIR /app

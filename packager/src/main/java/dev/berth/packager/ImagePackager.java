@@ -49,6 +49,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -68,8 +69,9 @@ import java.util.stream.Stream;
  * the version at {@value #MODELS_DIR}{@code /<name>/<version>/} (model files, manifest,
  * artifacts) with a {@code model.json} beside it that keeps only what applies to that version;
  * the full manifest at {@value #MANIFEST_PATH} and the dependency manifest at
- * {@value #DEPENDENCIES_PATH}. The entrypoint runs {@code berth serve --models /models} on
- * {@code PORT} (default {@value #DEFAULT_PORT}) as user {@value #USER}.
+ * {@value #DEPENDENCIES_PATH}. The entrypoint runs {@code berth serve --models /models} with REST
+ * on {@code PORT} (default {@value #DEFAULT_PORT}) and gRPC on {@code BERTH_GRPC_PORT} (default
+ * {@value #DEFAULT_GRPC_PORT}) as user {@value #USER}.
  *
  * <p>The same version packaged by the same berth build gives the same image digest: the image's
  * creation time is the version's registration time and every file has a fixed timestamp.
@@ -91,6 +93,10 @@ public final class ImagePackager {
     public static final String DEPENDENCIES_PATH = METADATA_DIR + "/dependencies.json";
     /** The port the server listens on unless {@code PORT} says otherwise. */
     public static final int DEFAULT_PORT = 8080;
+    /** The gRPC port unless {@code BERTH_GRPC_PORT} says otherwise (the server's own default, KServe's convention). */
+    public static final int DEFAULT_GRPC_PORT = 8081;
+    /** The environment variable {@code berth serve} reads its gRPC port from. */
+    public static final String GRPC_PORT_ENV = "BERTH_GRPC_PORT";
     /** A numeric user and group, so that Kubernetes' runAsNonRoot can verify it without /etc/passwd. */
     public static final String USER = "65532:65532";
     /** The command line's main class; {@code serve} is its server command. */
@@ -173,8 +179,12 @@ public final class ImagePackager {
         builder.setFileEntriesLayers(layers)
                 .setEntrypoint(entrypoint())
                 .setProgramArguments(programArguments())
-                .setEnvironment(Map.of("PORT", Integer.toString(DEFAULT_PORT), LocalRegistry.MODELS_ENV, MODELS_DIR))
-                .setExposedPorts(Port.tcp(DEFAULT_PORT))
+                .setEnvironment(Map.of("PORT", Integer.toString(DEFAULT_PORT), GRPC_PORT_ENV, Integer.toString(DEFAULT_GRPC_PORT),
+                        LocalRegistry.MODELS_ENV, MODELS_DIR,
+                        // ONNX Runtime 1.29's Linux telemetry crashes a JVM whose command line passes ~4 KB
+                        // (docs/native-safety.md); off in every image, whatever arguments a deployment adds
+                        "ORT_DISABLE_TELEMETRY", "1"))
+                .setExposedPorts(Set.of(Port.tcp(DEFAULT_PORT), Port.tcp(DEFAULT_GRPC_PORT)))
                 .setUser(USER)
                 .setWorkingDirectory(AbsoluteUnixPath.get(APP_DIR))
                 .setLabels(imageLabels)

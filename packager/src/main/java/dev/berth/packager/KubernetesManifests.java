@@ -18,9 +18,16 @@ import java.util.Map;
  * and HorizontalPodAutoscaler ({@code autoscaling/v2}), and a KServe {@code InferenceService}
  * ({@code serving.kserve.io/v1beta1}) that runs the image as a custom predictor.
  *
- * <p>The pods probe {@code /v2/health/live} and {@code /v2/health/ready}, and carry the
- * {@code prometheus.io/*} annotations that Prometheus' Kubernetes service discovery examples
- * use to find {@code /metrics}.
+ * <p>The Deployment's pods serve REST on {@code http} (8080) and gRPC on {@code grpc} (8081), both
+ * in the Service. Readiness is Kubernetes' native gRPC probe ({@code grpc.health.v1.Health} with the
+ * empty service name, which follows the server's readiness and turns NOT_SERVING when it drains);
+ * liveness and start-up stay on {@code GET /v2/health/live}, since the health protocol has no
+ * liveness of its own and a probe on readiness would restart a pod that is only loading models.
+ * The pods carry the {@code prometheus.io/*} annotations that Prometheus' Kubernetes service
+ * discovery examples use to find {@code /metrics}.
+ *
+ * <p>The KServe InferenceService keeps to the one HTTP port and HTTP probes: KServe (through
+ * Knative) runs a custom predictor container with a single port, which its probes must use.
  */
 public final class KubernetesManifests {
     /** Files written by {@link #write(Path)}, in order. */
@@ -37,6 +44,7 @@ public final class KubernetesManifests {
     private final int modelVersion;
     private final String name;
     private final int port;
+    private final int grpcPort;
     private final int minReplicas;
     private final int maxReplicas;
     private final int cpuUtilization;
@@ -47,6 +55,7 @@ public final class KubernetesManifests {
         modelVersion = b.modelVersion;
         name = resourceName(b.modelName);
         port = b.port;
+        grpcPort = b.grpcPort;
         minReplicas = b.minReplicas;
         maxReplicas = b.maxReplicas;
         cpuUtilization = b.cpuUtilization;
@@ -105,7 +114,7 @@ public final class KubernetesManifests {
         Map<String, Object> podMeta = map("labels", selectorLabels(), "annotations", scrapeAnnotations());
         Map<String, Object> pod = map(
                 "securityContext", map("runAsNonRoot", true, "runAsUser", 65532, "runAsGroup", 65532),
-                "containers", List.of(container("server")),
+                "containers", List.of(container("server", true)),
                 "volumes", List.of(tmpVolume()));
         Map<String, Object> spec = map(
                 "replicas", minReplicas,
@@ -118,7 +127,8 @@ public final class KubernetesManifests {
         Map<String, Object> spec = map(
                 "type", "ClusterIP",
                 "selector", selectorLabels(),
-                "ports", List.of(map("name", "http", "port", port, "targetPort", "http", "protocol", "TCP")));
+                "ports", List.of(map("name", "http", "port", port, "targetPort", "http", "protocol", "TCP"),
+                        map("name", "grpc", "port", grpcPort, "targetPort", "grpc", "protocol", "TCP")));
         return object("v1", "Service", metadata(name, scrapeAnnotations()), spec);
     }
 
@@ -141,16 +151,19 @@ public final class KubernetesManifests {
         Map<String, Object> predictor = map(
                 "minReplicas", minReplicas,
                 "maxReplicas", maxReplicas,
-                "containers", List.of(container("kserve-container")),
+                "containers", List.of(container("kserve-container", false)),
                 "volumes", List.of(tmpVolume()));
         return object("serving.kserve.io/v1beta1", "InferenceService", metadata(name, annotations), map("predictor", predictor));
     }
 
-    private Map<String, Object> container(String containerName) {
+    /** The server container; {@code grpc}: with the gRPC port and its native readiness probe. */
+    private Map<String, Object> container(String containerName, boolean grpc) {
         Map<String, Object> live = map("httpGet", map("path", "/v2/health/live", "port", port), "periodSeconds", 10,
                 "failureThreshold", 3);
-        Map<String, Object> ready = map("httpGet", map("path", "/v2/health/ready", "port", port), "periodSeconds", 5,
-                "failureThreshold", 2);
+        // the empty service name is the server as a whole: SERVING once ready, NOT_SERVING while draining
+        Map<String, Object> ready = grpc
+                ? map("grpc", map("port", grpcPort, "service", ""), "periodSeconds", 5, "failureThreshold", 2)
+                : map("httpGet", map("path", "/v2/health/ready", "port", port), "periodSeconds", 5, "failureThreshold", 2);
         // loading and warming up a model takes a while; the startup probe keeps liveness from killing it meanwhile
         Map<String, Object> startup = map("httpGet", map("path", "/v2/health/live", "port", port), "periodSeconds", 2,
                 "failureThreshold", 60);
@@ -158,8 +171,12 @@ public final class KubernetesManifests {
                 "name", containerName,
                 "image", imageByDigest,
                 "imagePullPolicy", "IfNotPresent",
-                "ports", List.of(map("name", "http", "containerPort", port, "protocol", "TCP")),
-                "env", List.of(map("name", "PORT", "value", Integer.toString(port))),
+                "ports", grpc
+                        ? List.of(map("name", "http", "containerPort", port, "protocol", "TCP"),
+                                map("name", "grpc", "containerPort", grpcPort, "protocol", "TCP"))
+                        : List.of(map("name", "http", "containerPort", port, "protocol", "TCP")),
+                "env", List.of(map("name", "PORT", "value", Integer.toString(port)),
+                        map("name", "BERTH_GRPC_PORT", "value", Integer.toString(grpcPort))),
                 "startupProbe", startup,
                 "livenessProbe", live,
                 "readinessProbe", ready,
@@ -220,6 +237,7 @@ public final class KubernetesManifests {
         private String modelName;
         private int modelVersion;
         private int port = ImagePackager.DEFAULT_PORT;
+        private int grpcPort = ImagePackager.DEFAULT_GRPC_PORT;
         private int minReplicas = 1;
         private int maxReplicas = 5;
         private int cpuUtilization = 70;
@@ -246,6 +264,12 @@ public final class KubernetesManifests {
             return this;
         }
 
+        /** The container's gRPC port, {@value ImagePackager#DEFAULT_GRPC_PORT} by default. */
+        public Builder grpcPort(int value) {
+            grpcPort = value;
+            return this;
+        }
+
         /** The autoscaler's (and KServe's) replica range, 1 to 5 by default. */
         public Builder replicas(int min, int max) {
             minReplicas = min;
@@ -267,6 +291,9 @@ public final class KubernetesManifests {
             }
             if (modelName == null || modelName.isBlank()) {
                 problems.add("a model name");
+            }
+            if (port == grpcPort) {
+                problems.add("different HTTP and gRPC ports");
             }
             if (minReplicas < 1 || maxReplicas < minReplicas) {
                 problems.add("1 <= minReplicas <= maxReplicas");

@@ -57,12 +57,15 @@ class DockerfileIT {
         Path models = temp.resolve("models");
         ChurnRegistry.create(models);
         int port = LocalOciRegistry.freePort();
-        String container = podman.run("run", "-d", "--env", "PORT=" + port, "-v", models + ":/models:ro", tag).trim();
+        int grpcPort = LocalOciRegistry.freePort();
+        String container = podman.run("run", "-d", "--env", "PORT=" + port, "--env", "BERTH_GRPC_PORT=" + grpcPort,
+                "-v", models + ":/models:ro", tag).trim();
         try {
             String url = "http://127.0.0.1:" + port;
             ServingChecks.awaitReady(podman, container, url);
             assertTrue(ServingChecks.getJson(url + "/v2/models/churn").path("versions").size() >= 1);
             ServingChecks.assertChurnPredictions(url, models.resolve("churn/1/model.onnx"));
+            ServingChecks.assertGrpcServing(grpcPort);
         } finally {
             podman.exec("rm", "--force", "--time", "2", container);
         }

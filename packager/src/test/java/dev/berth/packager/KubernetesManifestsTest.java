@@ -3,6 +3,7 @@ package dev.berth.packager;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.berth.server.BerthServer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -88,9 +89,22 @@ class KubernetesManifestsTest {
         JsonNode container = deployment.at("/spec/template/spec/containers/0");
         assertEquals(IMAGE, container.path("image").asText());
         assertEquals("/v2/health/live", container.at("/livenessProbe/httpGet/path").asText());
-        assertEquals("/v2/health/ready", container.at("/readinessProbe/httpGet/path").asText());
+        // Kubernetes' native gRPC probe: grpc.health.v1 on the gRPC port, the empty service being the server's readiness
+        assertEquals(8081, container.at("/readinessProbe/grpc/port").asInt());
+        assertTrue(container.at("/readinessProbe/grpc/port").isInt(), "a port is a number, not a string");
+        assertEquals("", container.at("/readinessProbe/grpc/service").asText());
+        assertTrue(container.at("/readinessProbe/httpGet").isMissingNode(), "one handler per probe");
+        assertEquals("/v2/health/live", container.at("/startupProbe/httpGet/path").asText());
         assertEquals(8080, container.at("/ports/0/containerPort").asInt());
         assertTrue(container.at("/ports/0/containerPort").isInt(), "a port is a number, not a string");
+        assertEquals("grpc", container.at("/ports/1/name").asText());
+        assertEquals(8081, container.at("/ports/1/containerPort").asInt());
+        assertEquals("BERTH_GRPC_PORT", container.at("/env/1/name").asText());
+        assertEquals("8081", container.at("/env/1/value").asText(), "env values are strings");
+        JsonNode servicePorts = docs.get("Service").at("/spec/ports");
+        assertEquals("grpc", servicePorts.get(1).path("name").asText());
+        assertEquals(8081, servicePorts.get(1).path("port").asInt());
+        assertEquals("grpc", servicePorts.get(1).path("targetPort").asText(), "targets the container port by name");
         JsonNode annotations = deployment.at("/spec/template/metadata/annotations");
         // annotation values must be strings or the API server rejects the object
         assertTrue(annotations.path("prometheus.io/scrape").isTextual(), annotations.toString());
@@ -116,6 +130,9 @@ class KubernetesManifestsTest {
 
         JsonNode predictor = docs.get("InferenceService").at("/spec/predictor/containers/0");
         assertEquals("kserve-container", predictor.path("name").asText());
+        // KServe (Knative) takes one container port, which its probes must use
+        assertEquals(1, predictor.path("ports").size());
+        assertEquals("/v2/health/ready", predictor.at("/readinessProbe/httpGet/path").asText());
         assertEquals(IMAGE, predictor.path("image").asText());
         assertEquals("3", deployment.at("/metadata/labels/app.kubernetes.io~1version").asText());
     }
@@ -127,6 +144,23 @@ class KubernetesManifestsTest {
         assertEquals("model-3d-digits", KubernetesManifests.resourceName("3d-digits"));
         String longName = KubernetesManifests.resourceName("a".repeat(80));
         assertTrue(longName.length() <= 63 && longName.matches("[a-z]([-a-z0-9]*[a-z0-9])?"), longName);
+    }
+
+    @Test
+    void otherPortsAreCarriedEverywhere(@TempDir Path dir) throws IOException {
+        KubernetesManifests.builder().imageByDigest(IMAGE).model("churn", 3).port(9000).grpcPort(9001).build().write(dir);
+        JsonNode deployment = YAML.readTree(dir.resolve("deployment.yaml").toFile());
+        JsonNode container = deployment.at("/spec/template/spec/containers/0");
+        assertEquals(9001, container.at("/readinessProbe/grpc/port").asInt());
+        assertEquals(9000, container.at("/livenessProbe/httpGet/port").asInt());
+        assertEquals("9001", container.at("/env/1/value").asText());
+        assertThrows(IllegalStateException.class,
+                () -> KubernetesManifests.builder().imageByDigest(IMAGE).model("churn", 3).port(9000).grpcPort(9000).build());
+    }
+
+    @Test
+    void imageAndServerAgreeOnTheGrpcPort() {
+        assertEquals(BerthServer.DEFAULT_GRPC_PORT, ImagePackager.DEFAULT_GRPC_PORT);
     }
 
     @Test

@@ -113,11 +113,13 @@ class PackageIT {
         JsonNode config = registry.json(registry.blob("models/churn", manifest.path("config").path("digest").asText()));
         JsonNode c = config.path("config");
         assertEquals("65532:65532", c.path("User").asText());
-        assertTrue(c.path("ExposedPorts").has("8080/tcp"), c.toString());
+        assertTrue(c.path("ExposedPorts").has("8080/tcp") && c.path("ExposedPorts").has("8081/tcp"), c.toString());
         assertEquals("java", c.path("Entrypoint").get(0).asText());
         assertTrue(c.path("Entrypoint").toString().contains("--enable-native-access=ALL-UNNAMED"));
         assertEquals("[\"serve\",\"--models\",\"/models\",\"--host\",\"0.0.0.0\"]", c.path("Cmd").toString());
-        assertTrue(c.path("Env").toString().contains("PORT=8080"), c.path("Env").toString());
+        assertTrue(c.path("Env").toString().contains("\"PORT=8080\""), c.path("Env").toString());
+        assertTrue(c.path("Env").toString().contains("\"BERTH_GRPC_PORT=8081\""), c.path("Env").toString());
+        assertTrue(c.path("Env").toString().contains("\"ORT_DISABLE_TELEMETRY=1\""), "ONNX Runtime 1.29 telemetry off: " + c.path("Env"));
         ModelManifest stored = LocalRegistry.open(models).storedManifest("churn", 1).orElseThrow();
         assertEquals(stored.created(), Instant.parse(config.path("created").asText()), "the image is as old as the version");
         JsonNode labels = c.path("Labels");

@@ -13,8 +13,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * The packaged image runs: podman pulls it by digest from the loopback registry, starts it as its
- * non-root user on the port given by {@code PORT}, with a read-only root filesystem, and it answers the churn example request with
- * what ONNX Runtime computes for the same model in this JVM.
+ * non-root user on the ports given by {@code PORT} and {@code BERTH_GRPC_PORT}, with a read-only root filesystem, and it
+ * answers the churn example request with what ONNX Runtime computes for the same model in this JVM, and the gRPC health
+ * check the generated manifests' readiness probe makes.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ServeImageIT {
@@ -48,14 +49,17 @@ class ServeImageIT {
         String digest = run.lastLine();
 
         int port = LocalOciRegistry.freePort();
+        int grpcPort = LocalOciRegistry.freePort();
         String byDigest = registry.address() + "/models/churn@" + digest;
         // as the generated Kubernetes manifests run it: read-only root, a writable /tmp, no capabilities
+        // (host networking: both ports are taken from the free ones, never the image's 8080 and 8081)
         String container = podman.run("run", "-d", "--name", "berth-churn-" + port, "--env", "PORT=" + port,
-                "--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL", byDigest).trim();
+                "--env", "BERTH_GRPC_PORT=" + grpcPort, "--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL", byDigest).trim();
         try {
             String url = "http://127.0.0.1:" + port;
             ServingChecks.awaitReady(podman, container, url);
             assertEquals(200, ServingChecks.get(url + "/v2/health/live").statusCode());
+            ServingChecks.assertGrpcServing(grpcPort);
 
             assertEquals("65532:65532", podman.run("inspect", "--format", "{{.Config.User}}", container).trim());
             String hostUser = podman.run("top", container, "huser").lines().skip(1).findFirst().orElse("").trim();

@@ -5,6 +5,11 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse;
+import io.grpc.health.v1.HealthGrpc;
 
 import java.io.IOException;
 import java.net.URI;
@@ -15,6 +20,7 @@ import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -58,6 +64,23 @@ final class ServingChecks {
     }
 
     /** Posts the churn example request and asserts the answer equals ONNX Runtime's for {@code model}. */
+    /**
+     * What the generated manifests' readiness probe asks: grpc.health.v1 Check on the gRPC port, for
+     * the server ("") and for the churn model.
+     */
+    static void assertGrpcServing(int grpcPort) throws InterruptedException {
+        ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", grpcPort).usePlaintext().build();
+        try {
+            var health = HealthGrpc.newBlockingStub(channel).withDeadlineAfter(20, TimeUnit.SECONDS);
+            for (String service : new String[] {"", "churn"}) {
+                assertEquals(HealthCheckResponse.ServingStatus.SERVING,
+                        health.check(HealthCheckRequest.newBuilder().setService(service).build()).getStatus(), "'" + service + "'");
+            }
+        } finally {
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+    }
+
     static void assertChurnPredictions(String baseUrl, Path model) throws Exception {
         byte[] request = ChurnRegistry.resource("example_request.json");
         HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create(baseUrl + "/v2/models/churn/infer"))

@@ -8,12 +8,14 @@ import dev.berth.registry.ModelRef;
 import dev.berth.registry.ServingConfig;
 import dev.berth.registry.Signature;
 import dev.berth.registry.TensorSpec;
+import dev.berth.registry.VersionPolicy;
 import dev.berth.registry.WeightedVersion;
 import dev.berth.runtime.InferenceException;
 import dev.berth.runtime.InferenceObserver;
 import dev.berth.runtime.InferenceRequest;
 import dev.berth.runtime.InferenceResponse;
 import dev.berth.runtime.InferenceService;
+import dev.berth.runtime.ModelConfiguration;
 import dev.berth.runtime.ModelMetadata;
 import dev.berth.runtime.ModelState;
 import dev.berth.runtime.ModelStatus;
@@ -83,6 +85,9 @@ public final class OnnxInferenceService implements InferenceService {
 
     private final ConcurrentHashMap<String, ModelView> views = new ConcurrentHashMap<>();
     private final Set<String> unloadedByApi = ConcurrentHashMap.newKeySet();
+    // versions being retired, per model: unload() waits for these too, since a registry poll that ran
+    // between marking the model unloaded and unload's own reconcile may have started the retirement
+    private final Map<String, Set<CompletableFuture<Void>>> retiring = new ConcurrentHashMap<>();
     private final Set<String> loadedByApi = ConcurrentHashMap.newKeySet();
     // a lock, not a monitor: load() and unload() run on virtual threads, which a monitor would pin while models load
     private final ReentrantLock reconcileLock = new ReentrantLock();
@@ -170,6 +175,14 @@ public final class OnnxInferenceService implements InferenceService {
         List<String> ready = view == null ? List.of(Integer.toString(r.version)) : readyVersions(view);
         Signature sig = r.runner.signature();
         return new ModelMetadata(model, ready, ModelMetadata.ONNX_PLATFORM, sig.inputs(), sig.outputs());
+    }
+
+    @Override
+    public ModelConfiguration modelConfig(String model, String version) {
+        Resolved r = resolve(model, version);
+        ModelView view = views.get(model);
+        VersionPolicy policy = view == null ? VersionPolicy.all() : view.info.versionPolicy();
+        return ModelConfiguration.onnx(model, r.runner.signature(), r.runner.config(), r.runner.batchable(), policy);
     }
 
     @Override
@@ -282,7 +295,9 @@ public final class OnnxInferenceService implements InferenceService {
         }
         loadedByApi.remove(model);
         unloadedByApi.add(model);
-        waitFor(reconcile(Set.of(model), false).retired);
+        List<CompletableFuture<Void>> pending = new ArrayList<>(reconcile(Set.of(model), false).retired);
+        pending.addAll(retiring.getOrDefault(model, Set.of()));
+        waitFor(pending);
     }
 
     @Override
@@ -667,10 +682,19 @@ public final class OnnxInferenceService implements InferenceService {
     }
 
     private CompletableFuture<Void> retire(String model, int version, VersionRunner runner) {
-        return runner.retire().whenComplete((ok, failure) -> {
-            LOG.log(System.Logger.Level.INFO, () -> "unloaded " + model + " version " + version);
-            observer.modelUnloaded(model, version);
+        Set<CompletableFuture<Void>> ofModel = retiring.computeIfAbsent(model, m -> ConcurrentHashMap.newKeySet());
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        ofModel.add(done);
+        runner.retire().whenComplete((ok, failure) -> {
+            try {
+                LOG.log(System.Logger.Level.INFO, () -> "unloaded " + model + " version " + version);
+                observer.modelUnloaded(model, version);
+            } finally {
+                ofModel.remove(done);
+                done.complete(null);
+            }
         });
+        return done;
     }
 
     private ServingConfig servingConfig(String model, int version, ModelInfo info) {
