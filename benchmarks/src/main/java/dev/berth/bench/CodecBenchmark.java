@@ -8,7 +8,7 @@ import dev.berth.server.codec.RestInferRequest;
 import dev.berth.server.grpc.proto.GRPCInferenceServiceGrpc;
 import dev.berth.server.grpc.proto.ModelInferRequest;
 import io.grpc.MethodDescriptor;
-import io.helidon.common.buffers.BufferData;
+import io.grpc.internal.ReadableBuffers;
 import dev.berth.server.grpc.proto.ModelInferResponse;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -26,7 +26,6 @@ import org.openjdk.jmh.annotations.Warmup;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.lang.reflect.Constructor;
 import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 
@@ -50,8 +49,8 @@ public class CodecBenchmark {
     public Payloads.Encoding encoding;
 
     /**
-     * How gRPC requests are read: the server's aliasing marshaller, or grpc-java's generated one (what
-     * the server used before; pass {@code -p grpcMarshaller=GENERATED,ALIASING} to compare).
+     * How gRPC requests are read: the server's aliasing marshaller, or grpc-java's generated one
+     * (pass {@code -p grpcMarshaller=GENERATED,ALIASING} to compare).
      */
     @Param({"ALIASING"})
     public String grpcMarshaller;
@@ -82,26 +81,16 @@ public class CodecBenchmark {
             case "GENERATED" -> GRPCInferenceServiceGrpc.getModelInferMethod().getRequestMarshaller();
             default -> throw new IllegalArgumentException("grpcMarshaller is ALIASING or GENERATED, got " + grpcMarshaller);
         };
-        helidonStream = helidonStreamConstructor();
     }
-
-    private Constructor<?> helidonStream;
 
     /**
-     * The stream Helidon 4.5's gRPC handler gives a request marshaller: a view of the buffer it read
-     * the message into, which (like the REST body) is the received message and not counted here.
+     * gRPC: the stream grpc-java's deframer gives a request marshaller, a view of the buffers the
+     * message arrived in (like the REST body, the received message, not counted here).
      */
-    private static Constructor<?> helidonStreamConstructor() throws ReflectiveOperationException {
-        Class<?> type = Class.forName("io.helidon.webserver.grpc.GrpcProtocolHandler$BufferDataInputStream");
-        Constructor<?> c = type.getDeclaredConstructor(BufferData.class);
-        c.setAccessible(true);
-        return c;
-    }
-
     @Benchmark
-    public Object decode() throws IOException, ReflectiveOperationException {
+    public Object decode() {
         if (encoding == Payloads.Encoding.GRPC) {
-            InputStream received = (InputStream) helidonStream.newInstance(BufferData.create(grpcMessage));
+            InputStream received = ReadableBuffers.openStream(ReadableBuffers.wrap(grpcMessage), true);
             return OipProto.readInferRequest(marshaller.parse(received)).request();
         }
         return OipJson.readInferRequest(model, null, body, headerLength).request();

@@ -39,8 +39,20 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--port", paramLabel = "PORT", description = "HTTP port, 0 for a free one (default: $PORT, else 8080).")
     Integer port;
     @Option(names = "--grpc-port", paramLabel = "PORT",
-            description = "Separate gRPC port (default: gRPC shares the HTTP port over HTTP/2).")
+            description = "gRPC port, 0 for a free one (default: 8081; a free one when --port is 0).")
     Integer grpcPort;
+    @Option(names = "--grpc-keepalive-time", paramLabel = "DURATION",
+            description = "Ping a gRPC client after this long without traffic (default: 2h).")
+    String grpcKeepaliveTime;
+    @Option(names = "--grpc-keepalive-timeout", paramLabel = "DURATION",
+            description = "Close a gRPC connection whose ping is not answered within this (default: 20s).")
+    String grpcKeepaliveTimeout;
+    @Option(names = "--grpc-permit-keepalive-time", paramLabel = "DURATION",
+            description = "Shortest ping interval allowed to gRPC clients; faster pings close the connection (default: 5m).")
+    String grpcPermitKeepaliveTime;
+    @Option(names = "--grpc-permit-keepalive-without-calls", paramLabel = "BOOL", arity = "0..1", fallbackValue = "true",
+            description = "Allow gRPC clients to ping while they have no call open (default: false).")
+    Boolean grpcPermitKeepaliveWithoutCalls;
     @Option(names = "--config", paramLabel = "FILE", description = "YAML configuration file (keys under 'berth:').")
     Path config;
     @Option(names = "--repository-token", paramLabel = "TOKEN",
@@ -64,6 +76,10 @@ final class ServeCommand implements Callable<Integer> {
         put(flags, "repository-token", repositoryToken);
         put(flags, "max-request-bytes", maxRequestBytes);
         put(flags, "report-interval", reportInterval);
+        put(flags, "grpc-keepalive-time", grpcKeepaliveTime);
+        put(flags, "grpc-keepalive-timeout", grpcKeepaliveTimeout);
+        put(flags, "grpc-permit-keepalive-time", grpcPermitKeepaliveTime);
+        put(flags, "grpc-permit-keepalive-without-calls", grpcPermitKeepaliveWithoutCalls);
         Config settings;
         try {
             settings = ServeSettings.load(config, System.getenv(), flags);
@@ -99,7 +115,7 @@ final class ServeCommand implements Callable<Integer> {
         server.start();
         PrintWriter out = spec.commandLine().getOut();
         out.println("berth serving " + root.toAbsolutePath().normalize() + " on http://" + server.host() + ":" + server.port()
-                + (server.grpcPort() == server.port() ? " (REST and gRPC)" : " (REST), gRPC on port " + server.grpcPort()));
+                + " (REST), gRPC on port " + server.grpcPort());
         out.flush();
         stopped.await();
         return 0;

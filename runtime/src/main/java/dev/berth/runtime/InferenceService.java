@@ -17,6 +17,15 @@ public interface InferenceService extends AutoCloseable {
     /** Metadata of a model version; {@code version} null (or blank) means the model's default version. */
     ModelMetadata modelMetadata(String model, String version);
 
+    /**
+     * The configuration of a model version in Triton's terms; {@code version} as for
+     * {@link #modelMetadata}. Fails as {@link #modelMetadata} does (unknown model or version, version
+     * not ready). The default says what metadata alone tells ({@link ModelConfiguration#fromMetadata}).
+     */
+    default ModelConfiguration modelConfig(String model, String version) {
+        return ModelConfiguration.fromMetadata(modelMetadata(model, version));
+    }
+
     /** Whether a model version is loaded and ready; throws {@link InferenceException.NotFound} for unknown models. */
     boolean modelReady(String model, String version);
 

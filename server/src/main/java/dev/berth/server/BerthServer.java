@@ -4,18 +4,12 @@ import dev.berth.monitoring.RequestMetrics;
 import dev.berth.runtime.InferenceObserver;
 import dev.berth.runtime.InferenceService;
 import dev.berth.server.codec.AliasingInferMarshaller;
-import dev.berth.server.grpc.proto.OpenInferenceProto;
 import io.helidon.config.Config;
 import io.helidon.http.DirectHandler;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.WebServerConfig;
-import io.helidon.webserver.grpc.GrpcConfig;
-import io.helidon.webserver.grpc.GrpcProtocolSelector;
-import io.helidon.webserver.http2.Http2ConnectionSelector;
-import io.helidon.webserver.http2.Http2Config;
-import io.helidon.webserver.grpc.GrpcRouting;
 import io.helidon.webserver.http.DirectHandlers;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http.HttpService;
@@ -35,9 +29,9 @@ import java.util.Optional;
 import java.util.function.BiFunction;
 
 /**
- * berth's Open Inference Protocol server: REST and gRPC front ends over one {@link InferenceService}
- * on Helidon's WebServer. gRPC shares the HTTP port (HTTP/2 on the same socket, told apart by the
- * connection preface) unless a separate gRPC port is configured.
+ * berth's Open Inference Protocol server: REST and gRPC front ends over one {@link InferenceService},
+ * REST on Helidon's WebServer, gRPC on grpc-java's Netty server on a port of its own (8081 by
+ * default, KServe's convention; see {@link GrpcServer} for why not Helidon's gRPC).
  *
  * <pre>{@code
  * BerthServer server = BerthServer.builder().models(Path.of("models")).port(8080).build().start();
@@ -54,13 +48,15 @@ public final class BerthServer implements AutoCloseable {
     /** Default listen address: loopback only, so a development server is not exposed by accident. */
     public static final String DEFAULT_HOST = "127.0.0.1";
     public static final int DEFAULT_PORT = 8080;
-    /** gRPC port value meaning "share the HTTP port". */
-    public static final int SHARED_PORT = -1;
+    /** The gRPC port unless configured (or unless the HTTP port is 0, see {@link Builder#grpcPort}). */
+    public static final int DEFAULT_GRPC_PORT = 8081;
 
     private final Builder settings;
     private final InferenceService core;
     private final InFlight inFlight = new InFlight();
     private final WebServer webServer;
+    private final GrpcHealth health;
+    private final GrpcServer grpcServer;
     private final Object lifecycle = new Object();
     private boolean stopped;
 
@@ -90,25 +86,11 @@ public final class BerthServer implements AutoCloseable {
         http.register(rest);
         http.any((req, res) -> OipRestService.sendError(res, 404, "no such endpoint: " + req.prologue().method().text()
                 + " " + req.path().path()));
-        GrpcRouting.Builder grpcRouting = GrpcRouting.builder()
-                .intercept(OipGrpcService.authorizationInterceptor())
-                // ModelInfer parses with aliasing: raw tensors stay views of the received message
-                .service(OpenInferenceProto.getDescriptor(), AliasingInferMarshaller.aliasingModelInfer(grpc));
+        this.health = new GrpcHealth(core, inFlight);
+        // ModelInfer and ModelStreamInfer parse with aliasing: raw tensors stay views of the received message
+        this.grpcServer = GrpcServer.create(b.host, b.resolvedGrpcPort(), b.maxRequestBytes, b.grpcKeepalive,
+                AliasingInferMarshaller.aliasingInfer(grpc), health, List.of(OipGrpcService.authorizationInterceptor()));
 
-        // gRPC messages are buffered whole before decoding; Helidon's default cap is far below an image batch
-        GrpcConfig grpcProtocol = GrpcConfig.builder().maxReadBufferSize((int) b.maxRequestBytes).build();
-        // larger HTTP/2 frames and window let a client send an image tensor in a few frames instead of
-        // dozens of 16 KiB ones: about +25 % gRPC throughput for a 600 KB FP32 tensor (docs/server.md)
-        Http2Config http2 = Http2Config.builder()
-                .maxFrameSize(1 << 20)
-                .initialWindowSize(4 << 20)
-                .build();
-        // an HTTP/2 selector of berth's own, listed before the one Helidon builds from the protocol configs
-        // (first match wins), so that messages over the limit meet GrpcMessageLimit before Helidon's gRPC handler
-        Http2ConnectionSelector http2Selector = Http2ConnectionSelector.builder()
-                .http2Config(http2)
-                .addSubProtocolSelector(new GrpcMessageLimit(GrpcProtocolSelector.create(grpcProtocol), b.maxRequestBytes))
-                .build();
         WebServerConfig.Builder web = WebServer.builder()
                 .host(b.host)
                 .port(b.port)
@@ -120,20 +102,6 @@ public final class BerthServer implements AutoCloseable {
                 // algorithm on, each write after the first waits for the client's delayed ACK (~40 ms).
                 .connectionOptions(o -> o.tcpNoDelay(true))
                 .addRouting(http);
-        if (b.grpcPort == SHARED_PORT) {
-            web.addRouting(grpcRouting).addConnectionSelector(http2Selector).addProtocol(grpcProtocol).addProtocol(http2);
-        } else {
-            web.putSocket("grpc", socket -> socket
-                    .host(b.host)
-                    .addConnectionSelector(http2Selector)
-                    .addProtocol(grpcProtocol)
-                    .addProtocol(http2)
-                    .port(b.grpcPort)
-                    .connectionOptions(o -> o.tcpNoDelay(true))
-                    .maxPayloadSize(b.maxRequestBytes)
-                    .directHandlers(jsonDirectHandlers(b.maxRequestBytes))
-                    .addRouting(grpcRouting));
-        }
         this.webServer = web.build();
     }
 
@@ -193,24 +161,32 @@ public final class BerthServer implements AutoCloseable {
     public BerthServer start() {
         // Helidon reports a busy port with a logged stack trace; find out first and say it in one line
         probe(settings.port);
-        if (settings.grpcPort > 0) {
-            probe(settings.grpcPort);
+        try {
+            grpcServer.start();
+        } catch (UncheckedIOException e) {
+            markStopped();
+            core.close();
+            throw e;
         }
         webServer.start();
         if (!webServer.isRunning()) {
             // Helidon logs the bind failure and returns instead of throwing
-            synchronized (lifecycle) {
-                stopped = true; // a later stop() (e.g. from a shutdown hook) has nothing left to do
-            }
+            markStopped();
+            grpcServer.stop(Duration.ZERO);
             core.close();
-            String ports = settings.grpcPort == SHARED_PORT || settings.grpcPort == 0 ? "port " + settings.port
-                    : "ports " + settings.port + " and " + settings.grpcPort;
-            throw new UncheckedIOException(new BindException("cannot listen on " + settings.host + " " + ports
+            throw new UncheckedIOException(new BindException("cannot listen on " + settings.host + " port " + settings.port
                     + " (in use, or the address is not local)"));
         }
         LOG.log(System.Logger.Level.INFO, "berth serving the Open Inference Protocol on http://" + settings.host + ":" + port()
-                + (settings.grpcPort == SHARED_PORT ? " (REST and gRPC)" : " (REST), gRPC on port " + grpcPort()));
+                + " (REST), gRPC on port " + grpcPort());
         return this;
+    }
+
+    /** A later stop() (e.g. from a shutdown hook) has nothing left to do. */
+    private void markStopped() {
+        synchronized (lifecycle) {
+            stopped = true;
+        }
     }
 
     private void probe(int port) {
@@ -221,9 +197,7 @@ public final class BerthServer implements AutoCloseable {
             socket.setReuseAddress(true);
             socket.bind(new InetSocketAddress(settings.host, port));
         } catch (IOException e) {
-            synchronized (lifecycle) {
-                stopped = true;
-            }
+            markStopped();
             core.close();
             throw new UncheckedIOException(new BindException("cannot listen on " + settings.host + " port " + port
                     + ": " + e.getMessage()));
@@ -235,9 +209,9 @@ public final class BerthServer implements AutoCloseable {
         return webServer.port();
     }
 
-    /** The bound gRPC port: the HTTP port when shared. */
+    /** The bound gRPC port (useful after configuring port 0). */
     public int grpcPort() {
-        return settings.grpcPort == SHARED_PORT ? webServer.port() : webServer.port("grpc");
+        return grpcServer.port();
     }
 
     public String host() {
@@ -254,8 +228,10 @@ public final class BerthServer implements AutoCloseable {
     }
 
     /**
-     * Graceful stop: refuse new inference requests (503 / UNAVAILABLE, readiness false), wait up to
-     * the drain timeout for those in flight, stop the listeners, close the core. Idempotent.
+     * Graceful stop: refuse new inference requests (503 / UNAVAILABLE, readiness false, gRPC health
+     * NOT_SERVING), wait up to the drain timeout for those in flight, stop the listeners (gRPC calls
+     * still open, such as streams a client holds, get a few seconds before they are cancelled),
+     * close the core. Idempotent.
      */
     public void stop() {
         synchronized (lifecycle) {
@@ -264,14 +240,24 @@ public final class BerthServer implements AutoCloseable {
             }
             stopped = true;
         }
+        inFlight.stopAdmitting();
+        health.refresh(); // watchers hear NOT_SERVING now, not at the next poll
         if (!inFlight.drain(settings.drainTimeout)) {
             LOG.log(System.Logger.Level.WARNING, "requests still in flight after " + settings.drainTimeout + "; stopping anyway");
         }
         try {
+            grpcServer.stop(min(GRPC_CLOSE_GRACE, settings.drainTimeout));
             webServer.stop();
         } finally {
             core.close();
         }
+    }
+
+    /** How long gRPC calls still open after the drain (streams a client keeps open) get before they are cancelled. */
+    private static final Duration GRPC_CLOSE_GRACE = Duration.ofSeconds(5);
+
+    private static Duration min(Duration a, Duration b) {
+        return a.compareTo(b) <= 0 ? a : b;
     }
 
     @Override
@@ -288,7 +274,8 @@ public final class BerthServer implements AutoCloseable {
         private InferenceService service;
         private String host = DEFAULT_HOST;
         private int port = DEFAULT_PORT;
-        private int grpcPort = SHARED_PORT;
+        private Integer grpcPort;
+        private GrpcKeepalive grpcKeepalive = GrpcKeepalive.DEFAULTS;
         private long maxRequestBytes = DEFAULT_MAX_REQUEST_BYTES;
         private String repositoryToken;
         private InferenceObserver observer = InferenceObserver.NOOP;
@@ -304,7 +291,9 @@ public final class BerthServer implements AutoCloseable {
 
         /**
          * Applies a config node (keys {@code models, host, port, grpc-port, max-request-bytes,
-         * repository-token, drain-timeout-seconds}); keys that are absent leave the current value.
+         * repository-token, drain-timeout-seconds, grpc-keepalive-time, grpc-keepalive-timeout,
+         * grpc-permit-keepalive-time, grpc-permit-keepalive-without-calls}); keys that are absent
+         * leave the current value.
          */
         public Builder config(Config node) {
             try {
@@ -315,10 +304,20 @@ public final class BerthServer implements AutoCloseable {
                 node.get("max-request-bytes").asLong().ifPresent(this::maxRequestBytes);
                 node.get("repository-token").asString().filter(s -> !s.isBlank()).ifPresent(this::repositoryToken);
                 node.get("drain-timeout-seconds").asLong().ifPresent(s -> drainTimeout(Duration.ofSeconds(s)));
+                GrpcKeepalive k = grpcKeepalive;
+                k = duration(node, "grpc-keepalive-time").map(k::withTime).orElse(k);
+                k = duration(node, "grpc-keepalive-timeout").map(k::withTimeout).orElse(k);
+                k = duration(node, "grpc-permit-keepalive-time").map(k::withPermitTime).orElse(k);
+                k = node.get("grpc-permit-keepalive-without-calls").asBoolean().map(k::withPermitWithoutCalls).orElse(k);
+                grpcKeepalive(k);
             } catch (io.helidon.config.ConfigException e) {
                 throw new IllegalArgumentException("invalid configuration: " + e.getMessage(), e);
             }
             return this;
+        }
+
+        private static Optional<Duration> duration(Config node, String key) {
+            return node.get(key).asString().map(v -> Durations.parse(key, v));
         }
 
         /** Serve the registry in this folder with berth's ONNX Runtime core. */
@@ -344,10 +343,24 @@ public final class BerthServer implements AutoCloseable {
             return this;
         }
 
-        /** gRPC port: {@link #SHARED_PORT} (default) serves gRPC on the HTTP port; 0 picks a free one. */
+        /**
+         * gRPC port; 0 picks a free one. Unset, it is {@value #DEFAULT_GRPC_PORT}, or a free one when
+         * the HTTP port is 0, so that servers started on free ports (tests, side-by-side instances)
+         * do not collide on 8081.
+         */
         public Builder grpcPort(int port) {
             this.grpcPort = port;
             return this;
+        }
+
+        /** HTTP/2 keepalive of the gRPC listener; {@link GrpcKeepalive#DEFAULTS} unless set. */
+        public Builder grpcKeepalive(GrpcKeepalive keepalive) {
+            this.grpcKeepalive = Objects.requireNonNull(keepalive, "grpcKeepalive");
+            return this;
+        }
+
+        private int resolvedGrpcPort() {
+            return grpcPort != null ? grpcPort : port == 0 ? 0 : DEFAULT_GRPC_PORT;
         }
 
         /** Largest request body accepted (REST and gRPC); larger ones get 413 / RESOURCE_EXHAUSTED. */
@@ -418,11 +431,18 @@ public final class BerthServer implements AutoCloseable {
             if (port < 0 || port > 65535) {
                 problems.add("port must be 0..65535, got " + port);
             }
-            if (grpcPort != SHARED_PORT && (grpcPort < 0 || grpcPort > 65535)) {
-                problems.add("grpc port must be 0..65535 (or unset to share the HTTP port), got " + grpcPort);
+            int grpc = resolvedGrpcPort();
+            if (grpc < 0 || grpc > 65535) {
+                problems.add("grpc port must be 0..65535, got " + grpc);
             }
-            if (grpcPort > 0 && grpcPort == port) {
-                problems.add("grpc port " + grpcPort + " equals the HTTP port; leave it unset to share the port");
+            if (grpc > 0 && grpc == port) {
+                problems.add("grpc port " + grpc + " equals the HTTP port; gRPC needs a port of its own");
+            }
+            if (grpcKeepalive.time().toMillis() < 1) {
+                problems.add("grpc keepalive time must be at least 1ms, got " + grpcKeepalive.time());
+            }
+            if (grpcKeepalive.timeout().toMillis() < 1) {
+                problems.add("grpc keepalive timeout must be at least 1ms, got " + grpcKeepalive.timeout());
             }
             if (maxRequestBytes < 1024 || maxRequestBytes > Integer.MAX_VALUE - 16) {
                 problems.add("max request bytes must be between 1024 and " + (Integer.MAX_VALUE - 16) + ", got " + maxRequestBytes);

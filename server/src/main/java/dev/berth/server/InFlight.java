@@ -33,9 +33,14 @@ final class InFlight {
         return draining;
     }
 
+    /** Stops admitting: from now on {@link #enter()} is false and {@link #draining()} true. */
+    void stopAdmitting() {
+        draining = true;
+    }
+
     /** Stops admitting and waits until nothing is in flight or the timeout passes; true when drained. */
     boolean drain(Duration timeout) {
-        draining = true;
+        stopAdmitting();
         long deadline = System.nanoTime() + timeout.toNanos();
         synchronized (this) {
             while (count.get() > 0) {

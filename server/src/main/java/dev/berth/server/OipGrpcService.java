@@ -6,13 +6,18 @@ import dev.berth.runtime.InferenceResponse;
 import dev.berth.runtime.InferenceService;
 import dev.berth.runtime.ModelState;
 import dev.berth.runtime.ModelStatus;
+import dev.berth.server.codec.AliasingInferMarshaller;
 import dev.berth.server.codec.Classification;
 import dev.berth.server.codec.OipProto;
+import dev.berth.server.codec.TritonModelConfig;
 import dev.berth.server.grpc.proto.GRPCInferenceServiceGrpc;
+import dev.berth.server.grpc.proto.ModelConfigRequest;
+import dev.berth.server.grpc.proto.ModelConfigResponse;
 import dev.berth.server.grpc.proto.ModelInferRequest;
 import dev.berth.server.grpc.proto.ModelInferResponse;
 import dev.berth.server.grpc.proto.ModelMetadataRequest;
 import dev.berth.server.grpc.proto.ModelMetadataResponse;
+import dev.berth.server.grpc.proto.ModelStreamInferResponse;
 import dev.berth.monitoring.TritonStats;
 import dev.berth.server.grpc.proto.InferBatchStatistics;
 import dev.berth.server.grpc.proto.InferStatistics;
@@ -117,6 +122,57 @@ final class OipGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceService
 
     @Override
     public void modelInfer(ModelInferRequest request, StreamObserver<ModelInferResponse> out) {
+        Answer answer = infer(request);
+        if (answer.failure() != null) {
+            out.onError(status(answer.failure()).asRuntimeException());
+            return;
+        }
+        out.onNext(answer.response());
+        out.onCompleted();
+    }
+
+    /**
+     * Triton's streaming inference: each request is answered, in order, by one
+     * {@code ModelStreamInferResponse}; a request that fails gets its {@code error_message} (with the
+     * request's model, version and id, so the client can tell which) and the stream goes on.
+     * Requests are run one after the other: grpc-java asks the client for the next message once this
+     * one is answered, which is the stream's back-pressure.
+     */
+    @Override
+    public StreamObserver<ModelInferRequest> modelStreamInfer(StreamObserver<ModelStreamInferResponse> out) {
+        return new StreamObserver<>() {
+            @Override
+            public void onNext(ModelInferRequest request) {
+                Answer answer = infer(request);
+                ModelStreamInferResponse.Builder b = ModelStreamInferResponse.newBuilder();
+                if (answer.failure() == null) {
+                    b.setInferResponse(answer.response());
+                } else {
+                    b.setErrorMessage(answer.failure().message()).setInferResponse(ModelInferResponse.newBuilder()
+                            .setModelName(request.getModelName()).setModelVersion(request.getModelVersion())
+                            .setId(request.getId()));
+                }
+                out.onNext(b.build());
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                // the client cancelled or the connection broke: nothing is left to answer
+            }
+
+            @Override
+            public void onCompleted() {
+                out.onCompleted();
+            }
+        };
+    }
+
+    /** An inference answer: the response, or the failure to send instead. */
+    private record Answer(ModelInferResponse response, Failure failure) {
+    }
+
+    /** One inference request through the core, counted in the request metrics whatever its outcome. */
+    private Answer infer(ModelInferRequest request) {
         long start = System.nanoTime();
         metrics.requestStarted(RequestMetrics.Protocol.GRPC);
         RequestMetrics.Outcome outcome = RequestMetrics.Outcome.SUCCESS;
@@ -125,7 +181,13 @@ final class OipGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceService
         boolean admitted = false;
         ModelInferResponse response = null;
         Failure failure = null;
+        Status unreadable = AliasingInferMarshaller.unreadable(request);
         try {
+            if (unreadable != null) {
+                throw unreadable.getCode() == Status.Code.RESOURCE_EXHAUSTED
+                        ? new Failure.TooLarge(unreadable.getDescription())
+                        : new InferenceException.InvalidInput(unreadable.getDescription());
+            }
             OipProto.Decoded decoded = OipProto.readInferRequest(request);
             admitted = inFlight.enter();
             if (!admitted) {
@@ -142,8 +204,9 @@ final class OipGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceService
             if (answeredVersion.isEmpty()) {
                 answeredVersion = Failure.versionLabel(e);
             }
-            failure = Failure.preferNotFound(Failure.of(e), core, request.getModelName(),
-                    blankToNull(request.getModelVersion()));
+            // a message that did not parse names no model to prefer NOT_FOUND for
+            failure = unreadable != null ? Failure.of(e) : Failure.preferNotFound(Failure.of(e), core,
+                    request.getModelName(), blankToNull(request.getModelVersion()));
             outcome = failure.kind().outcome();
         } finally {
             if (admitted) {
@@ -153,12 +216,14 @@ final class OipGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceService
             metrics.requestFinished(RequestMetrics.Protocol.GRPC, request.getModelName(), answeredVersion, outcome,
                     System.nanoTime() - start, request.getSerializedSize(), responseBytes);
         }
-        if (failure != null) {
-            out.onError(status(failure).asRuntimeException());
-            return;
-        }
-        out.onNext(response);
-        out.onCompleted();
+        return new Answer(response, failure);
+    }
+
+    @Override
+    public void modelConfig(ModelConfigRequest request, StreamObserver<ModelConfigResponse> out) {
+        answer(out, () -> ModelConfigResponse.newBuilder()
+                .setConfig(TritonModelConfig.toProto(core.modelConfig(request.getName(), blankToNull(request.getVersion()))))
+                .build());
     }
 
     @Override

@@ -10,6 +10,7 @@ import dev.berth.server.codec.Classification;
 import dev.berth.server.codec.OipJson;
 import dev.berth.server.codec.RestInferRequest;
 import dev.berth.server.codec.RestInferResponse;
+import dev.berth.server.codec.TritonModelConfig;
 import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
@@ -62,6 +63,8 @@ final class OipRestService implements HttpService {
         for (String base : List.of("/v2/models/{model}", "/v2/models/{model}/versions/{version}")) {
             get(rules, base, this::modelMetadata);
             get(rules, base + "/ready", this::modelReady);
+            get(rules, base + "/config", (req, res) -> sendJson(res, 200,
+                    TritonModelConfig.toJson(core.modelConfig(model(req), version(req)))));
             post(rules, base + "/infer", this::infer);
         }
         post(rules, "/v2/repository/index", this::repositoryIndex);

@@ -18,11 +18,15 @@ import java.util.Map;
  *   models: ./models            # BERTH_MODELS,  --models
  *   host: 127.0.0.1             # BERTH_HOST,    --host
  *   port: 8080                  # BERTH_PORT or PORT, --port
- *   grpc-port: 8081             # BERTH_GRPC_PORT, --grpc-port (unset: gRPC shares the HTTP port)
+ *   grpc-port: 8081             # BERTH_GRPC_PORT, --grpc-port (unset: 8081, or a free port when port is 0)
  *   max-request-bytes: 67108864 # BERTH_MAX_REQUEST_BYTES, --max-request-bytes
  *   repository-token: secret    # BERTH_REPOSITORY_TOKEN, --repository-token
  *   drain-timeout-seconds: 30   # BERTH_DRAIN_TIMEOUT_SECONDS
  *   report-interval: 5m         # BERTH_REPORT_INTERVAL, --report-interval (monitoring reports)
+ *   grpc-keepalive-time: 2h                   # BERTH_GRPC_KEEPALIVE_TIME, --grpc-keepalive-time
+ *   grpc-keepalive-timeout: 20s               # BERTH_GRPC_KEEPALIVE_TIMEOUT, --grpc-keepalive-timeout
+ *   grpc-permit-keepalive-time: 5m            # BERTH_GRPC_PERMIT_KEEPALIVE_TIME, --grpc-permit-keepalive-time
+ *   grpc-permit-keepalive-without-calls: false # BERTH_GRPC_PERMIT_KEEPALIVE_WITHOUT_CALLS, --grpc-permit-keepalive-without-calls
  * </pre>
  */
 public final class ServeSettings {
@@ -46,6 +50,10 @@ public final class ServeSettings {
         m.put("BERTH_REPOSITORY_TOKEN", "repository-token");
         m.put("BERTH_DRAIN_TIMEOUT_SECONDS", "drain-timeout-seconds");
         m.put("BERTH_REPORT_INTERVAL", "report-interval");
+        m.put("BERTH_GRPC_KEEPALIVE_TIME", "grpc-keepalive-time");
+        m.put("BERTH_GRPC_KEEPALIVE_TIMEOUT", "grpc-keepalive-timeout");
+        m.put("BERTH_GRPC_PERMIT_KEEPALIVE_TIME", "grpc-permit-keepalive-time");
+        m.put("BERTH_GRPC_PERMIT_KEEPALIVE_WITHOUT_CALLS", "grpc-permit-keepalive-without-calls");
         return m;
     }
 

@@ -8,12 +8,14 @@ import dev.berth.registry.ModelRef;
 import dev.berth.registry.ServingConfig;
 import dev.berth.registry.Signature;
 import dev.berth.registry.TensorSpec;
+import dev.berth.registry.VersionPolicy;
 import dev.berth.registry.WeightedVersion;
 import dev.berth.runtime.InferenceException;
 import dev.berth.runtime.InferenceObserver;
 import dev.berth.runtime.InferenceRequest;
 import dev.berth.runtime.InferenceResponse;
 import dev.berth.runtime.InferenceService;
+import dev.berth.runtime.ModelConfiguration;
 import dev.berth.runtime.ModelMetadata;
 import dev.berth.runtime.ModelState;
 import dev.berth.runtime.ModelStatus;
@@ -170,6 +172,14 @@ public final class OnnxInferenceService implements InferenceService {
         List<String> ready = view == null ? List.of(Integer.toString(r.version)) : readyVersions(view);
         Signature sig = r.runner.signature();
         return new ModelMetadata(model, ready, ModelMetadata.ONNX_PLATFORM, sig.inputs(), sig.outputs());
+    }
+
+    @Override
+    public ModelConfiguration modelConfig(String model, String version) {
+        Resolved r = resolve(model, version);
+        ModelView view = views.get(model);
+        VersionPolicy policy = view == null ? VersionPolicy.all() : view.info.versionPolicy();
+        return ModelConfiguration.onnx(model, r.runner.signature(), r.runner.config(), r.runner.batchable(), policy);
     }
 
     @Override

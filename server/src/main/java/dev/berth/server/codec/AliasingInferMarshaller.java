@@ -9,42 +9,32 @@ import com.google.protobuf.UnsafeByteOperations;
 import dev.berth.server.grpc.proto.GRPCInferenceServiceGrpc;
 import dev.berth.server.grpc.proto.ModelInferRequest;
 import io.grpc.BindableService;
-import io.grpc.ForwardingServerCallListener;
-import io.grpc.Metadata;
-import io.grpc.ServerCall;
-import io.grpc.ServerCallHandler;
 import io.grpc.MethodDescriptor;
 import io.grpc.ServerMethodDefinition;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.ServiceDescriptor;
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 
-import io.helidon.common.buffers.BufferData;
-
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 
 /**
- * Request marshaller for {@code ModelInfer} that parses with aliasing: the message is read into one
- * array of its own and every {@code bytes} field ({@code raw_input_contents} above all) is a view of
- * that array instead of a copy. With {@link OipProto#readInferRequest} wrapping those views, a raw
- * tensor goes from the received message to the core without another copy.
+ * Request marshaller for {@code ModelInfer} and {@code ModelStreamInfer} that parses with aliasing:
+ * the message is read into one array of its own and every {@code bytes} field
+ * ({@code raw_input_contents} above all) is a view of that array instead of a copy. With
+ * {@link OipProto#readInferRequest} wrapping those views, a raw tensor goes from the received message
+ * to the core with one copy (out of the transport's buffers) instead of two.
  *
- * <p>grpc-java's default protobuf marshaller copies each {@code bytes} field out of its read buffer,
- * and that buffer is thread-local: on Helidon's virtual threads it is a fresh array per request, so
- * the default costs two tensor-sized allocations per request where this one costs one.
+ * <p>grpc-java's generated protobuf marshaller reads a large message into an array too, but parses
+ * it without aliasing, so each {@code bytes} field is copied again out of that array.
  *
- * <p>Aliasing is safe here because nothing writes the bytes after the parse: an array read from a
- * stream is this marshaller's own, and Helidon's buffer belongs to one call's handler, which only
- * refills it for a further message on the same call; ModelInfer is unary, and grpc-java's unary
- * handler refuses a second message without running the first. The tensors built on the bytes are
- * read-only views.
+ * <p>Aliasing is safe because nothing writes the array after the parse: it belongs to this
+ * marshaller (grpc-java's own buffers, which it recycles once the parse returns, are only read),
+ * and the tensors built on it are read-only views.
  */
 public final class AliasingInferMarshaller implements MethodDescriptor.Marshaller<ModelInferRequest> {
     private static final int RECURSION_LIMIT = 100;
@@ -75,28 +65,28 @@ public final class AliasingInferMarshaller implements MethodDescriptor.Marshalle
     @Override
     public ModelInferRequest parse(InputStream stream) {
         try {
-            ByteString received = helidonBuffer(stream);
-            if (received != null) {
-                return parse(received);
-            }
             return parse(readAll(stream));
         } catch (InvalidProtocolBufferException e) {
-            return fail(problem(e));
+            return fail(Status.INVALID_ARGUMENT.withDescription(problem(e)));
         } catch (IOException e) {
-            return fail("could not read the request message: " + e.getMessage());
+            return fail(Status.INVALID_ARGUMENT.withDescription("could not read the request message: " + e.getMessage()));
+        } catch (StatusRuntimeException e) {
+            // grpc-java's inflater refuses a compressed message that inflates past the size limit
+            return fail(e.getStatus());
         }
     }
 
     /**
-     * Helidon 4.5 does not answer a call whose request marshaller throws (the client waits out its
-     * deadline), so on the server a malformed message becomes a marked request that the handler
-     * from {@link #aliasingModelInfer} answers with INVALID_ARGUMENT.
+     * On the server a message that cannot be read becomes a marked request ({@link #unreadable})
+     * that the handler answers like any other bad request: with the status for ModelInfer, with an
+     * {@code error_message} for that one message of a stream, which goes on. A marshaller that
+     * throws would end the whole call as UNKNOWN "Application error processing RPC" (grpc-java).
      */
-    private ModelInferRequest fail(String problem) {
+    private ModelInferRequest fail(Status status) {
         if (markMalformed) {
-            return marked(problem);
+            return marked(status);
         }
-        throw Status.INVALID_ARGUMENT.withDescription(problem).asRuntimeException();
+        throw status.asRuntimeException();
     }
 
     /**
@@ -132,102 +122,37 @@ public final class AliasingInferMarshaller implements MethodDescriptor.Marshalle
         return "the ModelInferRequest message is not valid protobuf: " + e.getMessage();
     }
 
-    /** A request carrying only the parse problem, in a field number no ModelInferRequest uses. */
-    private static ModelInferRequest marked(String problem) {
+    /**
+     * A request carrying only the problem, {@code CODE:description}, in a field number no
+     * ModelInferRequest uses.
+     */
+    private static ModelInferRequest marked(Status status) {
+        String problem = status.getCode().value() + ":" + (status.getDescription() == null ? "" : status.getDescription());
         return ModelInferRequest.newBuilder().setUnknownFields(UnknownFieldSet.newBuilder()
                 .addField(MALFORMED_FIELD, UnknownFieldSet.Field.newBuilder()
                         .addLengthDelimited(ByteString.copyFromUtf8(problem)).build())
                 .build()).build();
     }
 
-    /** The parse problem the server-side marshaller recorded, or null for a request that parsed. */
-    static String malformed(ModelInferRequest request) {
+    /**
+     * Why the server-side marshaller could not read a request (INVALID_ARGUMENT: not protobuf;
+     * RESOURCE_EXHAUSTED: inflated past the size limit), or null for a request that parsed.
+     */
+    public static Status unreadable(ModelInferRequest request) {
         UnknownFieldSet unknown = request.getUnknownFields();
         if (!unknown.hasField(MALFORMED_FIELD) || request.getInputsCount() > 0 || !request.getModelName().isEmpty()) {
             return null;
         }
         List<ByteString> values = unknown.getField(MALFORMED_FIELD).getLengthDelimitedList();
-        return values.isEmpty() ? null : values.get(0).toStringUtf8();
-    }
-
-    /**
-     * The message bytes Helidon already holds, without copying them, or null where they cannot be
-     * reached that way. Helidon 4.5 hands the marshaller an InputStream over a buffer it allocated
-     * for this one message (a fresh one per message, dropped after the parse); reading that stream
-     * into an array of our own would be a second tensor-sized copy per request. The stream class
-     * and its field are Helidon internals, found reflectively once; when they are absent (another
-     * Helidon version, a compressed message, a test's stream) the message is read as any stream.
-     */
-    private static ByteString helidonBuffer(InputStream stream) {
-        if (HELIDON_STREAM == null || !HELIDON_STREAM.type().isInstance(stream)) {
+        if (values.isEmpty()) {
             return null;
         }
-        BufferData data = (BufferData) HELIDON_STREAM.field().get(stream);
-        // writeTo hands its backing array to write(byte[], int, int) when the buffer is one array
-        Capture capture = new Capture();
-        data.writeTo(capture);
-        return capture.message();
+        String problem = values.get(0).toStringUtf8();
+        int colon = problem.indexOf(':');
+        return Status.fromCodeValue(Integer.parseInt(problem.substring(0, colon))).withDescription(problem.substring(colon + 1));
     }
 
-    private record HelidonStream(Class<?> type, VarHandle field) {
-    }
-
-    private static final HelidonStream HELIDON_STREAM = findHelidonStream();
-
-    private static HelidonStream findHelidonStream() {
-        try {
-            Class<?> type = Class.forName("io.helidon.webserver.grpc.GrpcProtocolHandler$BufferDataInputStream");
-            VarHandle field = MethodHandles.privateLookupIn(type, MethodHandles.lookup())
-                    .findVarHandle(type, "bufferData", BufferData.class);
-            return new HelidonStream(type, field);
-        } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
-            System.getLogger(AliasingInferMarshaller.class.getName()).log(System.Logger.Level.DEBUG,
-                    "Helidon's gRPC message buffer is out of reach; ModelInfer copies each message once", e);
-            return null;
-        }
-    }
-
-    /** Whether messages from Helidon are parsed in place (false: read into an array first). */
-    static boolean readsHelidonBufferInPlace() {
-        return HELIDON_STREAM != null;
-    }
-
-    /** Remembers the array of a single write; several writes are joined (a copy, as a stream read would be). */
-    private static final class Capture extends OutputStream {
-        private byte[] first;
-        private int offset;
-        private int length;
-        private ByteArrayOutputStream joined;
-
-        @Override
-        public void write(int b) {
-            write(new byte[] {(byte) b}, 0, 1);
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) {
-            if (first == null) {
-                first = b;
-                offset = off;
-                length = len;
-                return;
-            }
-            if (joined == null) {
-                joined = new ByteArrayOutputStream(length + len);
-                joined.write(first, offset, length);
-            }
-            joined.write(b, off, len);
-        }
-
-        ByteString message() {
-            if (joined != null) {
-                return UnsafeByteOperations.unsafeWrap(joined.toByteArray());
-            }
-            return first == null ? ByteString.EMPTY : UnsafeByteOperations.unsafeWrap(first, offset, length);
-        }
-    }
-
-    /** Reads to the end, in one exactly sized array when the stream knows its length (Helidon's does). */
+    /** Reads to the end, in one exactly sized array when the stream knows its length (grpc-java's does). */
     private static byte[] readAll(InputStream stream) throws IOException {
         int known = stream.available();
         if (known <= 0) {
@@ -248,24 +173,25 @@ public final class AliasingInferMarshaller implements MethodDescriptor.Marshalle
     }
 
     /**
-     * The service's definition with {@code ModelInfer} reading through this marshaller; every other
-     * method, and the service's schema descriptor (for reflection), stay as generated.
+     * The service's definition with {@code ModelInfer} and {@code ModelStreamInfer} reading through
+     * this marshaller (unreadable messages marked, see {@link #unreadable}); every other method, and
+     * the service's schema descriptor (for reflection), stay as generated.
      */
-    public static BindableService aliasingModelInfer(BindableService service) {
+    public static ServerServiceDefinition aliasingInfer(BindableService service) {
         ServerServiceDefinition generated = service.bindService();
-        MethodDescriptor<ModelInferRequest, ?> infer = GRPCInferenceServiceGrpc.getModelInferMethod();
+        Set<String> aliased = Set.of(GRPCInferenceServiceGrpc.getModelInferMethod().getFullMethodName(),
+                GRPCInferenceServiceGrpc.getModelStreamInferMethod().getFullMethodName());
         ServiceDescriptor old = generated.getServiceDescriptor();
         List<ServerMethodDefinition<?, ?>> methods = new ArrayList<>();
         for (ServerMethodDefinition<?, ?> m : generated.getMethods()) {
-            methods.add(m.getMethodDescriptor().getFullMethodName().equals(infer.getFullMethodName()) ? aliased(m) : m);
+            methods.add(aliased.contains(m.getMethodDescriptor().getFullMethodName()) ? aliased(m) : m);
         }
         ServiceDescriptor.Builder descriptor = ServiceDescriptor.newBuilder(old.getName())
                 .setSchemaDescriptor(old.getSchemaDescriptor());
         methods.forEach(m -> descriptor.addMethod(m.getMethodDescriptor()));
         ServerServiceDefinition.Builder definition = ServerServiceDefinition.builder(descriptor.build());
         methods.forEach(definition::addMethod);
-        ServerServiceDefinition replaced = definition.build();
-        return () -> replaced;
+        return definition.build();
     }
 
     @SuppressWarnings("unchecked")
@@ -273,34 +199,6 @@ public final class AliasingInferMarshaller implements MethodDescriptor.Marshalle
         ServerMethodDefinition<ModelInferRequest, R> typed = (ServerMethodDefinition<ModelInferRequest, R>) m;
         MethodDescriptor<ModelInferRequest, R> md = typed.getMethodDescriptor();
         return ServerMethodDefinition.create(md.toBuilder(new AliasingInferMarshaller(true), md.getResponseMarshaller()).build(),
-                answeringMalformed(typed.getServerCallHandler()));
-    }
-
-    private static <R> ServerCallHandler<ModelInferRequest, R> answeringMalformed(ServerCallHandler<ModelInferRequest, R> next) {
-        return (call, headers) -> {
-            ServerCall.Listener<ModelInferRequest> delegate = next.startCall(call, headers);
-            return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(delegate) {
-                private boolean answered;
-
-                @Override
-                public void onMessage(ModelInferRequest message) {
-                    String problem = malformed(message);
-                    if (problem == null) {
-                        super.onMessage(message);
-                    } else if (!answered) {
-                        answered = true;
-                        call.close(Status.INVALID_ARGUMENT.withDescription(problem), new Metadata());
-                    }
-                }
-
-                @Override
-                public void onHalfClose() {
-                    // the unary handler would answer "no request" on a call already closed above
-                    if (!answered) {
-                        super.onHalfClose();
-                    }
-                }
-            };
-        };
+                typed.getServerCallHandler());
     }
 }
