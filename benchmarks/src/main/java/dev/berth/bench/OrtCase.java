@@ -37,7 +37,7 @@ public final class OrtCase implements AutoCloseable {
 
     /** Opens {@code model} and prepares one FP32 input of {@code shape} (the model's first input). */
     public static OrtCase open(Path model, String dataKey, long[] shape, ServingConfig config) throws OrtException {
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        OrtEnvironment env = dev.berth.runtime.onnx.OrtNatives.environment();
         OrtSession session;
         try (OrtSession.SessionOptions options = sessionOptions(config)) {
             session = env.createSession(model.toString(), options);

@@ -1,6 +1,6 @@
 package dev.berth.cli;
 
-import ai.onnxruntime.OrtEnvironment;
+import dev.berth.runtime.onnx.OrtNatives;
 import picocli.CommandLine;
 
 import java.util.LinkedHashMap;
@@ -21,7 +21,7 @@ final class RuntimeFacts {
         Map<String, String> facts = new LinkedHashMap<>();
         facts.put("berth", berthVersion());
         facts.put("java", Runtime.version().toString());
-        facts.put("onnxruntime", OrtEnvironment.getEnvironment().getVersion());
+        facts.put("onnxruntime", OrtNatives.environment().getVersion());
         return facts;
     }
 

@@ -136,7 +136,7 @@ class PackageIT {
         assertEquals("growth", labels.path("team").asText());
 
         JsonNode deps = registry.json(fileInLayer(blob(layers.get(baseLayers + 2)), "berth/dependencies.json"));
-        assertEquals(ai.onnxruntime.OrtEnvironment.getEnvironment().getVersion(), deps.path("runtime").path("onnxruntime").asText(),
+        assertEquals(dev.berth.runtime.onnx.OrtNatives.environment().getVersion(), deps.path("runtime").path("onnxruntime").asText(),
                 "the image records the ONNX Runtime it ships");
         assertEquals(base, deps.path("runtime").path("base_image").asText());
         assertEquals(dist.thirdPartyJars().size() + dist.berthJars().size(), deps.path("jars").size());

@@ -98,7 +98,7 @@ final class ServingChecks {
         for (int i = 0; i < data.length; i++) {
             data[i] = (float) input.path("data").get(i).asDouble();
         }
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        OrtEnvironment env = dev.berth.runtime.onnx.OrtNatives.environment();
         try (OrtSession session = env.createSession(model.toString(), new OrtSession.SessionOptions());
              OnnxTensor tensor = OnnxTensor.createTensor(env, FloatBuffer.wrap(data), new long[] {rows, cols});
              OrtSession.Result result = session.run(Map.of(input.path("name").asText(), tensor))) {

@@ -12,7 +12,7 @@ package dev.berth.registry;
  * @param dynamicBatching    merge concurrent requests along the first axis where it is dynamic
  * @param maxBatchSize       upper bound on rows in one merged run
  * @param maxQueueDelayMicros how long a request may wait for others to join its batch
- * @param warmup             run zero-filled (or example) inputs once at load
+ * @param warmup             run the version's example request (else inputs of ones) once at load
  */
 public record ServingConfig(int intraOpThreads, int interOpThreads, int sessions, String optimizationLevel,
                             boolean dynamicBatching, int maxBatchSize, long maxQueueDelayMicros, boolean warmup) {

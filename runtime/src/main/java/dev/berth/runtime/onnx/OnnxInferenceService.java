@@ -654,7 +654,7 @@ public final class OnnxInferenceService implements InferenceService {
             if (!Files.isRegularFile(file)) {
                 throw new IllegalStateException("no model file " + dir.relativize(file) + " in " + dir);
             }
-            VersionRunner runner = VersionRunner.open(task.model, task.version, file, task.config,
+            VersionRunner runner = VersionRunner.open(task.model, task.version, dir, file, task.config,
                     sig -> enrich(sig, manifest.map(ModelManifest::signature).orElse(null)), observer, ticker, maxElements);
             long nanos = ticker.getAsLong() - start;
             LOG.log(System.Logger.Level.INFO, () -> "loaded " + task.model + " version " + task.version + " in "
@@ -662,8 +662,13 @@ public final class OnnxInferenceService implements InferenceService {
                     + (runner.batchable() ? "on" : "off") + ")");
             observer.modelLoaded(task.model, task.version, nanos, null);
             return new LoadResult(task, runner, null);
+        } catch (VersionRunner.LoadFailure e) {
+            LOG.log(System.Logger.Level.WARNING, task.model + " version " + task.version + " " + e.getMessage());
+            observer.modelLoaded(task.model, task.version, ticker.getAsLong() - start, e);
+            return new LoadResult(task, null, e.getMessage());
         } catch (Exception | LinkageError e) {
-            String reason = "failed to load: " + VersionRunner.firstLine(e.getMessage() != null ? e.getMessage() : e.toString());
+            String reason = "failed to load: " + (e instanceof ai.onnxruntime.OrtException ? VersionRunner.reason(e)
+                    : VersionRunner.firstLine(e.getMessage() != null ? e.getMessage() : e.toString()));
             LOG.log(System.Logger.Level.WARNING, task.model + " version " + task.version + " " + reason);
             observer.modelLoaded(task.model, task.version, ticker.getAsLong() - start, e);
             return new LoadResult(task, null, reason);

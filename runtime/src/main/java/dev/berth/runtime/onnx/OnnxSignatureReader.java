@@ -25,7 +25,7 @@ public final class OnnxSignatureReader implements SignatureReader {
         if (!Files.isRegularFile(modelFile)) {
             throw new InvalidModelException("no model file at " + modelFile);
         }
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        OrtEnvironment env = OrtNatives.environment();
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.NO_OPT);
             try (OrtSession session = env.createSession(modelFile.toString(), options)) {

@@ -208,7 +208,7 @@ final class OnnxTensors {
 
         private static Object[] lookUp() {
             try {
-                OrtEnvironment.getEnvironment(); // loads the native library and sets the API handle
+                OrtNatives.environment(); // loads the native library and sets the API handle
                 Class<?> runtime = Class.forName("ai.onnxruntime.OnnxRuntime");
                 Field apiHandle = runtime.getDeclaredField("ortApiHandle");
                 apiHandle.setAccessible(true);

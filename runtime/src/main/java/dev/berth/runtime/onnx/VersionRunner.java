@@ -13,8 +13,10 @@ import dev.berth.runtime.InferenceException;
 import dev.berth.runtime.InferenceObserver;
 import dev.berth.runtime.Tensor;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -55,7 +57,7 @@ final class VersionRunner {
     private final Signature signature;
     private final InferenceObserver observer;
     private final LongSupplier ticker;
-    private final OrtEnvironment env = OrtEnvironment.getEnvironment();
+    private final OrtEnvironment env = OrtNatives.environment();
     private final List<OrtSession> sessions;
     private final boolean batchable;
     private final long maxQueueDelayNanos;
@@ -95,37 +97,86 @@ final class VersionRunner {
     }
 
     /**
-     * Opens the sessions, warms each up and starts the workers.
+     * Opens the sessions (on the model as {@link ModelGuards} rewrote it, where it needed guards),
+     * warms each up and starts the workers.
      *
-     * @param enrich adds column names and labels (from the registry) to the signature read from the session
+     * @param versionDir the version's folder, where the warm-up looks for {@value ExampleRequest#FILE}
+     * @param enrich     adds column names and labels (from the registry) to the signature read from the session
+     * @throws LoadFailure where warm-up failed: the reason is the version's UNAVAILABLE reason
      */
-    static VersionRunner open(String model, int version, Path modelFile, ServingConfig config,
+    static VersionRunner open(String model, int version, Path versionDir, Path modelFile, ServingConfig config,
                               java.util.function.UnaryOperator<Signature> enrich, InferenceObserver observer,
-                              LongSupplier ticker, long maxElements) throws OrtException {
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
+                              LongSupplier ticker, long maxElements) throws OrtException, IOException, LoadFailure {
+        OrtEnvironment env = OrtNatives.environment();
+        byte[] guarded = guardedModel(env, model + " version " + version, modelFile);
         List<OrtSession> sessions = new ArrayList<>();
         try {
             for (int i = 0; i < config.sessions(); i++) {
                 try (OrtSession.SessionOptions options = sessionOptions(config)) {
-                    sessions.add(env.createSession(modelFile.toString(), options));
+                    if (guarded == null) {
+                        sessions.add(env.createSession(modelFile.toString(), options));
+                    } else {
+                        // loaded from memory: external weights are still found beside the model file
+                        options.addConfigEntry(EXTERNAL_DATA_FOLDER, modelFile.toAbsolutePath().getParent().toString());
+                        sessions.add(env.createSession(guarded, options));
+                    }
                 }
             }
             Signature signature = enrich.apply(OnnxSignatureReader.signatureOf(sessions.get(0)));
             VersionRunner runner = new VersionRunner(model, version, config, signature, List.copyOf(sessions),
                     observer, ticker, maxElements);
             if (config.warmup()) {
-                for (OrtSession session : sessions) {
-                    runner.warmUp(new Lane(session));
-                }
+                runner.warmUp(versionDir);
             }
             runner.startWorkers();
             return runner;
-        } catch (OrtException | RuntimeException e) {
+        } catch (OrtException | RuntimeException | LoadFailure e) {
             for (OrtSession s : sessions) {
                 closeQuietly(s);
             }
             throw e;
         }
+    }
+
+    /** ONNX Runtime's session option for where external initializers live when a model is loaded from bytes. */
+    private static final String EXTERNAL_DATA_FOLDER = "session.model_external_initializers_file_folder_path";
+
+    /**
+     * The model with {@link ModelGuards}' guards, or null when it needs none (then the session
+     * loads the file itself, without a copy on the Java heap).
+     */
+    private static byte[] guardedModel(OrtEnvironment env, String label, Path modelFile) throws IOException {
+        if (!ModelGuards.mayNeedGuards(modelFile)) {
+            return null;
+        }
+        ModelGuards.Result result = ModelGuards.apply(Files.readAllBytes(modelFile), (probe, names) -> probeTypes(env, probe, names));
+        for (String line : result.unguarded()) {
+            LOG.log(System.Logger.Level.WARNING, label + ": " + line);
+        }
+        if (!result.applied().isEmpty()) {
+            LOG.log(System.Logger.Level.INFO, () -> label + ": " + result.applied().size() + " guard(s) against ONNX Runtime crashes: "
+                    + String.join("; ", result.applied()));
+        }
+        return result.model();
+    }
+
+    /** Element types ONNX Runtime infers for {@code names}, exposed as outputs of {@code probe}. */
+    private static Map<String, Integer> probeTypes(OrtEnvironment env, byte[] probe, Set<String> names) {
+        Map<String, Integer> types = new HashMap<>();
+        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
+            options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.NO_OPT);
+            options.setIntraOpNumThreads(1);
+            try (OrtSession session = env.createSession(probe, options)) {
+                for (Map.Entry<String, ai.onnxruntime.NodeInfo> e : session.getOutputInfo().entrySet()) {
+                    if (names.contains(e.getKey()) && e.getValue().getInfo() instanceof ai.onnxruntime.TensorInfo info) {
+                        types.put(e.getKey(), info.onnxType.value);
+                    }
+                }
+            }
+        } catch (OrtException | RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, () -> "could not ask ONNX Runtime for the types of " + names + ": " + e);
+        }
+        return types;
     }
 
     private static OrtSession.SessionOptions sessionOptions(ServingConfig config) throws OrtException {
@@ -465,23 +516,97 @@ final class VersionRunner {
         }
     }
 
-    private void warmUp(Lane lane) throws OrtException {
+    /**
+     * One run per session: with the version's registered example request where it has one that
+     * fits the signature, else with generated inputs that avoid zeros (a zero divisor is the first
+     * thing a model can refuse).
+     */
+    private void warmUp(Path versionDir) throws LoadFailure {
+        List<Tensor> inputs = null;
+        String source = ExampleRequest.FILE;
+        try {
+            List<Tensor> example = ExampleRequest.read(versionDir);
+            if (!example.isEmpty()) {
+                inputs = validator.validate(example);
+            }
+        } catch (IllegalArgumentException | InferenceException e) {
+            LOG.log(System.Logger.Level.WARNING, model + " version " + version + ": " + ExampleRequest.FILE
+                    + " is not used for warm-up: " + e.getMessage());
+        }
+        if (inputs == null) {
+            inputs = generatedInputs();
+            source = "generated inputs";
+        }
+        String[][] strings = new String[inputs.size()][];
+        for (int i = 0; i < inputs.size(); i++) {
+            Tensor t = inputs.get(i);
+            if (t.datatype() == DataType.BYTES) {
+                strings[i] = OnnxTensors.decodeStrings(t.name(), t.bytesElements());
+            }
+        }
+        for (OrtSession session : sessions) {
+            Lane lane = new Lane(session);
+            try {
+                run(lane, inputs, strings, Set.of());
+            } catch (OrtException | RuntimeException e) {
+                throw new LoadFailure("warm-up with " + source + " failed: " + reason(e)
+                        + (source.equals(ExampleRequest.FILE) ? "" : " (register an " + ExampleRequest.FILE
+                        + " the model can run, or turn warm-up off in its serving config)"));
+            }
+        }
+    }
+
+    /**
+     * Inputs for a warm-up run without an example: dynamic dimensions 1, every number 1 (true for
+     * BOOL), every string "1".
+     */
+    private List<Tensor> generatedInputs() {
         List<Tensor> inputs = new ArrayList<>();
-        String[][] strings = new String[signature.inputs().size()][];
-        for (int i = 0; i < signature.inputs().size(); i++) {
-            TensorSpec spec = signature.inputs().get(i);
+        for (TensorSpec spec : signature.inputs()) {
             long[] shape = spec.shape().stream().mapToLong(d -> d < 0 ? 1 : d).toArray();
             int count = Math.toIntExact(Tensor.elementCount(shape));
             if (spec.datatype() == DataType.BYTES) {
-                strings[i] = new String[count];
-                Arrays.fill(strings[i], "");
-                inputs.add(Tensor.ofBytes(spec.name(), shape, List.of()));
-            } else {
-                inputs.add(Tensor.ofRaw(spec.name(), spec.datatype(), shape,
-                        ByteBuffer.allocateDirect(count * spec.datatype().byteSize())));
+                List<byte[]> elements = new ArrayList<>(count);
+                for (int i = 0; i < count; i++) {
+                    elements.add(new byte[] {'1'});
+                }
+                inputs.add(Tensor.ofBytes(spec.name(), shape, elements));
+                continue;
             }
+            ByteBuffer data = ByteBuffer.allocateDirect(count * spec.datatype().byteSize()).order(ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < count; i++) {
+                switch (spec.datatype()) {
+                    case BOOL, UINT8, INT8 -> data.put((byte) 1);
+                    case UINT16, INT16 -> data.putShort((short) 1);
+                    case FP16 -> data.putShort(Float.floatToFloat16(1f));
+                    case BF16 -> data.putShort((short) (Float.floatToRawIntBits(1f) >>> 16));
+                    case UINT32, INT32 -> data.putInt(1);
+                    case UINT64, INT64 -> data.putLong(1);
+                    case FP32 -> data.putFloat(1f);
+                    case FP64 -> data.putDouble(1d);
+                    case BYTES -> throw new IllegalStateException("handled above");
+                }
+            }
+            data.flip();
+            inputs.add(Tensor.ofRaw(spec.name(), spec.datatype(), shape, data));
         }
-        run(lane, inputs, strings, Set.of());
+        return inputs;
+    }
+
+    /** The cause of a failed run in one line: a guard's explanation, or ONNX Runtime's message without its noise. */
+    static String reason(Throwable t) {
+        if (t instanceof OrtException e) {
+            String guard = ModelGuards.explain(e.getMessage());
+            return guard != null ? guard : OrtMessages.cause(e.getMessage());
+        }
+        return t.getMessage() == null ? t.toString() : firstLine(t.getMessage());
+    }
+
+    /** Why a version could not be made ready (warm-up failed); the message is the version's reason as it stands. */
+    static final class LoadFailure extends Exception {
+        LoadFailure(String reason) {
+            super(reason);
+        }
     }
 
     private RuntimeException mapFailure(Throwable t) {
@@ -489,10 +614,12 @@ final class VersionRunner {
             return e;
         }
         if (t instanceof OrtException e) {
-            String reason = firstLine(e.getMessage());
+            LOG.log(System.Logger.Level.DEBUG, () -> model + " version " + version + " run failed: " + e.getMessage());
+            String reason = reason(e);
             return switch (e.getCode()) {
                 // with names, types, ranks and fixed dims checked, what ONNX Runtime still rejects is a
-                // combination of inputs the graph cannot compute (mismatched dynamic dims, values out of range)
+                // combination of inputs the graph cannot compute (mismatched dynamic dims, values out of
+                // range, a zero divisor, a guard of ModelGuards)
                 case ORT_INVALID_ARGUMENT, ORT_RUNTIME_EXCEPTION, ORT_FAIL -> new InferenceException.InvalidInput(
                         "model '" + model + "' version " + version + " cannot run these inputs: " + reason);
                 default -> new InferenceException.Internal("model '" + model + "' version " + version + " failed: " + reason, e);

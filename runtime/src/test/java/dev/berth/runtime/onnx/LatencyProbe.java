@@ -40,14 +40,14 @@ class LatencyProbe {
         float[] row = new float[8];
         Arrays.fill(row, 0.5f);
         try (var service = TestModels.start(OnnxInferenceService.builder().registry(LocalRegistry.open(root)).pollInterval(Duration.ZERO));
-             OrtSession session = OrtEnvironment.getEnvironment().createSession(root.resolve("churn/1/model.onnx").toString(), options())) {
+             OrtSession session = OrtNatives.environment().createSession(root.resolve("churn/1/model.onnx").toString(), options())) {
             var request = new InferenceRequest("churn", null, null, List.of(TestModels.fp32("features", new long[] {1, 8}, row)), List.of(), Map.of());
             long[] direct = new long[20000];
             long[] core = new long[20000];
             for (int round = 0; round < 2; round++) { // first round warms the JIT
                 for (int i = 0; i < direct.length; i++) {
                     long t0 = System.nanoTime();
-                    try (OnnxTensor t = OnnxTensor.createTensor(OrtEnvironment.getEnvironment(), FloatBuffer.wrap(row), new long[] {1, 8});
+                    try (OnnxTensor t = OnnxTensor.createTensor(OrtNatives.environment(), FloatBuffer.wrap(row), new long[] {1, 8});
                          OrtSession.Result r = session.run(Map.of("features", t))) {
                         ((OnnxTensor) r.get(0)).getFloatBuffer();
                     }
