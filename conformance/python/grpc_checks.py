@@ -133,7 +133,10 @@ class Suite:
         if self.api == "kserve":
             r("Health.Check[overall]", self.health_check, "", "SERVING")
             r("Health.Check[%s]" % SERVICE, self.health_check, SERVICE, "SERVING")
+            r("Health.Check[model all_types]", self.health_check, "all_types", "SERVING")
+            r("Health.Check[model all_types/1]", self.health_check, "all_types/1", "SERVING")
             r("Health.Check[unknown-service]", self.health_unknown)
+            r("Health.Watch[overall]", self.health_watch)
             r("Reflection.list-services", self.reflection_list)
             r("Reflection.describe-service", self.reflection_describe)
         else:
@@ -260,6 +263,16 @@ class Suite:
         resp = self.health.Check(self.health_pb2.HealthCheckRequest(service=service), timeout=TIMEOUT)
         got = self.health_pb2.HealthCheckResponse.ServingStatus.Name(resp.status)
         expect(got == want, "status %s, expected %s" % (got, want))
+        return got
+
+    def health_watch(self):
+        stream = self.health.Watch(self.health_pb2.HealthCheckRequest(service=""), timeout=TIMEOUT)
+        try:
+            first = next(stream)
+        finally:
+            stream.cancel()
+        got = self.health_pb2.HealthCheckResponse.ServingStatus.Name(first.status)
+        expect(got == "SERVING", "first status %s, expected SERVING" % got)
         return got
 
     def health_unknown(self):
