@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""Python requests client checks of berth's REST front end (Open Inference Protocol v2 over HTTP).
+
+  rest_checks.py --url http://HOST:PORT --models DIR --out RESULT.json
+
+--models: the test models (cases.json, model.onnx per folder). Exit code 0 when every check passed.
+"""
+import argparse
+import json
+import os
+import sys
+
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, here)
+
+import requests  # noqa: E402
+
+import checklib  # noqa: E402
+import tensors  # noqa: E402
+from checklib import expect  # noqa: E402
+from models import TestModels  # noqa: E402
+
+TIMEOUT = 20
+
+
+class Suite:
+    def __init__(self, url, models):
+        self.url = url.rstrip("/")
+        self.http = requests.Session()  # one keep-alive connection, as client libraries use
+        self.models = models
+
+    def get(self, path):
+        return self.http.get(self.url + path, timeout=TIMEOUT)
+
+    def post_json(self, path, body):
+        return self.http.post(self.url + path, data=json.dumps(body), timeout=TIMEOUT,
+                              headers={"Content-Type": "application/json"})
+
+    def json_ok(self, response):
+        expect(response.status_code == 200, "HTTP %d: %s" % (response.status_code, response.text[:300]))
+        return response.json()
+
+    def run(self, report):
+        r = report.check
+        r("health.live", lambda: expect(self.json_ok(self.get("/v2/health/live")).get("live") is True, "live is not true"))
+        r("health.ready", lambda: expect(self.json_ok(self.get("/v2/health/ready")).get("ready") is True, "ready is not true"))
+        r("server-metadata", self.server_metadata)
+        for m in self.models.names():
+            r("model-ready[%s]" % m, self.model_ready, m)
+            r("model-metadata[%s]" % m, self.model_metadata, m, "/v2/models/%s" % m)
+            r("model-metadata.version-1[%s]" % m, self.model_metadata, m, "/v2/models/%s/versions/1" % m)
+            r("model-config[%s]" % m, self.model_config, m)
+        for m, i, case in self.models.cases():
+            r("infer.json[%s#%d]" % (m, i), self.infer_json, m, i, case)
+            r("infer.binary[%s#%d]" % (m, i), self.infer_binary, m, i, case)
+        r("error.unknown-model[404]", self.error, "/v2/models/no-such-model/infer", self.body("fixed_batch"), 404)
+        r("error.unknown-version[404]", self.error, "/v2/models/fixed_batch/versions/99/infer",
+          self.body("fixed_batch"), 404)
+        bad = self.body("fixed_batch")
+        bad["inputs"][0]["shape"] = [2, 3]
+        bad["inputs"][0]["data"] = bad["inputs"][0]["data"][:6]
+        r("error.bad-shape[400]", self.error, "/v2/models/fixed_batch/infer", bad, 400)
+        r("error.malformed-json[400]", self.error, "/v2/models/fixed_batch/infer", b'{"inputs": [', 400)
+        r("error.unknown-model.metadata[404]", self.error_get, "/v2/models/no-such-model", 404)
+        r("error.unknown-path[404]", self.error_get, "/v2/no/such/path", 404)
+        r("connection.survives-errors", lambda: expect(self.get("/v2/health/live").status_code == 200, "not live"))
+
+    def server_metadata(self):
+        md = self.json_ok(self.get("/v2"))
+        expect(md.get("name") and md.get("version"), "name/version missing: %s" % md)
+        expect(isinstance(md.get("extensions"), list), "extensions is not a list: %s" % md)
+        return "%s %s %s" % (md["name"], md["version"], md["extensions"])
+
+    def model_ready(self, m):
+        body = self.json_ok(self.get("/v2/models/%s/ready" % m))
+        expect(body.get("ready") is True, "body %s" % body)
+
+    def model_metadata(self, m, path):
+        md = self.json_ok(self.get(path))
+        expect(md.get("name") == m, "name %r" % md.get("name"))
+        expect("1" in md.get("versions", []), "versions %s" % md.get("versions"))
+        self.models.expect_signature(m, [(t["name"], t["datatype"], t["shape"]) for t in md["inputs"]],
+                                     [(t["name"], t["datatype"], t["shape"]) for t in md["outputs"]])
+        return "platform %s" % md.get("platform")
+
+    def model_config(self, m):
+        # Triton's REST form of ModelConfig: the protobuf message in JSON with snake_case names
+        cfg = self.json_ok(self.get("/v2/models/%s/config" % m))
+        expect(cfg.get("name") == m, "name %r" % cfg.get("name"))
+        batch = 1 if int(cfg.get("max_batch_size", 0)) > 0 else 0
+
+        def spec(t):
+            dt = t["data_type"][len("TYPE_"):]
+            return t["name"], "BYTES" if dt == "STRING" else dt, [-1] * batch + [int(d) for d in t.get("dims", [])]
+
+        self.models.expect_signature(m, [spec(t) for t in cfg.get("input", [])], [spec(t) for t in cfg.get("output", [])])
+        return "max_batch_size %s, keys %s" % (cfg.get("max_batch_size", 0), sorted(cfg))
+
+    def body(self, m, case=0):
+        inputs = list(self.models.cases(m))[case][2][0]
+        return {"inputs": [tensors.to_json_tensor(n, a) for n, a in inputs.items()]}
+
+    def infer_json(self, m, i, case):
+        inputs, outputs = case
+        rid = "%s-%d" % (m, i)
+        body = {"id": rid, "inputs": [tensors.to_json_tensor(n, a) for n, a in inputs.items()]}
+        resp = self.json_ok(self.post_json("/v2/models/%s/infer" % m, body))
+        expect(resp.get("id") == rid, "id %r" % resp.get("id"))
+        expect(resp.get("model_name") == m, "model_name %r" % resp.get("model_name"))
+        got = {o["name"]: o for o in resp["outputs"]}
+        expect(set(got) == set(outputs), "outputs %s, expected %s" % (sorted(got), sorted(outputs)))
+        for name, want in outputs.items():
+            why = tensors.compare(want, tensors.from_json_tensor(got[name]), actual_datatype=got[name]["datatype"])
+            expect(why is None, "output %s: %s" % (name, why))
+        return "%d outputs match" % len(outputs)
+
+    def infer_binary(self, m, i, case):
+        inputs, outputs = case
+        body, header_length = tensors.binary_request(inputs)
+        resp = self.http.post(self.url + "/v2/models/%s/infer" % m, data=body, timeout=TIMEOUT,
+                              headers={"Inference-Header-Content-Length": str(header_length),
+                                       "Content-Type": "application/octet-stream"})
+        expect(resp.status_code == 200, "HTTP %d: %s" % (resp.status_code, resp.text[:300]))
+        length = resp.headers.get("Inference-Header-Content-Length")
+        expect(length is not None, "no Inference-Header-Content-Length in the answer")
+        header, got = tensors.binary_response(resp.content, int(length))
+        datatypes = {o["name"]: o["datatype"] for o in header["outputs"]}
+        expect(set(got) == set(outputs), "outputs %s, expected %s" % (sorted(got), sorted(outputs)))
+        for name, want in outputs.items():
+            why = tensors.compare(want, got[name], actual_datatype=datatypes[name])
+            expect(why is None, "output %s: %s" % (name, why))
+        return "%d outputs match" % len(outputs)
+
+    def check_error(self, resp, status):
+        expect(resp.status_code == status, "HTTP %d, expected %d: %s" % (resp.status_code, status, resp.text[:300]))
+        try:
+            body = resp.json()
+        except ValueError:
+            raise checklib.CheckFailed("the %d answer is not JSON: %r" % (status, resp.text[:300]))
+        expect(isinstance(body.get("error"), str) and body["error"], "no \"error\" text in %s" % body)
+        return "%d: %s" % (status, body["error"])
+
+    def error(self, path, body, status):
+        data = body if isinstance(body, bytes) else json.dumps(body)
+        return self.check_error(self.http.post(self.url + path, data=data, timeout=TIMEOUT,
+                                               headers={"Content-Type": "application/json"}), status)
+
+    def error_get(self, path, status):
+        return self.check_error(self.get(path), status)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--url", required=True)
+    ap.add_argument("--models", required=True)
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+    suite = Suite(args.url, TestModels(args.models))
+    checklib.run(checklib.Report("python-requests-rest"), args.out, suite.run)
+
+
+if __name__ == "__main__":
+    main()
