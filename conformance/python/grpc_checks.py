@@ -128,6 +128,7 @@ class Suite:
         r("ModelInfer.output-subset", self.infer_output_subset)
         r("ModelInfer.large-message", self.infer_large)
         r("ModelInfer.concurrent", self.infer_concurrent)
+        r("ModelInfer.gzip", self.infer_gzip)
         self.error_checks(r)
         r("Channel.survives-errors", self.server_live)
         if self.api == "kserve":
@@ -183,6 +184,12 @@ class Suite:
         expect(resp.model_name == m, "model_name %r" % resp.model_name)
         expect(resp.id == rid, "id %r, expected %r" % (resp.id, rid))
         return self.compare_outputs(resp, outputs, raw)
+
+    def infer_gzip(self):
+        """A gzip-compressed request (grpcio's per-call compression), as tritonclient's compression_algorithm sends it."""
+        m, _, (inputs, outputs) = next(self.models.cases("all_types"))
+        resp = self.stub.ModelInfer(self.request(m, inputs, True), timeout=TIMEOUT, compression=grpc.Compression.Gzip)
+        return self.compare_outputs(resp, outputs, True)
 
     def infer_version(self):
         m, _, (inputs, outputs) = next(self.models.cases("multi_io"))

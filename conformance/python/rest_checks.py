@@ -63,6 +63,7 @@ class Suite:
         r("error.malformed-json[400]", self.error, "/v2/models/fixed_batch/infer", b'{"inputs": [', 400)
         r("error.unknown-model.metadata[404]", self.error_get, "/v2/models/no-such-model", 404)
         r("error.unknown-path[404]", self.error_get, "/v2/no/such/path", 404)
+        r("infer.gzip-body-and-answer", self.infer_gzip)
         r("connection.survives-errors", lambda: expect(self.get("/v2/health/live").status_code == 200, "not live"))
 
     def server_metadata(self):
@@ -113,6 +114,18 @@ class Suite:
             why = tensors.compare(want, tensors.from_json_tensor(got[name]), actual_datatype=got[name]["datatype"])
             expect(why is None, "output %s: %s" % (name, why))
         return "%d outputs match" % len(outputs)
+
+    def infer_gzip(self):
+        """A gzip request body (tritonclient's request_compression_algorithm) and a gzip answer (requests asks for one)."""
+        import gzip
+        import json
+        raw = json.dumps(self.body("all_types")).encode()
+        resp = self.http.post(self.url + "/v2/models/all_types/infer", data=gzip.compress(raw), timeout=TIMEOUT,
+                              headers={"Content-Type": "application/json", "Content-Encoding": "gzip",
+                                       "Accept-Encoding": "gzip"})
+        expect(resp.status_code == 200, "HTTP %d: %s" % (resp.status_code, resp.text[:300]))
+        expect(len(resp.json().get("outputs", [])) > 0, "no outputs: %s" % resp.text[:300])
+        return "answer Content-Encoding %r, %d bytes decoded" % (resp.headers.get("Content-Encoding"), len(resp.content))
 
     def infer_binary(self, m, i, case):
         inputs, outputs = case
