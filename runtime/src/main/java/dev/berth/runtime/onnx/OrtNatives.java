@@ -1,6 +1,7 @@
 package dev.berth.runtime.onnx;
 
 import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtLoggingLevel;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -89,7 +90,10 @@ public final class OrtNatives {
         synchronized (OrtNatives.class) {
             if (environment == null) {
                 prepare();
-                OrtEnvironment created = OrtEnvironment.getEnvironment();
+                // FATAL only: every failed run is already an exception that berth answers and counts;
+                // ONNX Runtime's default (WARNING) also writes each one to stderr, so any client could
+                // fill the log with one bad request after another
+                OrtEnvironment created = OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL, "berth");
                 removeOrtTempFolder();
                 environment = created;
             }
