@@ -16,7 +16,7 @@ conformance/onnx-node-tests script):
       carry the inputs) and over gRPC (raw contents, KServe client stubs), compares datatype,
       shape and values with ONNX's reference outputs within the case's tolerances, checks after
       each batch that the server process is alive and /v2/health/live answers, and writes
-      DIR/report.json, DIR/report.md and DIR/report.svg.
+      DIR/report.json, DIR/report.md and the chart DIR/report.png (and .svg).
 """
 import argparse
 import collections
@@ -454,35 +454,49 @@ def write_reports(work, report):
         lines.append("| %s | %s |" % (r["name"], _cell(r["reason"])))
     with open(os.path.join(work, "report.md"), "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
-    with open(os.path.join(work, "report.svg"), "w", encoding="utf-8") as f:
-        f.write(_chart(s))
+    _chart(s, os.path.join(work, "report"))
 
 
 def _cell(text):
     return "ok" if text is None else str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def _chart(s):
-    """Two bars (REST, gRPC): pass rate against the target line; plain SVG, no plotting library."""
-    width, height, left, bar = 420, 180, 70, 120
-    rows = [("REST", s["rest_rate"], s["rest_passed"]), ("gRPC", s["grpc_rate"], s["grpc_passed"])]
-    parts = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">'
-             % (width, height),
-             '<text x="10" y="18" font-size="13">ONNX node tests through berth: %d cases (onnx %s)</text>'
-             % (s["cases"], s["onnx"])]
-    scale = width - left - 20
-    for i, (label, rate, passed) in enumerate(rows):
-        y = 40 + i * 55
-        parts.append('<text x="10" y="%d">%s</text>' % (y + 22, label))
-        parts.append('<rect x="%d" y="%d" width="%d" height="32" fill="#eee"/>' % (left, y, scale))
-        color = "#2e7d32" if rate >= s["target"] else "#c62828"
-        parts.append('<rect x="%d" y="%d" width="%.1f" height="32" fill="%s"/>' % (left, y, scale * rate, color))
-        parts.append('<text x="%d" y="%d" fill="#fff">%.1f %% (%d)</text>' % (left + 6, y + 21, 100 * rate, passed))
-    tx = left + scale * s["target"]
-    parts.append('<line x1="%.1f" y1="32" x2="%.1f" y2="150" stroke="#000" stroke-dasharray="4,3"/>' % (tx, tx))
-    parts.append('<text x="%.1f" y="166" text-anchor="middle">target %.0f %%</text>' % (tx, 100 * s["target"]))
-    parts.append("</svg>\n")
-    return "\n".join(parts)
+def _chart(s, path):
+    """The funnel from generated cases to passed ones, and the pass rate per protocol against the target (matplotlib)."""
+    import matplotlib
+    matplotlib.use("Agg")  # no display: files only
+    import matplotlib.pyplot as plt
+
+    fig, (funnel, rates) = plt.subplots(1, 2, figsize=(10, 3.4), gridspec_kw={"width_ratios": [3, 2]})
+    stages = [("generated", s["generated"]), ("eligible", s["eligible"]),
+              ("onnxruntime passes", s["onnxruntime_passes"]), ("called", s["cases"]),
+              ("passed REST", s["rest_passed"]), ("passed gRPC", s["grpc_passed"])]
+    labels = [n for n, _ in stages][::-1]
+    values = [v for _, v in stages][::-1]
+    funnel.barh(labels, values, color=["#2e7d32", "#2e7d32", "#607d8b", "#607d8b", "#90a4ae", "#b0bec5"])
+    for y, v in enumerate(values):
+        funnel.text(v, y, " %d" % v, va="center", fontsize=9)
+    funnel.set_title("ONNX node test cases (onnx %s)" % s["onnx"], fontsize=10)
+    funnel.set_xlim(0, max(values) * 1.15)
+    funnel.spines[["top", "right"]].set_visible(False)
+
+    protocols = ["REST", "gRPC"]
+    pct = [100 * s["rest_rate"], 100 * s["grpc_rate"]]
+    colors = ["#2e7d32" if p >= 100 * s["target"] else "#c62828" for p in pct]
+    rates.bar(protocols, pct, color=colors, width=0.5)
+    rates.axhline(100 * s["target"], color="black", linestyle="--", linewidth=1)
+    rates.text(0.5, 100 * s["target"], "target %.0f %%" % (100 * s["target"]), va="bottom", ha="center", fontsize=9)
+    for x, p in enumerate(pct):
+        rates.text(x, p, "%.1f %%" % p, ha="center", va="bottom", fontsize=9)
+    low = min(pct + [100 * s["target"]])
+    rates.set_ylim(max(0, low - 10), 101)
+    rates.set_ylabel("passed (%)")
+    rates.set_title("through berth, server alive: %s" % ("yes" if s["server_alive_throughout"] else "NO"), fontsize=10)
+    rates.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    fig.savefig(path + ".svg")
+    fig.savefig(path + ".png", dpi=110)
+    plt.close(fig)
 
 
 def main():

@@ -21,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@code python/onnx_node_tests.py}. Passes when at least 98 % of the cases pass on each protocol
  * and the server stayed alive throughout. A seeded sample of {@code conformance.onnx.sample}
  * cases (150) by default; {@code -Dconformance.onnx.all=true} (the {@code onnx-node-tests --all}
- * script) runs every one. The report (JSON, markdown, SVG) lands in
+ * script) runs every one. The report (JSON, markdown, a chart as PNG and SVG) lands in
  * {@code target/conformance/onnx-node/}.
  */
 class OnnxNodeTestsIT {
