@@ -294,10 +294,14 @@ final class VersionRunner {
                 + " passed while it waited in the queue of model '" + model + "' version " + version + "; it was not run");
     }
 
-    /** The failure of a request whose timeout passed while its run went on. */
+    /**
+     * The failure of a request whose timeout passed while its run went on: a run it is alone in is
+     * cancelled; a merged run goes on for the requests of its batch that still wait.
+     */
     InferenceException.DeadlineExceeded expiredInRun(Job job) {
         return new InferenceException.DeadlineExceeded("the request's timeout of " + millis(job.timeoutNanos)
-                + " passed while model '" + model + "' version " + version + " ran it; the run was cancelled");
+                + " passed while model '" + model + "' version " + version + " ran it; its run was cancelled"
+                + " (a batched run goes on for the requests still waiting for it)");
     }
 
     private static String millis(long nanos) {

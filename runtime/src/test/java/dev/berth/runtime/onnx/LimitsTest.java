@@ -43,7 +43,7 @@ class LimitsTest {
     static OnnxInferenceService service;
     static final RecordingObserver observer = new RecordingObserver();
     /** Rows of the slow model's input (16 MatMul+Tanh of 256x256) that take seconds in one run. */
-    static final int LONG_ROWS = 40_000;
+    static final int LONG_ROWS = 60_000;
 
     @BeforeAll
     static void start() throws Exception {
@@ -53,6 +53,10 @@ class LimitsTest {
         TestModels.writeInfo(root, new ModelInfo("slow", "", Map.of(), VersionPolicy.all(), oneAtATime));
         TestModels.addVersion(root, "queued", 1, "slow");
         TestModels.writeInfo(root, new ModelInfo("queued", "", Map.of(), VersionPolicy.all(), oneAtATime));
+        TestModels.addVersion(root, "batched", 1, "slow");
+        // a queue delay long enough that two requests sent together always merge
+        TestModels.writeInfo(root, new ModelInfo("batched", "", Map.of(), VersionPolicy.all(), ServingConfig.builder()
+                .sessions(1).intraOpThreads(1).dynamicBatching(true).maxBatchSize(100_000).maxQueueDelayMicros(0).build()));
         TestModels.addVersion(root, "full", 1, "slow");
         TestModels.writeInfo(root, new ModelInfo("full", "", Map.of(), VersionPolicy.all(), oneAtATime));
         Path expand = root.resolve("expand").resolve("1");
@@ -96,7 +100,7 @@ class LimitsTest {
         long t0 = System.nanoTime();
         service.infer(request("slow", LONG_ROWS, Duration.ZERO));
         long full = millisSince(t0);
-        assertTrue(full > 1500, "the long run takes long enough to tell a cancelled run from a finished one: " + full + " ms");
+        assertTrue(full > 1000, "the long run takes long enough to tell a cancelled run from a finished one: " + full + " ms");
 
         long t1 = System.nanoTime();
         var e = assertThrows(InferenceException.DeadlineExceeded.class,
@@ -123,6 +127,32 @@ class LimitsTest {
         Thread.sleep(200);
         long runs = observer.batches.stream().filter(b -> b.model().equals("queued")).count();
         assertEquals(1, runs, "only the first request ran: " + observer.batches);
+    }
+
+    @Test
+    void inABatchARequestPastItsTimeoutIsAnsweredWhileTheRunGoesOnForTheOthers() throws Exception {
+        var pool = (java.util.concurrent.Executor) r -> Thread.ofPlatform().start(r);
+        int unit = 5_000;
+        long t0 = System.nanoTime();
+        service.infer(request("batched", unit, Duration.ZERO));
+        long unitMillis = Math.max(50, millisSince(t0)); // this machine's speed, now
+        // a blocker keeps the only session busy while the two requests queue: the worker then merges them
+        CompletableFuture<InferenceResponse> blocker = CompletableFuture.supplyAsync(
+                () -> service.infer(request("batched", unit, Duration.ZERO)), pool);
+        Thread.sleep(unitMillis / 4);
+        CompletableFuture<InferenceResponse> patient = CompletableFuture.supplyAsync(
+                () -> service.infer(request("batched", 8 * unit, Duration.ZERO)), pool);
+        Thread.sleep(20);
+        // expires about a third of the way into the merged run (which takes about 8 units)
+        Duration timeout = Duration.ofMillis(4 * unitMillis);
+        var e = assertThrows(InferenceException.DeadlineExceeded.class, () -> service.infer(request("batched", 1, timeout)));
+        assertTrue(e.getMessage().contains("timeout of " + timeout.toMillis() + " ms"), e.getMessage());
+        assertTrue(!patient.isDone(), "the merged run goes on for the request that still waits");
+        blocker.get(60, TimeUnit.SECONDS);
+        InferenceResponse done = patient.get(60, TimeUnit.SECONDS);
+        assertEquals(8 * unit, done.outputs().get(0).dim(0), "the waiting request gets its own rows");
+        assertTrue(observer.batches.stream().anyMatch(b -> b.model().equals("batched") && b.requests() == 2),
+                "the two requests ran as one batch: " + observer.batches);
     }
 
     @Test
