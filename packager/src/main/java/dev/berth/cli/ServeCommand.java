@@ -60,6 +60,18 @@ final class ServeCommand implements Callable<Integer> {
     String repositoryToken;
     @Option(names = "--max-request-bytes", paramLabel = "N", description = "Largest request body accepted (default: 64 MiB).")
     Long maxRequestBytes;
+    @Option(names = "--max-request-time", paramLabel = "DURATION",
+            description = "Longest an inference request may take in the server, queue and run; a client's shorter timeout wins; 0 for none (default: 30s).")
+    String maxRequestTime;
+    @Option(names = "--max-queue-size", paramLabel = "N",
+            description = "Requests that may wait per model version where its serving config sets no max_queue_size; more get 429 (default: 1024).")
+    Integer maxQueueSize;
+    @Option(names = "--max-tensor-bytes", paramLabel = "N",
+            description = "Most bytes one request's decoded inputs, and its outputs, may take; more get 413 (default: 256 MiB).")
+    Long maxTensorBytes;
+    @Option(names = "--max-connections", paramLabel = "N",
+            description = "Most connections open at once on each listener (REST, gRPC); more are answered 503 / UNAVAILABLE (default: 1000).")
+    Integer maxConnections;
     @Option(names = "--cors-origins", paramLabel = "ORIGINS",
             description = "Comma-separated origins (https://host[:port]) whose browser pages may call the REST API, or * for any (default: none, CORS off).")
     String corsOrigins;
@@ -80,6 +92,10 @@ final class ServeCommand implements Callable<Integer> {
         put(flags, "max-request-bytes", maxRequestBytes);
         put(flags, "report-interval", reportInterval);
         put(flags, "cors-origins", corsOrigins);
+        put(flags, "max-request-time", maxRequestTime);
+        put(flags, "max-queue-size", maxQueueSize);
+        put(flags, "max-tensor-bytes", maxTensorBytes);
+        put(flags, "max-connections", maxConnections);
         put(flags, "grpc-keepalive-time", grpcKeepaliveTime);
         put(flags, "grpc-keepalive-timeout", grpcKeepaliveTimeout);
         put(flags, "grpc-permit-keepalive-time", grpcPermitKeepaliveTime);

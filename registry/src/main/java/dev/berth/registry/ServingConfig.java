@@ -13,9 +13,13 @@ package dev.berth.registry;
  * @param maxBatchSize       upper bound on rows in one merged run
  * @param maxQueueDelayMicros how long a request may wait for others to join its batch
  * @param warmup             run the version's example request (else inputs of ones) once at load
+ * @param maxQueueSize       most requests waiting for a session of this version; one more is refused
+ *                           (HTTP 429, gRPC RESOURCE_EXHAUSTED). 0, or absent from the file, means the
+ *                           server's default ({@code berth serve --max-queue-size}). Triton's name for it.
  */
 public record ServingConfig(int intraOpThreads, int interOpThreads, int sessions, String optimizationLevel,
-                            boolean dynamicBatching, int maxBatchSize, long maxQueueDelayMicros, boolean warmup) {
+                            boolean dynamicBatching, int maxBatchSize, long maxQueueDelayMicros, boolean warmup,
+                            int maxQueueSize) {
     public ServingConfig {
         if (intraOpThreads < 0 || interOpThreads < 0) {
             throw new InvalidArgumentException("thread counts must be 0 (automatic) or more");
@@ -29,6 +33,9 @@ public record ServingConfig(int intraOpThreads, int interOpThreads, int sessions
         if (maxQueueDelayMicros < 0) {
             throw new InvalidArgumentException("max_queue_delay_micros must be 0 or more");
         }
+        if (maxQueueSize < 0) {
+            throw new InvalidArgumentException("max_queue_size must be 0 (the server's default) or more, got " + maxQueueSize);
+        }
         if (optimizationLevel == null) {
             optimizationLevel = "all";
         }
@@ -39,7 +46,7 @@ public record ServingConfig(int intraOpThreads, int interOpThreads, int sessions
 
     /** What a version gets when neither it nor its model configures serving. */
     public static ServingConfig defaults() {
-        return new ServingConfig(1, 1, 1, "all", true, 32, 500, true);
+        return new ServingConfig(1, 1, 1, "all", true, 32, 500, true, 0);
     }
 
     /** A builder starting from these values. */
@@ -62,6 +69,7 @@ public record ServingConfig(int intraOpThreads, int interOpThreads, int sessions
         private int maxBatchSize;
         private long maxQueueDelayMicros;
         private boolean warmup;
+        private int maxQueueSize;
 
         private Builder(ServingConfig from) {
             intraOpThreads = from.intraOpThreads;
@@ -72,6 +80,7 @@ public record ServingConfig(int intraOpThreads, int interOpThreads, int sessions
             maxBatchSize = from.maxBatchSize;
             maxQueueDelayMicros = from.maxQueueDelayMicros;
             warmup = from.warmup;
+            maxQueueSize = from.maxQueueSize;
         }
 
         public Builder intraOpThreads(int v) { intraOpThreads = v; return this; }
@@ -82,10 +91,11 @@ public record ServingConfig(int intraOpThreads, int interOpThreads, int sessions
         public Builder maxBatchSize(int v) { maxBatchSize = v; return this; }
         public Builder maxQueueDelayMicros(long v) { maxQueueDelayMicros = v; return this; }
         public Builder warmup(boolean v) { warmup = v; return this; }
+        public Builder maxQueueSize(int v) { maxQueueSize = v; return this; }
 
         public ServingConfig build() {
             return new ServingConfig(intraOpThreads, interOpThreads, sessions, optimizationLevel, dynamicBatching,
-                    maxBatchSize, maxQueueDelayMicros, warmup);
+                    maxBatchSize, maxQueueDelayMicros, warmup, maxQueueSize);
         }
     }
 }

@@ -72,6 +72,44 @@ public abstract class InferenceException extends RuntimeException {
         }
     }
 
+    /**
+     * The request's timeout passed before it was answered: it was not run (it was still queued) or its
+     * run was cancelled. HTTP 504, gRPC DEADLINE_EXCEEDED.
+     */
+    public static final class DeadlineExceeded extends InferenceException {
+        public DeadlineExceeded(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * The version's queue is full: the request was refused without being queued and may be retried
+     * later. HTTP 429 with {@code Retry-After}, gRPC RESOURCE_EXHAUSTED.
+     */
+    public static final class QueueFull extends InferenceException {
+        private final int retryAfterSeconds;
+
+        public QueueFull(String message, int retryAfterSeconds) {
+            super(message);
+            this.retryAfterSeconds = retryAfterSeconds;
+        }
+
+        /** A hint of when the queue may have room again, in whole seconds (at least 1). */
+        public int retryAfterSeconds() {
+            return Math.max(1, retryAfterSeconds);
+        }
+    }
+
+    /**
+     * The request would make the server hold more memory than one request may (its decoded inputs or
+     * the outputs the model made): HTTP 413, gRPC RESOURCE_EXHAUSTED. The message names the limit.
+     */
+    public static final class TooLarge extends InferenceException {
+        public TooLarge(String message) {
+            super(message);
+        }
+    }
+
     /** The server failed while the request was fine: HTTP 500, gRPC INTERNAL. */
     public static final class Internal extends InferenceException {
         public Internal(String message, Throwable cause) {

@@ -8,7 +8,10 @@ import io.helidon.config.Config;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.http1.Http1Config;
-import io.helidon.webserver.http.DirectHandlers;
+import io.helidon.webserver.http1.Http1ConnectionSelector;
+import io.helidon.webserver.http2.Http2Config;
+import io.helidon.webserver.http2.Http2ConnectionSelector;
+import io.helidon.webserver.http2.Http2Upgrader;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http.HttpService;
 
@@ -47,6 +50,13 @@ public final class BerthServer implements AutoCloseable {
     public static final int DEFAULT_PORT = 8080;
     /** The gRPC port unless configured (or unless the HTTP port is 0, see {@link Builder#grpcPort}). */
     public static final int DEFAULT_GRPC_PORT = 8081;
+    /**
+     * Default ceiling on one inference request's time in the server (queue and run): 30 s, the default
+     * drain timeout, so that a drain can always finish what it admitted.
+     */
+    public static final Duration DEFAULT_MAX_REQUEST_TIME = Duration.ofSeconds(30);
+    /** Default cap on open connections, per listener (REST, gRPC). */
+    public static final int DEFAULT_MAX_CONNECTIONS = 1000;
 
     private final Builder settings;
     private final InferenceService core;
@@ -62,9 +72,9 @@ public final class BerthServer implements AutoCloseable {
         this.core = core;
         ServerInfo info = new ServerInfo(ServerInfo.NAME, ServerInfo.berthVersion(), b.extensions);
         OipRestService rest = new OipRestService(core, info, inFlight, b.requestMetrics, b.maxRequestBytes,
-                Optional.ofNullable(b.repositoryToken));
+                Optional.ofNullable(b.repositoryToken), b.maxRequestTime);
         OipGrpcService grpc = new OipGrpcService(core, info, inFlight, b.requestMetrics, Optional.ofNullable(b.repositoryToken),
-                Optional.ofNullable(b.statistics));
+                Optional.ofNullable(b.statistics), b.maxRequestTime);
 
         HttpRouting.Builder http = HttpRouting.builder();
         // every answer leaves through Replies (compression, HEAD, Connection: close), CORS headers come first
@@ -80,7 +90,9 @@ public final class BerthServer implements AutoCloseable {
         this.health = new GrpcHealth(core, inFlight);
         // ModelInfer and ModelStreamInfer parse with aliasing: raw tensors stay views of the received message
         this.grpcServer = GrpcServer.create(b.host, b.resolvedGrpcPort(), b.maxRequestBytes, b.grpcKeepalive,
-                AliasingInferMarshaller.aliasingInfer(grpc), health, List.of(OipGrpcService.authorizationInterceptor()));
+                AliasingInferMarshaller.aliasingInfer(grpc), health, List.of(OipGrpcService.authorizationInterceptor()),
+                new GrpcConnectionCap(b.maxConnections));
+        ConnectionCap connections = new ConnectionCap(b.maxConnections);
 
         // one set of HTTP/1 limits for Helidon's selector and berth's (which takes HTTP/1.0 and over-long lines)
         Http1Config http1 = Http1Config.builder()
@@ -92,24 +104,24 @@ public final class BerthServer implements AutoCloseable {
                 .port(b.port)
                 .shutdownHook(false)
                 .addProtocol(http1)
-                .addConnectionSelector(new LegacyHttpSelector(http1))
+                // every kind of connection the REST port takes, each counted against max-connections; listed
+                // before the selectors Helidon adds itself, which so never see a connection (first match wins)
+                .addConnectionSelector(connections.wrap(new LegacyHttpSelector(http1)))
+                .addConnectionSelector(connections.wrap(Http1ConnectionSelector.builder().config(http1)
+                        .addUpgrader(Http2Upgrader.create(Http2Config.create())).build()))
+                .addConnectionSelector(connections.wrap(Http2ConnectionSelector.builder().build()))
                 // gzip and deflate request bodies decoded; responses are compressed by Replies, not Helidon
                 .contentEncoding(ContentCodings.requestDecoding())
                 // hands Helidon's own error messages to the direct handlers, which tell 431 from 400 by them
                 .errorHandling(e -> e.includeEntity(true))
                 .maxPayloadSize(b.maxRequestBytes)
-                .directHandlers(jsonDirectHandlers(b.maxRequestBytes))
+                .directHandlers(DirectAnswers.create(b.maxRequestBytes, b.maxConnections))
                 .shutdownGracePeriod(b.drainTimeout)
                 // Responses leave in several writes (headers, JSON, binary tensors); with Nagle's
                 // algorithm on, each write after the first waits for the client's delayed ACK (~40 ms).
                 .connectionOptions(o -> o.tcpNoDelay(true))
                 .addRouting(http);
         this.webServer = web.build();
-    }
-
-    /** Helidon answers some errors itself (bad request line, body over the limit): give them the protocol's JSON shape. */
-    private static DirectHandlers jsonDirectHandlers(long maxRequestBytes) {
-        return DirectAnswers.create(maxRequestBytes);
     }
 
     public static Builder builder() {
@@ -250,7 +262,11 @@ public final class BerthServer implements AutoCloseable {
         private Duration drainTimeout = Duration.ofSeconds(30);
         private List<String> corsOrigins = List.of();
         private int compressionMinBytes = ContentCodings.DEFAULT_MIN_BYTES;
-        private BiFunction<Path, InferenceObserver, InferenceService> coreFactory = Cores::onnx;
+        private BiFunction<Path, InferenceObserver, InferenceService> coreFactory;
+        private Duration maxRequestTime = DEFAULT_MAX_REQUEST_TIME;
+        private int maxQueueSize = dev.berth.runtime.onnx.OnnxInferenceService.DEFAULT_MAX_QUEUE_SIZE;
+        private long maxTensorBytes = dev.berth.runtime.onnx.OnnxInferenceService.DEFAULT_MAX_TENSOR_BYTES;
+        private int maxConnections = DEFAULT_MAX_CONNECTIONS;
 
         private Builder() {
         }
@@ -278,6 +294,10 @@ public final class BerthServer implements AutoCloseable {
                     cors.asString().ifPresent(list -> corsOrigins(Cors.split(list)));
                 }
                 node.get("compression-min-bytes").asInt().ifPresent(this::compressionMinBytes);
+                duration(node, "max-request-time").ifPresent(this::maxRequestTime);
+                node.get("max-queue-size").asInt().ifPresent(this::maxQueueSize);
+                node.get("max-tensor-bytes").asLong().ifPresent(this::maxTensorBytes);
+                node.get("max-connections").asInt().ifPresent(this::maxConnections);
                 GrpcKeepalive k = grpcKeepalive;
                 k = duration(node, "grpc-keepalive-time").map(k::withTime).orElse(k);
                 k = duration(node, "grpc-keepalive-timeout").map(k::withTimeout).orElse(k);
@@ -402,6 +422,48 @@ public final class BerthServer implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Longest an inference request may take in the server, queueing and running (a client's shorter
+         * {@code timeout} parameter or gRPC deadline wins); past it the request is answered 504 /
+         * DEADLINE_EXCEEDED and its ONNX Runtime run cancelled. {@link Duration#ZERO} for none; default
+         * {@link #DEFAULT_MAX_REQUEST_TIME}.
+         */
+        public Builder maxRequestTime(Duration max) {
+            this.maxRequestTime = Objects.requireNonNull(max, "maxRequestTime");
+            return this;
+        }
+
+        /**
+         * Requests that may wait per model version for a session where its serving config sets no
+         * {@code max_queue_size}; one more is answered 429 / RESOURCE_EXHAUSTED. Default 1024. Applies to
+         * the core built from {@link #models(Path)}.
+         */
+        public Builder maxQueueSize(int max) {
+            this.maxQueueSize = max;
+            return this;
+        }
+
+        /**
+         * Most bytes one request's decoded inputs may take, and separately the outputs the model makes
+         * for it; past it the request is answered 413 / RESOURCE_EXHAUSTED. Default 256 MiB. Applies to
+         * the core built from {@link #models(Path)}.
+         */
+        public Builder maxTensorBytes(long max) {
+            this.maxTensorBytes = max;
+            return this;
+        }
+
+        /**
+         * Most connections each listener (REST, gRPC) serves at once; 0 for no cap. Default
+         * {@value #DEFAULT_MAX_CONNECTIONS}. A REST connection over it gets its request answered 503 with
+         * a JSON error and {@code Retry-After}, then closed; every call on a gRPC connection over it
+         * gets UNAVAILABLE.
+         */
+        public Builder maxConnections(int max) {
+            this.maxConnections = max;
+            return this;
+        }
+
         /** How long stop waits for requests in flight. */
         public Builder drainTimeout(Duration timeout) {
             this.drainTimeout = Objects.requireNonNull(timeout, "drainTimeout");
@@ -454,7 +516,23 @@ public final class BerthServer implements AutoCloseable {
             if (!problems.isEmpty()) {
                 throw new IllegalArgumentException(String.join("; ", problems));
             }
-            InferenceService core = service != null ? service : coreFactory.apply(models, observer);
+            if (maxRequestTime.isNegative()) {
+                problems.add("max request time must not be negative, got " + maxRequestTime);
+            }
+            if (maxConnections < 0) {
+                problems.add("max connections must be 0 (no cap) or more, got " + maxConnections);
+            }
+            if (maxQueueSize < 1) {
+                problems.add("max queue size must be 1 or more, got " + maxQueueSize);
+            }
+            if (maxTensorBytes < 1024) {
+                problems.add("max tensor bytes must be 1024 or more, got " + maxTensorBytes);
+            }
+            if (!problems.isEmpty()) {
+                throw new IllegalArgumentException(String.join("; ", problems));
+            }
+            InferenceService core = service != null ? service : coreFactory != null ? coreFactory.apply(models, observer)
+                    : Cores.onnx(models, observer, maxQueueSize, maxTensorBytes);
             return new BerthServer(this, core);
         }
     }

@@ -12,10 +12,12 @@ final class Cores {
     private Cores() {
     }
 
-    static InferenceService onnx(Path models, InferenceObserver observer) {
+    static InferenceService onnx(Path models, InferenceObserver observer, int maxQueueSize, long maxTensorBytes) {
         return OnnxInferenceService.builder()
                 .registry(LocalRegistry.open(models))
                 .observer(observer)
+                .maxQueueSize(maxQueueSize)
+                .maxTensorBytes(maxTensorBytes)
                 .build();
     }
 }

@@ -26,7 +26,7 @@ final class DirectAnswers {
     private DirectAnswers() {
     }
 
-    static DirectHandlers create(long maxRequestBytes) {
+    static DirectHandlers create(long maxRequestBytes, int maxConnections) {
         DirectHandler json = (request, eventType, status, headers, message) -> {
             String text = message == null || message.isBlank() ? status.reasonPhrase() : message;
             Status answer = status;
@@ -44,6 +44,11 @@ final class DirectAnswers {
                 text = "Content-Encoding '" + request.headers().first(HeaderNames.CONTENT_ENCODING).orElse("")
                         + "' is not supported: send gzip, deflate or identity";
                 headers.set(HeaderNames.ACCEPT_ENCODING, "gzip, deflate, identity");
+            } else if (status.code() == 503 && "Too Many Concurrent Requests".equals(message)) {
+                // a connection over max-connections (ConnectionCap): the only request limit berth sets
+                text = "the server has " + maxConnections + " connections open, its limit (max-connections); retry later";
+                headers.set(HeaderNames.RETRY_AFTER, "1");
+                headers.set(HeaderNames.CONNECTION, "close");
             } else if (status.code() >= 500 && status.code() != 505) {
                 text = "internal server error";
             } else if (text.startsWith("Bad request, see server log")) {

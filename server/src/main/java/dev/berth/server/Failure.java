@@ -12,12 +12,17 @@ import dev.berth.monitoring.RequestMetrics;
  * kind with a client-facing message; REST turns the kind into an HTTP status, gRPC into a status code.
  * Anything unexpected is an internal error whose details stay in the server log.
  */
-record Failure(Kind kind, String message) {
+record Failure(Kind kind, String message, int retryAfterSeconds) {
     private static final System.Logger LOG = System.getLogger(Failure.class.getName());
 
+    /**
+     * TOO_LARGE is a request body over the limit (the rest of it stays unread, so the connection ends
+     * with the answer); OVER_MEMORY_LIMIT a request whose tensors (decoded inputs or the outputs the
+     * model made) are over the per-request ceiling, after a body read whole.
+     */
     enum Kind {
-        INVALID(400), UNAUTHENTICATED(401), NOT_FOUND(404), METHOD_NOT_ALLOWED(405), TOO_LARGE(413), UNAVAILABLE(503),
-        INTERNAL(500);
+        INVALID(400), UNAUTHENTICATED(401), NOT_FOUND(404), METHOD_NOT_ALLOWED(405), TOO_LARGE(413),
+        OVER_MEMORY_LIMIT(413), TOO_MANY_REQUESTS(429), UNAVAILABLE(503), DEADLINE_EXCEEDED(504), INTERNAL(500);
 
         final int httpStatus;
 
@@ -28,6 +33,10 @@ record Failure(Kind kind, String message) {
         RequestMetrics.Outcome outcome() {
             return httpStatus < 500 ? RequestMetrics.Outcome.CLIENT_ERROR : RequestMetrics.Outcome.SERVER_ERROR;
         }
+    }
+
+    Failure(Kind kind, String message) {
+        this(kind, message, 0);
     }
 
     /** A request body over the configured limit. */
@@ -84,6 +93,9 @@ record Failure(Kind kind, String message) {
             case InferenceException.InvalidInput e -> new Failure(Kind.INVALID, e.getMessage());
             case InferenceException.NotFound e -> new Failure(Kind.NOT_FOUND, e.getMessage());
             case InferenceException.Unavailable e -> new Failure(Kind.UNAVAILABLE, e.getMessage());
+            case InferenceException.DeadlineExceeded e -> new Failure(Kind.DEADLINE_EXCEEDED, e.getMessage());
+            case InferenceException.QueueFull e -> new Failure(Kind.TOO_MANY_REQUESTS, e.getMessage(), e.retryAfterSeconds());
+            case InferenceException.TooLarge e -> new Failure(Kind.OVER_MEMORY_LIMIT, e.getMessage());
             case InferenceException.Internal e -> {
                 LOG.log(System.Logger.Level.ERROR, "internal error: " + e.getMessage(), e.getCause());
                 yield new Failure(Kind.INTERNAL, e.getMessage());

@@ -69,7 +69,8 @@ final class GrpcServer {
 
     @SuppressWarnings("deprecation") // v1alpha reflection: grpcurl and older tools still ask for it first
     static GrpcServer create(String host, int port, long maxMessageBytes, GrpcKeepalive keepalive,
-                             ServerServiceDefinition inference, GrpcHealth health, List<ServerInterceptor> interceptors) {
+                             ServerServiceDefinition inference, GrpcHealth health, List<ServerInterceptor> interceptors,
+                             GrpcConnectionCap connectionCap) {
         ExecutorService executor = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("berth-grpc-", 0).factory());
         List<BindableService> standard = List.of(health, ProtoReflectionServiceV1.newInstance(), ProtoReflectionService.newInstance());
         NettyServerBuilder b = NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
@@ -90,6 +91,9 @@ final class GrpcServer {
             b.intercept(i);
         }
         b.intercept(new MirrorCompression());
+        // registered last, so it runs first: a connection over the cap gets UNAVAILABLE before anything else
+        b.intercept(connectionCap.interceptor());
+        b.addTransportFilter(connectionCap.filter());
         return new GrpcServer(b.build(), executor, health, host, port);
     }
 

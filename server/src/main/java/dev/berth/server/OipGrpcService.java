@@ -69,9 +69,11 @@ final class OipGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceService
     private final RequestMetrics metrics;
     private final Optional<byte[]> repositoryToken;
     private final Optional<StatisticsSource> statistics;
+    private final java.time.Duration maxRequestTime;
 
     OipGrpcService(InferenceService core, ServerInfo info, InFlight inFlight, RequestMetrics metrics,
-                   Optional<String> repositoryToken, Optional<StatisticsSource> statistics) {
+                   Optional<String> repositoryToken, Optional<StatisticsSource> statistics, java.time.Duration maxRequestTime) {
+        this.maxRequestTime = maxRequestTime;
         this.statistics = statistics;
         this.core = core;
         this.info = info;
@@ -193,7 +195,11 @@ final class OipGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceService
             if (!admitted) {
                 throw new InferenceException.Unavailable("server is shutting down");
             }
-            InferenceResponse answered = core.infer(decoded.request());
+            // the call's deadline, as grpc-java received it (grpc-timeout); past it the client has given up anyway
+            io.grpc.Deadline deadline = Context.current().getDeadline();
+            java.time.Duration callLeft = deadline == null ? null
+                    : java.time.Duration.ofNanos(deadline.timeRemaining(java.util.concurrent.TimeUnit.NANOSECONDS));
+            InferenceResponse answered = core.infer(RequestTimeout.apply(decoded.request(), callLeft, maxRequestTime));
             // set before the response is shaped, so a failure there still counts for this version
             answeredVersion = Integer.toString(answered.version());
             InferenceResponse result = Classification.apply(answered, decoded.classification(),
@@ -339,7 +345,8 @@ final class OipGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceService
             case INVALID -> Status.INVALID_ARGUMENT;
             case NOT_FOUND -> Status.NOT_FOUND;
             case UNAVAILABLE -> Status.UNAVAILABLE;
-            case TOO_LARGE -> Status.RESOURCE_EXHAUSTED;
+            case TOO_LARGE, OVER_MEMORY_LIMIT, TOO_MANY_REQUESTS -> Status.RESOURCE_EXHAUSTED;
+            case DEADLINE_EXCEEDED -> Status.DEADLINE_EXCEEDED;
             case UNAUTHENTICATED -> Status.UNAUTHENTICATED;
             case METHOD_NOT_ALLOWED -> Status.UNIMPLEMENTED;
             case INTERNAL -> Status.INTERNAL;

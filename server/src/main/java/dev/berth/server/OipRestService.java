@@ -42,9 +42,11 @@ final class OipRestService implements HttpService {
     private final RequestMetrics metrics;
     private final long maxRequestBytes;
     private final Optional<byte[]> repositoryToken;
+    private final java.time.Duration maxRequestTime;
 
     OipRestService(InferenceService core, ServerInfo info, InFlight inFlight, RequestMetrics metrics,
-                   long maxRequestBytes, Optional<String> repositoryToken) {
+                   long maxRequestBytes, Optional<String> repositoryToken, java.time.Duration maxRequestTime) {
+        this.maxRequestTime = maxRequestTime;
         this.core = core;
         this.info = info;
         this.inFlight = inFlight;
@@ -143,7 +145,7 @@ final class OipRestService implements HttpService {
             if (!admitted) {
                 throw new InferenceException.Unavailable("server is shutting down");
             }
-            InferenceResponse answered = core.infer(decoded.request());
+            InferenceResponse answered = core.infer(RequestTimeout.apply(decoded.request(), null, maxRequestTime));
             // set before the response is shaped, so a failure there still counts for this version
             answeredVersion = Integer.toString(answered.version());
             InferenceResponse response = Classification.apply(answered, decoded.classification(), this::outputSpecs);
@@ -316,6 +318,9 @@ final class OipRestService implements HttpService {
     static void sendFailure(ServerResponse res, Failure failure) {
         if (failure.kind() == Failure.Kind.UNAUTHENTICATED) {
             res.header(HeaderNames.WWW_AUTHENTICATE, "Bearer");
+        }
+        if (failure.kind() == Failure.Kind.TOO_MANY_REQUESTS) {
+            res.header(HeaderNames.RETRY_AFTER, Integer.toString(Math.max(1, failure.retryAfterSeconds())));
         }
         if (failure.kind() == Failure.Kind.TOO_LARGE) {
             // the rest of the body stays unread: draining it (through an inflater, for a compressed one)

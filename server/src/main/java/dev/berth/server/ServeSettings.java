@@ -29,6 +29,10 @@ import java.util.Map;
  *   grpc-keepalive-timeout: 20s               # BERTH_GRPC_KEEPALIVE_TIMEOUT, --grpc-keepalive-timeout
  *   grpc-permit-keepalive-time: 5m            # BERTH_GRPC_PERMIT_KEEPALIVE_TIME, --grpc-permit-keepalive-time
  *   grpc-permit-keepalive-without-calls: false # BERTH_GRPC_PERMIT_KEEPALIVE_WITHOUT_CALLS, --grpc-permit-keepalive-without-calls
+ *   max-request-time: 30s       # BERTH_MAX_REQUEST_TIME, --max-request-time (0: none)
+ *   max-queue-size: 1024        # BERTH_MAX_QUEUE_SIZE, --max-queue-size (per version, unless its serving config says)
+ *   max-tensor-bytes: 268435456 # BERTH_MAX_TENSOR_BYTES, --max-tensor-bytes (one request's inputs; its outputs)
+ *   max-connections: 1000       # BERTH_MAX_CONNECTIONS, --max-connections (per listener, REST and gRPC)
  * </pre>
  */
 public final class ServeSettings {
@@ -58,6 +62,10 @@ public final class ServeSettings {
         m.put("BERTH_GRPC_KEEPALIVE_TIMEOUT", "grpc-keepalive-timeout");
         m.put("BERTH_GRPC_PERMIT_KEEPALIVE_TIME", "grpc-permit-keepalive-time");
         m.put("BERTH_GRPC_PERMIT_KEEPALIVE_WITHOUT_CALLS", "grpc-permit-keepalive-without-calls");
+        m.put("BERTH_MAX_REQUEST_TIME", "max-request-time");
+        m.put("BERTH_MAX_QUEUE_SIZE", "max-queue-size");
+        m.put("BERTH_MAX_TENSOR_BYTES", "max-tensor-bytes");
+        m.put("BERTH_MAX_CONNECTIONS", "max-connections");
         return m;
     }
 

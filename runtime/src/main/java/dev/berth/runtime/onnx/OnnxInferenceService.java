@@ -73,13 +73,17 @@ public final class OnnxInferenceService implements InferenceService {
     private static final Pattern VERSION_NUMBER = Pattern.compile("[1-9][0-9]{0,8}");
     /** Default cap on elements in one input tensor: 2^27 (512 MiB of FP32). */
     public static final long DEFAULT_MAX_ELEMENTS = 1L << 27;
+    /** Default ceiling on one request's decoded inputs, and separately on its outputs: 256 MiB. */
+    public static final long DEFAULT_MAX_TENSOR_BYTES = 256L << 20;
+    /** Default number of requests that may wait per version where its serving config sets none. */
+    public static final int DEFAULT_MAX_QUEUE_SIZE = 1024;
 
     private final LocalRegistry registry;
     private final InferenceObserver observer;
     private final Duration pollInterval;
     private final Set<String> modelsToLoad;
     private final boolean strictReadiness;
-    private final long maxElements;
+    private final RunLimits limits;
     private final Duration drainTimeout;
     private final LongSupplier ticker;
 
@@ -102,7 +106,7 @@ public final class OnnxInferenceService implements InferenceService {
         this.pollInterval = b.pollInterval;
         this.modelsToLoad = Set.copyOf(b.modelsToLoad);
         this.strictReadiness = b.strictReadiness;
-        this.maxElements = b.maxElements;
+        this.limits = new RunLimits(b.maxElements, b.maxTensorBytes, b.maxQueueSize);
         this.drainTimeout = b.drainTimeout;
         this.ticker = b.ticker;
         int loaderThreads = Math.max(1, Math.min(b.loadThreads, Runtime.getRuntime().availableProcessors()));
@@ -199,14 +203,16 @@ public final class OnnxInferenceService implements InferenceService {
     public InferenceResponse infer(InferenceRequest request) {
         Resolved r = null;
         List<Tensor> validated = null;
+        long timeout = request.hasTimeout() ? Math.max(1, request.timeout().toNanos()) : 0;
+        long deadline = timeout == 0 ? Long.MAX_VALUE : ticker.getAsLong() + timeout;
         try {
             for (int attempt = 0; ; attempt++) {
                 r = resolve(request.model(), request.version());
                 validated = r.runner.validator().validate(request.inputs());
                 r.runner.validator().validateOutputs(request.requestedOutputs());
-                CompletableFuture<VersionRunner.Result> pending = r.runner.submit(validated, request.requestedOutputs());
+                VersionRunner.Job pending = r.runner.submit(validated, request.requestedOutputs(), deadline, timeout);
                 if (pending != null) {
-                    VersionRunner.Result result = await(pending);
+                    VersionRunner.Result result = await(r.runner, pending);
                     InferenceResponse response = new InferenceResponse(request.model(), r.version, request.id(),
                             result.outputs(), result.queueNanos(), result.computeNanos(), result.batchRows());
                     observer.requestCompleted(request.model(), r.version, validated, response, null);
@@ -238,9 +244,22 @@ public final class OnnxInferenceService implements InferenceService {
         return ie.withResolvedVersion(version);
     }
 
-    private static VersionRunner.Result await(CompletableFuture<VersionRunner.Result> pending) {
+    /**
+     * Waits for a job's answer, no longer than its deadline: then the caller answers at once (the job is
+     * not run when it is still queued, and a run it is alone in is cancelled by its own deadline).
+     */
+    private VersionRunner.Result await(VersionRunner runner, VersionRunner.Job job) {
+        CompletableFuture<VersionRunner.Result> pending = job.future();
         try {
-            return pending.get();
+            if (job.deadline == Long.MAX_VALUE) {
+                return pending.get();
+            }
+            long left = job.deadline - ticker.getAsLong();
+            try {
+                return left > 0 ? pending.get(left, TimeUnit.NANOSECONDS) : timedOut(runner, job);
+            } catch (TimeoutException e) {
+                return timedOut(runner, job);
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new InferenceException.Unavailable("interrupted while waiting for the model");
@@ -250,6 +269,15 @@ public final class OnnxInferenceService implements InferenceService {
             }
             throw new InferenceException.Internal("inference failed: " + e.getCause(), e.getCause());
         }
+    }
+
+    private static VersionRunner.Result timedOut(VersionRunner runner, VersionRunner.Job job)
+            throws InterruptedException, ExecutionException {
+        InferenceException.DeadlineExceeded failure = job.started ? runner.expiredInRun(job) : runner.expiredInQueue(job);
+        if (job.future().completeExceptionally(failure)) {
+            throw failure;
+        }
+        return job.future().get(); // answered in the meantime: that answer stands
     }
 
     @Override
@@ -661,7 +689,7 @@ public final class OnnxInferenceService implements InferenceService {
                 throw new IllegalStateException("no model file " + dir.relativize(file) + " in " + dir);
             }
             VersionRunner runner = VersionRunner.open(task.model, task.version, dir, file, task.config,
-                    sig -> enrich(sig, manifest.map(ModelManifest::signature).orElse(null)), observer, ticker, maxElements);
+                    sig -> enrich(sig, manifest.map(ModelManifest::signature).orElse(null)), observer, ticker, limits);
             long nanos = ticker.getAsLong() - start;
             LOG.log(System.Logger.Level.INFO, () -> "loaded " + task.model + " version " + task.version + " in "
                     + TimeUnit.NANOSECONDS.toMillis(nanos) + " ms (" + task.config.sessions() + " session(s), batching "
@@ -753,6 +781,8 @@ public final class OnnxInferenceService implements InferenceService {
         private Set<String> modelsToLoad = Set.of();
         private boolean strictReadiness;
         private long maxElements = DEFAULT_MAX_ELEMENTS;
+        private long maxTensorBytes = DEFAULT_MAX_TENSOR_BYTES;
+        private int maxQueueSize = DEFAULT_MAX_QUEUE_SIZE;
         private Duration drainTimeout = Duration.ofSeconds(30);
         private LongSupplier ticker = System::nanoTime;
         private int loadThreads = 2;
@@ -803,6 +833,26 @@ public final class OnnxInferenceService implements InferenceService {
             return this;
         }
 
+        /**
+         * Ceiling on the bytes one request's decoded inputs may take, and separately on the outputs the
+         * model makes for it (checked before they are copied out of ONNX Runtime); past it the request
+         * fails with {@link dev.berth.runtime.InferenceException.TooLarge}. Default 256 MiB.
+         */
+        public Builder maxTensorBytes(long max) {
+            this.maxTensorBytes = max;
+            return this;
+        }
+
+        /**
+         * Requests that may wait per version for a session where its serving config sets no
+         * {@code max_queue_size}; one more fails with {@link dev.berth.runtime.InferenceException.QueueFull}.
+         * Default {@value #DEFAULT_MAX_QUEUE_SIZE}.
+         */
+        public Builder maxQueueSize(int max) {
+            this.maxQueueSize = max;
+            return this;
+        }
+
         /** How long unload and close wait for requests in flight. Default 30 s. */
         public Builder drainTimeout(Duration timeout) {
             this.drainTimeout = timeout;
@@ -838,6 +888,12 @@ public final class OnnxInferenceService implements InferenceService {
             }
             if (maxElements < 1) {
                 problems.add("maxElementsPerInput must be 1 or more");
+            }
+            if (maxTensorBytes < 1) {
+                problems.add("maxTensorBytes must be 1 or more");
+            }
+            if (maxQueueSize < 1) {
+                problems.add("maxQueueSize must be 1 or more");
             }
             if (drainTimeout == null || drainTimeout.isNegative()) {
                 problems.add("drainTimeout must be zero or more");

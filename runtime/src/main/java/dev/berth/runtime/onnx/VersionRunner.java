@@ -49,7 +49,7 @@ import java.util.function.LongSupplier;
  */
 final class VersionRunner {
     private static final System.Logger LOG = System.getLogger(VersionRunner.class.getName());
-    private static final Job STOP = new Job(null, null, null, Set.of(), 0, 0, null);
+    private static final Job STOP = new Job(null, null, null, Set.of(), 0, 0, Long.MAX_VALUE, 0);
 
     private final String model;
     private final int version;
@@ -66,6 +66,8 @@ final class VersionRunner {
     private final AtomicInteger liveWorkers;
     private final CompletableFuture<Void> closed = new CompletableFuture<>();
     private final InputValidator validator;
+    private final RunLimits limits;
+    private final int maxQueueSize;
     private volatile boolean batchingBroken;
     private boolean retired;
     /** Requests submitted and not yet answered. */
@@ -78,7 +80,7 @@ final class VersionRunner {
     private static final long PEAK_WINDOW_NANOS = 1_000_000_000L;
 
     private VersionRunner(String model, int version, ServingConfig config, Signature signature, List<OrtSession> sessions,
-                          InferenceObserver observer, LongSupplier ticker, long maxElements) {
+                          InferenceObserver observer, LongSupplier ticker, RunLimits limits) {
         this.model = model;
         this.version = version;
         this.config = config;
@@ -91,7 +93,9 @@ final class VersionRunner {
                 && !signature.inputs().isEmpty()
                 && signature.inputs().stream().allMatch(TensorSpec::hasDynamicBatchAxis)
                 && signature.outputs().stream().allMatch(TensorSpec::hasDynamicBatchAxis);
-        this.validator = new InputValidator("model '" + model + "' version " + version, signature, maxElements);
+        this.validator = new InputValidator("model '" + model + "' version " + version, signature, limits.maxElements());
+        this.limits = limits;
+        this.maxQueueSize = config.maxQueueSize() > 0 ? config.maxQueueSize() : limits.maxQueueSize();
         this.liveWorkers = new AtomicInteger(sessions.size());
         this.windowStart = ticker.getAsLong();
     }
@@ -106,7 +110,7 @@ final class VersionRunner {
      */
     static VersionRunner open(String model, int version, Path versionDir, Path modelFile, ServingConfig config,
                               java.util.function.UnaryOperator<Signature> enrich, InferenceObserver observer,
-                              LongSupplier ticker, long maxElements) throws OrtException, IOException, LoadFailure {
+                              LongSupplier ticker, RunLimits limits) throws OrtException, IOException, LoadFailure {
         OrtEnvironment env = OrtNatives.environment();
         byte[] guarded = guardedModel(env, model + " version " + version, modelFile);
         List<OrtSession> sessions = new ArrayList<>();
@@ -124,7 +128,7 @@ final class VersionRunner {
             }
             Signature signature = enrich.apply(OnnxSignatureReader.signatureOf(sessions.get(0)));
             VersionRunner runner = new VersionRunner(model, version, config, signature, List.copyOf(sessions),
-                    observer, ticker, maxElements);
+                    observer, ticker, limits);
             if (config.warmup()) {
                 runner.warmUp(versionDir);
             }
@@ -215,8 +219,21 @@ final class VersionRunner {
     /**
      * Queues a validated request (inputs in signature order). Returns null when this version no
      * longer accepts work (it is being unloaded), so the caller can resolve again.
+     *
+     * @param deadline     the {@code ticker} time past which the request must not run, {@link Long#MAX_VALUE} for none
+     * @param timeoutNanos the request's timeout, for messages (0: none)
+     * @throws InferenceException.QueueFull when {@code max_queue_size} requests already wait
+     * @throws InferenceException.TooLarge  when the inputs take more than the per-request ceiling
      */
-    CompletableFuture<Result> submit(List<Tensor> inputs, List<String> requestedOutputs) {
+    Job submit(List<Tensor> inputs, List<String> requestedOutputs, long deadline, long timeoutNanos) {
+        long inputBytes = 0;
+        for (Tensor t : inputs) {
+            inputBytes += t.datatype() == DataType.BYTES ? bytesOf(t.bytesElements()) : t.byteSize();
+        }
+        if (inputBytes > limits.maxTensorBytes()) {
+            throw new InferenceException.TooLarge("the inputs of this request take " + inputBytes + " bytes, more than the limit of "
+                    + limits.maxTensorBytes() + " bytes one request may hold (max-tensor-bytes)");
+        }
         String[][] strings = new String[inputs.size()][];
         for (int i = 0; i < inputs.size(); i++) {
             Tensor t = inputs.get(i);
@@ -228,7 +245,7 @@ final class VersionRunner {
         int rows = inputs.isEmpty() || inputs.get(0).rank() == 0 ? 1 : (int) Math.min(Integer.MAX_VALUE, inputs.get(0).dim(0));
         Set<String> outputs = requestedOutputs.isEmpty() ? Set.of() : new LinkedHashSet<>(requestedOutputs);
         Job job = new Job(inputs, strings, batchable ? BatchKey.of(inputs) : null, outputs, rows, ticker.getAsLong(),
-                new CompletableFuture<>());
+                deadline, timeoutNanos);
         synchronized (this) {
             if (retired) {
                 return null;
@@ -236,10 +253,59 @@ final class VersionRunner {
             if (liveWorkers.get() == 0) {
                 throw new InferenceException.Unavailable("model '" + model + "' version " + version + " has no running session");
             }
+            if (queue.size() >= maxQueueSize) {
+                throw new InferenceException.QueueFull("model '" + model + "' version " + version + " has " + maxQueueSize
+                        + " requests waiting, its queue limit (max_queue_size); retry later", 1);
+            }
             recordConcurrency(inFlight.incrementAndGet(), job.enqueuedNanos);
             queue.addLast(job);
         }
-        return job.future;
+        return job;
+    }
+
+    private static long bytesOf(List<byte[]> elements) {
+        long n = 0;
+        for (byte[] e : elements) {
+            n += e.length + 4L; // as Triton's binary form counts them: a length and the bytes
+        }
+        return n;
+    }
+
+    /**
+     * Answers a job whose deadline passed before it ran (or whose caller stopped waiting) without
+     * running it. Returns true when the job is done and must be skipped.
+     */
+    private boolean skipExpired(Job job) {
+        if (job.future.isDone()) {
+            inFlight.decrementAndGet();
+            return true;
+        }
+        if (ticker.getAsLong() - job.deadline >= 0 && job.deadline != Long.MAX_VALUE) {
+            inFlight.decrementAndGet();
+            job.future.completeExceptionally(expiredInQueue(job));
+            return true;
+        }
+        return false;
+    }
+
+    /** The failure of a request whose timeout passed while it waited for a session. */
+    InferenceException.DeadlineExceeded expiredInQueue(Job job) {
+        return new InferenceException.DeadlineExceeded("the request's timeout of " + millis(job.timeoutNanos)
+                + " passed while it waited in the queue of model '" + model + "' version " + version + "; it was not run");
+    }
+
+    /**
+     * The failure of a request whose timeout passed while its run went on: a run it is alone in is
+     * cancelled; a merged run goes on for the requests of its batch that still wait.
+     */
+    InferenceException.DeadlineExceeded expiredInRun(Job job) {
+        return new InferenceException.DeadlineExceeded("the request's timeout of " + millis(job.timeoutNanos)
+                + " passed while model '" + model + "' version " + version + " ran it; its run was cancelled"
+                + " (a batched run goes on for the requests still waiting for it)");
+    }
+
+    private static String millis(long nanos) {
+        return TimeUnit.NANOSECONDS.toMillis(nanos) + " ms";
     }
 
     /** Stops accepting work; queued work still runs, then the sessions close. Idempotent. */
@@ -271,6 +337,9 @@ final class VersionRunner {
                     Job first = queue.takeFirst();
                     if (first == STOP) {
                         return;
+                    }
+                    if (skipExpired(first)) {
+                        continue;
                     }
                     batch = gather(first);
                 } finally {
@@ -345,6 +414,9 @@ final class VersionRunner {
                 deferred.add(next);
                 continue;
             }
+            if (skipExpired(next)) {
+                continue;
+            }
             if (rows + next.rows > config.maxBatchSize()) {
                 deferred.add(next);
                 break;
@@ -358,39 +430,73 @@ final class VersionRunner {
         return batch;
     }
 
+    /**
+     * Runs a batch. Its run is cancelled (ONNX Runtime's terminate flag) once the latest deadline of
+     * its requests passes: while any request of the batch still waits for the answer the run goes on,
+     * and each request whose own deadline passed has already been answered by its caller.
+     */
     private void execute(Lane lane, List<Job> batch) {
         lane.reset();
         long start = ticker.getAsLong();
+        for (Job job : batch) {
+            job.started = true;
+        }
+        long deadline = 0;
+        for (Job job : batch) {
+            deadline = Math.max(deadline, job.deadline);
+        }
         if (batch.size() == 1) {
             Job job = batch.get(0);
+            RunDeadline watch = null;
             try {
-                List<Tensor> outputs = run(lane, job.inputs, job.strings, job.outputs);
+                watch = deadline == Long.MAX_VALUE ? null : RunDeadline.in(deadline - start);
+                List<Tensor> outputs = run(lane, job.inputs, job.strings, job.outputs, watch);
                 long compute = ticker.getAsLong() - start;
                 observer.batchExecuted(model, version, job.rows, 1, compute);
                 inFlight.decrementAndGet();
                 job.future.complete(new Result(outputs, start - job.enqueuedNanos, compute, job.rows));
             } catch (Throwable t) {
                 inFlight.decrementAndGet();
-                job.future.completeExceptionally(mapFailure(t));
+                job.future.completeExceptionally(watch != null && watch.fired() ? expiredInRun(job) : mapFailure(t));
+            } finally {
+                if (watch != null) {
+                    watch.close();
+                }
             }
             return;
         }
         int totalRows = batch.stream().mapToInt(Job::rows).sum();
         List<Tensor> merged;
+        RunDeadline watch = null;
         try {
+            watch = deadline == Long.MAX_VALUE ? null : RunDeadline.in(deadline - start);
             List<Tensor> mergedInputs = new ArrayList<>(signature.inputs().size());
             String[][] mergedStrings = new String[signature.inputs().size()][];
             for (int i = 0; i < signature.inputs().size(); i++) {
                 mergeInput(lane, batch, i, totalRows, mergedInputs, mergedStrings);
             }
-            merged = run(lane, mergedInputs, mergedStrings, Set.of());
+            merged = run(lane, mergedInputs, mergedStrings, Set.of(), watch);
         } catch (Throwable t) {
+            if (watch != null && watch.fired()) {
+                // every request of the batch is past its deadline: none is run again
+                for (Job job : batch) {
+                    inFlight.decrementAndGet();
+                    job.future.completeExceptionally(expiredInRun(job));
+                }
+                return;
+            }
             // one request's values can break a merged run (an index out of range); run each alone so only it fails
             LOG.log(System.Logger.Level.DEBUG, () -> "merged run of " + batch.size() + " requests failed, running them one by one: " + t);
             for (Job job : batch) {
-                execute(lane, List.of(job));
+                if (!skipExpired(job)) {
+                    execute(lane, List.of(job));
+                }
             }
             return;
+        } finally {
+            if (watch != null) {
+                watch.close();
+            }
         }
         long compute = ticker.getAsLong() - start;
         for (Tensor out : merged) {
@@ -400,7 +506,9 @@ final class VersionRunner {
                 LOG.log(System.Logger.Level.WARNING, "output '" + out.name() + "' of " + model + " version " + version
                         + " does not have one row per input row; dynamic batching turned off for this version");
                 for (Job job : batch) {
-                    execute(lane, List.of(job));
+                    if (!skipExpired(job)) {
+                        execute(lane, List.of(job));
+                    }
                 }
                 return;
             }
@@ -472,7 +580,8 @@ final class VersionRunner {
     }
 
     /** One ONNX Runtime run; the outputs come back in the signature's order. */
-    private List<Tensor> run(Lane lane, List<Tensor> inputs, String[][] strings, Set<String> wanted) throws OrtException {
+    private List<Tensor> run(Lane lane, List<Tensor> inputs, String[][] strings, Set<String> wanted, RunDeadline deadline)
+            throws OrtException {
         OrtSession session = lane.session;
         Map<String, OnnxTensor> feed = new HashMap<>(inputs.size() * 2);
         try {
@@ -497,7 +606,9 @@ final class VersionRunner {
             } else {
                 names.addAll(wanted);
             }
-            try (OrtSession.Result result = session.run(feed, names)) {
+            try (OrtSession.Result result = deadline == null ? session.run(feed, names)
+                    : session.run(feed, names, deadline.options())) {
+                checkOutputSize(result, names);
                 List<Tensor> outputs = new ArrayList<>(names.size());
                 for (String name : names) {
                     OnnxValue value = result.get(name).orElseThrow(() ->
@@ -513,6 +624,28 @@ final class VersionRunner {
             for (OnnxTensor t : feed.values()) {
                 t.close();
             }
+        }
+    }
+
+    /**
+     * Refuses outputs larger than one request may make the server hold, before they are copied out
+     * of ONNX Runtime (and then encoded): a model can make any amount from a small request (Expand
+     * to a shape the request names, ConstantOfShape).
+     */
+    private void checkOutputSize(OrtSession.Result result, Set<String> names) {
+        long bytes = 0;
+        for (String name : names) {
+            if (result.get(name).orElse(null) instanceof OnnxTensor tensor) {
+                ai.onnxruntime.TensorInfo info = tensor.getInfo();
+                long size = info.type == ai.onnxruntime.OnnxJavaType.STRING ? info.getNumElements() * 16L
+                        : info.getNumElements() * Math.max(1, info.type.size);
+                bytes += size;
+            }
+        }
+        if (bytes > limits.maxTensorBytes()) {
+            throw new InferenceException.TooLarge("model '" + model + "' version " + version + " made outputs of " + bytes
+                    + " bytes for this request, more than the limit of " + limits.maxTensorBytes()
+                    + " bytes one request may hold (max-tensor-bytes)");
         }
     }
 
@@ -547,7 +680,7 @@ final class VersionRunner {
         for (OrtSession session : sessions) {
             Lane lane = new Lane(session);
             try {
-                run(lane, inputs, strings, Set.of());
+                run(lane, inputs, strings, Set.of(), null);
             } catch (OrtException | RuntimeException e) {
                 throw new LoadFailure("warm-up with " + source + " failed: " + reason(e)
                         + (source.equals(ExampleRequest.FILE) ? "" : " (register an " + ExampleRequest.FILE
@@ -616,6 +749,10 @@ final class VersionRunner {
         if (t instanceof OrtException e) {
             LOG.log(System.Logger.Level.DEBUG, () -> model + " version " + version + " run failed: " + e.getMessage());
             String reason = reason(e);
+            if (isAllocationFailure(e.getMessage())) {
+                return new InferenceException.TooLarge("model '" + model + "' version " + version
+                        + " could not allocate the memory these inputs need: " + reason);
+            }
             return switch (e.getCode()) {
                 // with names, types, ranks and fixed dims checked, what ONNX Runtime still rejects is a
                 // combination of inputs the graph cannot compute (mismatched dynamic dims, values out of
@@ -626,6 +763,12 @@ final class VersionRunner {
             };
         }
         return new InferenceException.Internal("model '" + model + "' version " + version + " failed: " + t, t);
+    }
+
+    /** ONNX Runtime's words for an allocation that failed (the arena, or the system allocator). */
+    static boolean isAllocationFailure(String message) {
+        return message != null && (message.contains("Failed to allocate memory") || message.contains("bad_alloc")
+                || message.contains("bad allocation") || message.contains("std::bad_array_new_length"));
     }
 
     static String firstLine(String message) {
@@ -684,8 +827,40 @@ final class VersionRunner {
     record Result(List<Tensor> outputs, long queueNanos, long computeNanos, int batchRows) {
     }
 
-    private record Job(List<Tensor> inputs, String[][] strings, BatchKey key, Set<String> outputs, int rows,
-                       long enqueuedNanos, CompletableFuture<Result> future) {
+    /** One queued request and the answer its caller waits for. */
+    static final class Job {
+        final List<Tensor> inputs;
+        final String[][] strings;
+        final BatchKey key;
+        final Set<String> outputs;
+        final int rows;
+        final long enqueuedNanos;
+        /** {@code ticker} time past which the job is not started; {@link Long#MAX_VALUE} for none. */
+        final long deadline;
+        final long timeoutNanos;
+        final CompletableFuture<Result> future = new CompletableFuture<>();
+        /** Set by the worker when the job's run starts. */
+        volatile boolean started;
+
+        Job(List<Tensor> inputs, String[][] strings, BatchKey key, Set<String> outputs, int rows, long enqueuedNanos,
+            long deadline, long timeoutNanos) {
+            this.inputs = inputs;
+            this.strings = strings;
+            this.key = key;
+            this.outputs = outputs;
+            this.rows = rows;
+            this.enqueuedNanos = enqueuedNanos;
+            this.deadline = deadline;
+            this.timeoutNanos = timeoutNanos;
+        }
+
+        int rows() {
+            return rows;
+        }
+
+        CompletableFuture<Result> future() {
+            return future;
+        }
     }
 
     /**
