@@ -21,7 +21,7 @@ import java.util.stream.Stream;
  * storage in a temporary folder, optionally behind htpasswd basic authentication. It can be
  * stopped and started again on the same port and storage (a registry that goes away).
  */
-final class DockerRegistry implements AutoCloseable {
+public final class DockerRegistry implements AutoCloseable {
     private final Path dir;
     private final int port;
     private final String user;
@@ -36,12 +36,12 @@ final class DockerRegistry implements AutoCloseable {
         this.password = password;
     }
 
-    static DockerRegistry start() throws IOException {
+    public static DockerRegistry start() throws IOException {
         return start(null, null);
     }
 
     /** Starts a registry; with a user, every request needs that user's basic credentials. */
-    static DockerRegistry start(String user, String password) throws IOException {
+    public static DockerRegistry start(String user, String password) throws IOException {
         Path dir = Files.createTempDirectory("berth-oci-test-registry-");
         int port;
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
@@ -97,7 +97,7 @@ final class DockerRegistry implements AutoCloseable {
         }
     }
 
-    void startProcess() throws IOException {
+    public void startProcess() throws IOException {
         process = new ProcessBuilder("docker-registry", "serve", dir.resolve("config.yml").toString())
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("registry.log").toFile())).start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
@@ -119,7 +119,7 @@ final class DockerRegistry implements AutoCloseable {
     }
 
     /** Stops the process; the storage stays, so {@link #startProcess} brings the same registry back. */
-    void stopProcess() {
+    public void stopProcess() {
         process.destroy();
         try {
             if (!process.waitFor(10, TimeUnit.SECONDS)) {
@@ -130,7 +130,7 @@ final class DockerRegistry implements AutoCloseable {
         }
     }
 
-    String address() {
+    public String address() {
         return "127.0.0.1:" + port;
     }
 
