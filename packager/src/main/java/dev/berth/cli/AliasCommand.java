@@ -27,7 +27,7 @@ final class AliasCommand implements Callable<Integer> {
     CommandSpec spec;
     @Mixin
     ModelsOption models;
-    @Parameters(index = "0", paramLabel = "NAME")
+    @Parameters(index = "0", paramLabel = "NAME|REGISTRY/REPOSITORY")
     String name;
     @Parameters(index = "1", paramLabel = "ALIAS")
     String alias;
@@ -36,9 +36,14 @@ final class AliasCommand implements Callable<Integer> {
     List<String> versions = new ArrayList<>();
     @Option(names = "--delete", description = "Remove the alias.")
     boolean delete;
+    @Mixin
+    RegistryOptions registryOptions;
 
     @Override
     public Integer call() {
+        if (dev.berth.oci.OciReference.looksRemote(name)) { // a model's OCI repository: move its alias tag
+            return RemoteCommands.alias(name, alias, versions, delete, registryOptions, spec.commandLine().getOut());
+        }
         ModelRef.requireValidName(name, "model name");
         ModelRef.requireValidName(alias, "alias");
         LocalRegistry registry = models.existingRegistry();

@@ -48,6 +48,8 @@ public final class BerthMain {
                     VerifyCommand.class,
                     DeleteCommand.class,
                     PackageCommand.class,
+                    PushCommand.class,
+                    PullCommand.class,
                     ReportCommand.class,
                     ServeCommand.class,
                     CommandLine.HelpCommand.class,

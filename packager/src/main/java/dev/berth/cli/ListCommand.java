@@ -31,6 +31,11 @@ final class ListCommand implements Callable<Integer> {
     ModelsOption models;
     @Option(names = "--json", description = "Print JSON instead of a table.")
     boolean json;
+    @picocli.CommandLine.Parameters(index = "0", arity = "0..1", paramLabel = "REGISTRY/REPOSITORY",
+            description = "List a model's OCI repository instead of the local registry.")
+    String remote;
+    @Mixin
+    RegistryOptions registryOptions;
 
     /** One model in {@code list --json}. */
     record Entry(String name, String description, List<Integer> versions, Map<String, AliasTarget> aliases,
@@ -42,7 +47,10 @@ final class ListCommand implements Callable<Integer> {
     }
 
     @Override
-    public Integer call() throws JsonProcessingException {
+    public Integer call() throws java.io.IOException {
+        if (remote != null) {
+            return RemoteCommands.list(remote, registryOptions, json, spec.commandLine().getOut());
+        }
         LocalRegistry registry = models.existingRegistry();
         List<Entry> entries = new ArrayList<>();
         for (String name : registry.models()) {

@@ -75,6 +75,14 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--cors-origins", paramLabel = "ORIGINS",
             description = "Comma-separated origins (https://host[:port]) whose browser pages may call the REST API, or * for any (default: none, CORS off).")
     String corsOrigins;
+    @Option(names = "--poll-interval", paramLabel = "DURATION",
+            description = "With --models oci://...: time between two reads of the repositories' tags (default: 30s).")
+    String pollInterval;
+    @Option(names = "--cache", paramLabel = "DIR",
+            description = "With --models oci://...: the local cache (default: $XDG_CACHE_HOME/berth/oci, else ~/.cache/berth/oci).")
+    Path cache;
+    @picocli.CommandLine.Mixin
+    RegistryOptions registryOptions;
     @Option(names = "--report-interval", paramLabel = "DURATION",
             description = "Time between monitoring reports written into each served version (default: 5m; e.g. 30s, 5m, 1h).")
     String reportInterval;
@@ -91,6 +99,8 @@ final class ServeCommand implements Callable<Integer> {
         put(flags, "repository-token", repositoryToken);
         put(flags, "max-request-bytes", maxRequestBytes);
         put(flags, "report-interval", reportInterval);
+        put(flags, "poll-interval", pollInterval);
+        put(flags, "cache", cache);
         put(flags, "cors-origins", corsOrigins);
         put(flags, "max-request-time", maxRequestTime);
         put(flags, "max-queue-size", maxQueueSize);
@@ -106,8 +116,12 @@ final class ServeCommand implements Callable<Integer> {
         } catch (IllegalArgumentException | io.helidon.config.ConfigException e) {
             throw new InvalidArgumentException(e.getMessage());
         }
-        Path root = settings.get("models").asString().map(Path::of).orElse(LocalRegistry.defaultRoot(null));
-        if (!Files.isDirectory(root)) {
+        String modelsSetting = settings.get("models").asString().orElse(null);
+        dev.berth.oci.OciMirror mirror = dev.berth.oci.MirrorSource.isOci(modelsSetting)
+                ? OciServing.start(modelsSetting, settings, registryOptions, spec.commandLine().getOut()) : null;
+        Path root = mirror != null ? mirror.modelsRoot()
+                : settings.get("models").asString().map(Path::of).orElse(LocalRegistry.defaultRoot(null));
+        if (mirror == null && !Files.isDirectory(root)) {
             throw new InvalidArgumentException("no registry folder at " + root.toAbsolutePath()
                     + " (give --models DIR or set BERTH_MODELS)");
         }
@@ -115,7 +129,7 @@ final class ServeCommand implements Callable<Integer> {
         BerthMetrics metrics = null;
         try {
             metrics = MetricsService.metrics(root, settings);
-            server = MetricsService.install(BerthServer.builder().models(root).config(settings), metrics).build();
+            server = MetricsService.install(BerthServer.builder().config(settings).models(root), metrics).build();
         } catch (IllegalArgumentException e) {
             if (metrics != null) {
                 metrics.close();
@@ -126,6 +140,9 @@ final class ServeCommand implements Callable<Integer> {
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("berth-shutdown").unstarted(() -> {
             try {
+                if (mirror != null) {
+                    mirror.close();
+                }
                 server.stop();
             } finally {
                 monitoring.close(); // writes the last monitoring reports

@@ -37,13 +37,18 @@ final class ShowCommand implements Callable<Integer> {
     CommandSpec spec;
     @Mixin
     ModelsOption models;
-    @Parameters(index = "0", paramLabel = "NAME[:VERSION|@ALIAS]")
+    @Parameters(index = "0", paramLabel = "NAME[:VERSION|@ALIAS]|REGISTRY/REPOSITORY[:TAG]")
     String ref;
     @Option(names = "--json", description = "Print the manifest (manifest.json) itself.")
     boolean json;
+    @Mixin
+    RegistryOptions registryOptions;
 
     @Override
     public Integer call() throws IOException {
+        if (dev.berth.oci.OciReference.looksRemote(ref)) {
+            return RemoteCommands.show(ref, registryOptions, json, spec.commandLine().getOut());
+        }
         LocalRegistry registry = models.existingRegistry();
         ModelRef r = ModelRef.parse(ref);
         int version = registry.resolve(r);

@@ -31,6 +31,7 @@ final class ServeProcess implements AutoCloseable {
     private final URI base;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private Thread drain;
+    private String startupLog = "";
 
     private ServeProcess(Process process, long deadline, int port) {
         this.process = process;
@@ -78,6 +79,7 @@ final class ServeProcess implements AutoCloseable {
             }
             assertTrue(port > 0, "server announced its port:\n" + log);
             ServeProcess serve = new ServeProcess(p, deadline, port);
+            serve.startupLog = log.toString();
             // an unread pipe would block the server once its buffer fills
             serve.drain = Thread.ofPlatform().daemon().start(() -> lines.lines().forEach(l -> { }));
             serve.awaitReady();
@@ -98,6 +100,11 @@ final class ServeProcess implements AutoCloseable {
             }
         }
         assertEquals(200, ready, "ready once the model loaded");
+    }
+
+    /** What the server printed up to its "berth serving" line. */
+    String startupLog() {
+        return startupLog;
     }
 
     /** {@link System#nanoTime()} at which the start-up's 60 s are over; tests reuse it as their own limit. */

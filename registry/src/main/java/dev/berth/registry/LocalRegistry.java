@@ -272,6 +272,40 @@ public final class LocalRegistry {
         return new RegistryWriter(this, writeHook).deleteVersion(model, version, force);
     }
 
+    /**
+     * Brings in a version made elsewhere (an OCI registry) under its own number: every file of
+     * {@code manifestJson} is fetched into a staging folder and hashed against the manifest, then
+     * the folder is renamed into place under the registry lock, as {@link #register} does, and
+     * {@code aliases} are set. A version already here with the same manifest and files changes
+     * nothing (aliases aside); one with other content is refused.
+     *
+     * @param manifestJson the version's {@code manifest.json}, stored byte for byte
+     * @param fetcher      writes one listed file's bytes to a path
+     * @param aliases      aliases to point at this version (may be empty)
+     * @throws InvalidArgumentException for a manifest that is not a berth version or names a path outside the version
+     * @throws RegistryException        when a fetched file does not match its hash or the registry cannot be written
+     */
+    public ImportResult importVersion(byte[] manifestJson, FileFetcher fetcher, java.util.Collection<String> aliases) {
+        java.util.Objects.requireNonNull(fetcher, "fetcher");
+        return new RegistryWriter(this, writeHook).importVersion(manifestJson, fetcher, List.copyOf(aliases));
+    }
+
+    /** Writes one file of a version being imported; see {@link #importVersion}. */
+    @FunctionalInterface
+    public interface FileFetcher {
+        /** Writes the bytes of {@code entry} to {@code target} (a new file in a staging folder). */
+        void fetch(FileEntry entry, Path target) throws IOException;
+    }
+
+    /**
+     * What {@link #importVersion} did.
+     *
+     * @param manifest the version's manifest
+     * @param imported false when the same version was already here
+     */
+    public record ImportResult(ModelManifest manifest, boolean imported) {
+    }
+
     /** Re-hashes every file of every version of every model. */
     public VerifyReport verify() {
         Verifier v = new Verifier(this);

@@ -52,6 +52,26 @@ public record ModelManifest(String format, String name, int version, Instant cre
     }
 
     /**
+     * Every file the version folder stores and this manifest hashes, each path once, in the order
+     * model files, artifacts, copied data, copied code ({@code manifest.json} itself and monitoring
+     * reports excluded). Size is -1 where the manifest does not record it (a code file).
+     */
+    public List<FileEntry> storedFiles() {
+        java.util.LinkedHashMap<String, FileEntry> byPath = new java.util.LinkedHashMap<>();
+        files.forEach(f -> byPath.putIfAbsent(f.path(), f));
+        artifacts.forEach(f -> byPath.putIfAbsent(f.path(), f));
+        for (DataRef d : lineage.data()) {
+            if (d.path() != null && d.sha256() != null) {
+                byPath.putIfAbsent(d.path(), new FileEntry(d.path(), d.size() == null ? -1 : d.size(), d.sha256()));
+            }
+        }
+        if (lineage.code() != null && lineage.code().path() != null && lineage.code().sha256() != null) {
+            byPath.putIfAbsent(lineage.code().path(), new FileEntry(lineage.code().path(), -1, lineage.code().sha256()));
+        }
+        return List.copyOf(byPath.values());
+    }
+
+    /**
      * A headline metric for listings: accuracy, else ROC AUC, F1, RMSE, else the first numeric metric.
      * Null when the version has no numeric metric.
      */

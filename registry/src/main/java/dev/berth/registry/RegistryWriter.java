@@ -168,6 +168,148 @@ final class RegistryWriter {
         return max + 1;
     }
 
+    // ---------------------------------------------------------------- import
+
+    @SuppressWarnings("try")
+    LocalRegistry.ImportResult importVersion(byte[] manifestJson, LocalRegistry.FileFetcher fetcher, List<String> aliases) {
+        ModelManifest manifest;
+        try {
+            manifest = RegistryJson.mapper().readValue(manifestJson, ModelManifest.class);
+        } catch (IOException | RuntimeException e) {
+            throw new InvalidArgumentException("not a berth version manifest: " + e.getMessage());
+        }
+        if (!ModelManifest.FORMAT.equals(manifest.format()) || manifest.version() < 1 || manifest.files().isEmpty()) {
+            throw new InvalidArgumentException("not a berth version manifest (format " + manifest.format() + ", version "
+                    + manifest.version() + ", " + manifest.files().size() + " model files)");
+        }
+        String name = ModelRef.requireValidName(manifest.name(), "model name");
+        aliases.forEach(ModelRef::requireValidAlias);
+        String label = name + ":" + manifest.version();
+        try {
+            if (sameVersionPresent(manifest, manifestJson)) {
+                setAliases(name, manifest.version(), aliases);
+                return new LocalRegistry.ImportResult(manifest, false);
+            }
+            boolean rootExisted = Files.isDirectory(root);
+            Path staging = root.resolve(STAGING_PREFIX + UUID.randomUUID());
+            try {
+                Files.createDirectories(staging);
+                try (StagingOwner owner = StagingOwner.claim(staging)) {
+                    for (FileEntry f : manifest.storedFiles()) {
+                        stageImported(staging, f, fetcher, label);
+                    }
+                    AtomicFiles.write(staging.resolve(LocalRegistry.MANIFEST_FILE), manifestJson);
+                    try (RegistryLock lock = RegistryLock.acquire(root)) {
+                        sweepAbandoned(staging);
+                        if (sameVersionPresent(manifest, manifestJson)) { // another puller won the race
+                            setAliasesLocked(name, manifest.version(), aliases);
+                            return new LocalRegistry.ImportResult(manifest, false);
+                        }
+                        commitImport(manifest, staging, owner, aliases);
+                        return new LocalRegistry.ImportResult(manifest, true);
+                    }
+                }
+            } finally {
+                deleteTreeQuietly(staging);
+                if (!rootExisted) {
+                    deleteIfEmpty(root);
+                }
+            }
+        } catch (IOException e) {
+            throw new RegistryException("importing " + label + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** True when the version is here with these manifest bytes; refuses one that holds something else. */
+    private boolean sameVersionPresent(ModelManifest manifest, byte[] manifestJson) throws IOException {
+        Path dir = root.resolve(manifest.name()).resolve(Integer.toString(manifest.version()));
+        if (!Files.isDirectory(dir)) {
+            return false;
+        }
+        byte[] local = readIfExists(dir.resolve(LocalRegistry.MANIFEST_FILE));
+        if (local == null || !java.util.Arrays.equals(local, manifestJson)) {
+            throw new InvalidArgumentException(manifest.name() + ":" + manifest.version() + " already exists in " + root
+                    + " with other content (another version carries this number here); pull into another registry folder");
+        }
+        return true;
+    }
+
+    private static void stageImported(Path staging, FileEntry f, LocalRegistry.FileFetcher fetcher, String label) throws IOException {
+        Path target = staging.resolve(f.path()).normalize();
+        if (!target.startsWith(staging) || target.equals(staging) || f.path().startsWith(".")
+                || f.path().equals(LocalRegistry.MANIFEST_FILE) || f.path().startsWith(LocalRegistry.MONITORING_DIR + "/")) {
+            throw new InvalidArgumentException(label + ": refusing file path '" + f.path() + "'");
+        }
+        Files.createDirectories(target.getParent());
+        fetcher.fetch(f, target);
+        String actual = AtomicFiles.sha256(target);
+        if (!actual.equalsIgnoreCase(f.sha256()) || (f.size() >= 0 && Files.size(target) != f.size())) {
+            throw new RegistryException(label + ": " + f.path() + " has sha256 " + actual + ", the manifest says " + f.sha256()
+                    + "; nothing was imported");
+        }
+    }
+
+    private void commitImport(ModelManifest manifest, Path staging, StagingOwner owner, List<String> aliases) throws IOException {
+        String name = manifest.name();
+        int version = manifest.version();
+        Path modelDir = root.resolve(name);
+        boolean modelDirExisted = Files.isDirectory(modelDir);
+        Path infoFile = modelDir.resolve(LocalRegistry.MODEL_INFO_FILE);
+        Path lastFile = modelDir.resolve(LAST_VERSION_FILE);
+        byte[] infoBefore = readIfExists(infoFile);
+        byte[] lastBefore = readIfExists(lastFile);
+        int last = Math.max(version, nextVersion(modelDir) - 1);
+        ModelInfo info = registry.exists(name) ? registry.info(name) : ModelInfo.empty(name);
+        ModelInfo newInfo = info.description().isEmpty() && !manifest.description().isEmpty()
+                ? info.withDescription(manifest.description()) : info;
+        for (String alias : aliases) {
+            newInfo = newInfo.withAlias(alias, AliasTarget.single(version));
+        }
+        Files.createDirectories(modelDir);
+        Path target = modelDir.resolve(Integer.toString(version));
+        owner.release();
+        Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
+        try {
+            AtomicFiles.write(lastFile, (last + "\n").getBytes(StandardCharsets.US_ASCII));
+            if (!newInfo.equals(info) || infoBefore == null) {
+                writeInfo(newInfo);
+            }
+        } catch (IOException | RuntimeException e) {
+            try {
+                Files.move(target, staging, StandardCopyOption.ATOMIC_MOVE);
+                restore(infoFile, infoBefore);
+                restore(lastFile, lastBefore);
+                if (!modelDirExisted) {
+                    deleteIfEmpty(modelDir);
+                }
+            } catch (IOException | RuntimeException undo) {
+                e.addSuppressed(undo);
+            }
+            throw e;
+        }
+    }
+
+    @SuppressWarnings("try")
+    private void setAliases(String model, int version, List<String> aliases) throws IOException {
+        if (aliases.isEmpty()) {
+            return;
+        }
+        try (RegistryLock lock = RegistryLock.acquire(root)) {
+            setAliasesLocked(model, version, aliases);
+        }
+    }
+
+    private void setAliasesLocked(String model, int version, List<String> aliases) throws IOException {
+        ModelInfo info = registry.info(model);
+        ModelInfo newInfo = info;
+        for (String alias : aliases) {
+            newInfo = newInfo.withAlias(alias, AliasTarget.single(version));
+        }
+        if (!newInfo.equals(info)) {
+            writeInfo(newInfo);
+        }
+    }
+
     // ---------------------------------------------------------------- aliases
 
     @SuppressWarnings("try")

@@ -9,9 +9,9 @@ import java.util.regex.Pattern;
 /**
  * Durations in berth's settings: a whole number with a unit, {@code ms}, {@code s} (the default),
  * {@code m} or {@code h} ({@code 500ms}, {@code 20s}, {@code 5m}, {@code 2h}), or ISO-8601
- * ({@code PT1M30S}) — the syntax of {@code report-interval}.
+ * ({@code PT1M30S}) — the syntax of {@code report-interval} and {@code poll-interval}.
  */
-final class Durations {
+public final class Durations {
     private static final Pattern SIMPLE = Pattern.compile("([0-9]{1,9})(ms|s|m|h)?");
 
     private Durations() {
@@ -22,7 +22,7 @@ final class Durations {
      *
      * @throws IllegalArgumentException naming the key when the text is not a duration
      */
-    static Duration parse(String key, String text) {
+    public static Duration parse(String key, String text) {
         String t = text == null ? "" : text.trim().toLowerCase(Locale.ROOT);
         Matcher m = SIMPLE.matcher(t);
         if (m.matches()) {

@@ -1,0 +1,209 @@
+package dev.berth.oci;
+
+import dev.berth.registry.AliasTarget;
+import dev.berth.registry.LocalRegistry;
+import dev.berth.registry.RegistryException;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+
+/**
+ * Keeps a local folder registry ({@code <cache>/models}) in step with OCI repositories, for
+ * {@code berth serve --models oci://...}: the versions each source selects are pulled by digest
+ * through a content-addressed blob cache ({@code <cache>/blobs}), alias tags become the folder's
+ * aliases, versions no longer selected leave it. The server serves the folder as any other, so
+ * its hot reload loads what the mirror brings. A sync that cannot reach a registry changes
+ * nothing in that source's models.
+ */
+public final class OciMirror implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(OciMirror.class.getName());
+
+    private final List<MirrorSource> sources;
+    private final Function<OciReference, OciClient> clients;
+    private final LocalRegistry models;
+    private final BlobCache blobs;
+    private final Duration pollInterval;
+    private final ScheduledExecutorService poller;
+    /** Last tag map seen per source: a poll with the same map does nothing more. */
+    private final Map<MirrorSource, Map<String, String>> seen = new HashMap<>();
+    /** Model name per source, as its manifests say, once known. */
+    private final Map<MirrorSource, String> names = new HashMap<>();
+
+    private OciMirror(List<MirrorSource> sources, Path cache, Function<OciReference, OciClient> clients, Duration pollInterval) {
+        this.sources = List.copyOf(sources);
+        this.clients = clients;
+        this.models = LocalRegistry.open(cache.resolve("models"));
+        this.blobs = new BlobCache(cache.resolve("blobs"));
+        this.pollInterval = pollInterval;
+        this.poller = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("berth-oci-poll").factory());
+    }
+
+    /**
+     * A mirror of {@code sources} into {@code cache}.
+     *
+     * @param clients      the client for a source's registry (credentials and --insecure-registry decided there)
+     * @param pollInterval how often tags are read again; zero turns polling off
+     */
+    public static OciMirror create(List<MirrorSource> sources, Path cache, Function<OciReference, OciClient> clients, Duration pollInterval) {
+        Objects.requireNonNull(cache, "cache");
+        if (sources.isEmpty()) {
+            throw new IllegalArgumentException("no oci:// sources");
+        }
+        return new OciMirror(sources, cache, clients, pollInterval);
+    }
+
+    /** The folder registry the server serves. */
+    public Path modelsRoot() {
+        return models.root();
+    }
+
+    /**
+     * What one sync did for one source.
+     *
+     * @param source  the source
+     * @param model   its model name (empty when never reached)
+     * @param pulled  versions pulled now
+     * @param present versions now in the cache for it
+     * @param error   why the registry could not be read, or null
+     */
+    public record SourceState(MirrorSource source, String model, List<Integer> pulled, List<Integer> present, String error) {
+        /** Whether the registry answered. */
+        public boolean reached() {
+            return error == null;
+        }
+    }
+
+    /** Reads every source's tags and brings the cache in step; one source's failure leaves the others' work. */
+    public synchronized List<SourceState> sync() {
+        List<SourceState> states = new ArrayList<>();
+        for (MirrorSource source : sources) {
+            try {
+                states.add(sync(source));
+            } catch (RuntimeException e) {
+                String model = names.getOrDefault(source, "");
+                List<Integer> present = model.isEmpty() || !models.exists(model) ? List.of() : models.versions(model);
+                states.add(new SourceState(source, model, List.of(), present, e.getMessage()));
+                LOG.log(System.Logger.Level.WARNING, "oci mirror: " + source + ": " + e.getMessage() + "; serving what is cached");
+            }
+        }
+        return states;
+    }
+
+    private SourceState sync(MirrorSource source) {
+        OciClient client = clients.apply(source.repository());
+        RemoteRepository repo = RemoteRepository.of(client, source.repository());
+        Map<String, String> tags = repo.tagDigests();
+        if (tags.equals(seen.get(source))) {
+            String model = names.get(source);
+            return new SourceState(source, model, List.of(), models.exists(model) ? models.versions(model) : List.of(), null);
+        }
+        Map<Integer, String> versionDigests = new LinkedHashMap<>();
+        tags.forEach((tag, digest) -> {
+            if (RemoteRepository.isVersionTag(tag)) {
+                versionDigests.put(Integer.parseInt(tag), digest);
+            }
+        });
+        Map<String, Integer> aliases = new LinkedHashMap<>();
+        tags.forEach((tag, digest) -> {
+            if (RemoteRepository.isAliasTag(tag)) {
+                versionDigests.entrySet().stream().filter(e -> e.getValue().equals(digest)).map(Map.Entry::getKey)
+                        .findFirst().ifPresent(v -> aliases.put(tag, v));
+            }
+        });
+        Set<Integer> selected = new LinkedHashSet<>();
+        List<Integer> newestFirst = versionDigests.keySet().stream().sorted(Comparator.reverseOrder()).toList();
+        selected.addAll(source.latest().isPresent() ? newestFirst.subList(0, Math.min(source.latest().getAsInt(), newestFirst.size())) : newestFirst);
+        selected.addAll(aliases.values());
+
+        List<Integer> pulled = new ArrayList<>();
+        String model = names.get(source);
+        for (int version : selected.stream().sorted().toList()) {
+            OciReference byDigest = source.repository().withDigest(versionDigests.get(version));
+            if (model != null && models.exists(model) && models.versions(model).contains(version)) {
+                continue; // a version's content never changes; importVersion refuses one that did
+            }
+            OciPuller.Result r = OciPuller.pull(client, byDigest, models, blobs, TransferListener.NONE);
+            if (model == null) {
+                model = r.name();
+                claim(source, model);
+            }
+            if (r.imported()) {
+                pulled.add(version);
+                LOG.log(System.Logger.Level.INFO, "oci mirror: pulled " + r.name() + ":" + version + " " + r.digest() + " from " + source);
+            }
+        }
+        if (model != null) {
+            applyAliases(model, aliases);
+            retire(model, selected);
+        }
+        seen.put(source, tags);
+        return new SourceState(source, model == null ? "" : model, pulled, model == null ? List.of() : models.versions(model), null);
+    }
+
+    /** Two sources must not feed one model: their version numbers would collide. */
+    private void claim(MirrorSource source, String model) {
+        names.forEach((other, name) -> {
+            if (!other.equals(source) && name.equals(model)) {
+                throw new RegistryException(source + " and " + other + " both hold model '" + model + "'");
+            }
+        });
+        names.put(source, model);
+    }
+
+    private void applyAliases(String model, Map<String, Integer> aliases) {
+        Map<String, AliasTarget> current = models.aliases(model);
+        aliases.forEach((alias, version) -> {
+            AliasTarget target = AliasTarget.single(version);
+            if (!target.equals(current.get(alias))) {
+                models.setAlias(model, alias, target);
+            }
+        });
+        for (String alias : current.keySet()) {
+            if (!aliases.containsKey(alias)) {
+                models.deleteAlias(model, alias);
+            }
+        }
+    }
+
+    private void retire(String model, Set<Integer> selected) {
+        for (int version : models.versions(model)) {
+            if (!selected.contains(version)) {
+                models.deleteVersion(model, version, true);
+                LOG.log(System.Logger.Level.INFO, "oci mirror: " + model + ":" + version + " is no longer selected; removed from the cache");
+            }
+        }
+    }
+
+    /** Polls every {@code pollInterval} from now on (nothing when it is zero). */
+    public void start() {
+        if (pollInterval.isZero() || pollInterval.isNegative()) {
+            return;
+        }
+        long ms = Math.max(1, pollInterval.toMillis());
+        poller.scheduleWithFixedDelay(() -> {
+            try {
+                sync();
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "oci mirror poll failed: " + e.getMessage());
+            }
+        }, ms, ms, TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public void close() {
+        poller.shutdownNow();
+    }
+}
