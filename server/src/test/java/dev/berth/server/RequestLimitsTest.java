@@ -46,6 +46,8 @@ class RequestLimitsTest {
     private static BerthServer server;
     private static ManagedChannel channel;
     private static GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub grpc;
+    // own threads: the common pool may have a single worker on a small machine, which the first call would hold
+    private static final java.util.concurrent.Executor THREADS = r -> Thread.ofPlatform().daemon().start(r);
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
     /** Rows of the slow model (16 MatMul+Tanh of 256x256) that take seconds in one run on one thread. */
     static final int LONG_ROWS = 30_000;
@@ -205,27 +207,34 @@ class RequestLimitsTest {
     @Test
     void aFullQueueIs429WithRetryAfterAndResourceExhausted() throws Exception {
         // one request runs, one waits (max_queue_size 1): the next is refused at once
-        CompletableFuture<HttpResponse<String>> running = CompletableFuture.supplyAsync(() -> call("queue", LONG_ROWS));
-        Thread.sleep(400);
-        CompletableFuture<HttpResponse<String>> waiting = CompletableFuture.supplyAsync(() -> call("queue", 1));
-        HttpResponse<String> refused = null;
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (refused == null && System.nanoTime() < deadline) {
-            Thread.sleep(100);
-            HttpResponse<String> r = infer(server, "queue", 1, "{\"timeout\": 1000}");
-            if (r.statusCode() == 429) {
-                refused = r;
-            }
-        }
-        assertTrue(refused != null, "a request found the queue full");
-        assertEquals("1", refused.headers().firstValue("retry-after").orElse(""), "Retry-After in seconds");
-        assertTrue(json(refused).path("error").asText().contains("max_queue_size"), refused.body());
+        CompletableFuture<HttpResponse<String>> running = CompletableFuture.supplyAsync(() -> call("queue", LONG_ROWS), THREADS);
+        // a 1-row probe runs in about a millisecond: one that waited 100 ms in the queue (and was taken
+        // out of it) shows the blocker is running; once the waiting request is queued, probes get 429
+        awaitProbe(100_000, "waited in the queue", 504);
+        CompletableFuture<HttpResponse<String>> waiting = CompletableFuture.supplyAsync(() -> call("queue", 1), THREADS);
+        HttpResponse<String> refused = awaitProbe(1000, "max_queue_size", 429);
         StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
                 () -> grpc.withDeadlineAfter(30, TimeUnit.SECONDS).modelInfer(grpcRequest("queue", 1, null)));
         assertEquals(Status.Code.RESOURCE_EXHAUSTED, e.getStatus().getCode(), e.getStatus().toString());
         assertTrue(e.getStatus().getDescription().contains("max_queue_size"), e.getStatus().getDescription());
+        assertEquals("1", refused.headers().firstValue("retry-after").orElse(""), "Retry-After in seconds");
+        assertTrue(refused.headers().firstValue("content-type").orElse("").startsWith("application/json"));
+        assertTrue(running.isDone() || !waiting.isDone(), "the waiting request waits for the running one");
         assertEquals(200, running.get(120, TimeUnit.SECONDS).statusCode());
         assertEquals(200, waiting.get(120, TimeUnit.SECONDS).statusCode(), "the queued request is answered");
+    }
+
+    /** Sends 1-row requests with a timeout to the queue model until one is answered {@code status} with {@code text}. */
+    private static HttpResponse<String> awaitProbe(long timeoutMicros, String text, int status) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline) {
+            HttpResponse<String> r = infer(server, "queue", 1, "{\"timeout\": " + timeoutMicros + "}");
+            if (r.statusCode() == status && r.body().contains(text)) {
+                return r;
+            }
+            Thread.sleep(5);
+        }
+        throw new AssertionError("no probe was answered " + status + " with '" + text + "'");
     }
 
     private static HttpResponse<String> call(String model, int rows) {
