@@ -99,6 +99,8 @@ public final class BerthServer implements AutoCloseable {
                 .maxPrologueLength(DirectAnswers.MAX_REQUEST_LINE_BYTES)
                 .maxHeadersSize(DirectAnswers.MAX_HEADER_BYTES)
                 .build();
+        // REST over h2c, by upgrade and by prior knowledge (sidecar proxies use the latter)
+        Http2Config http2 = Http2Config.create();
         WebServerConfig.Builder web = WebServer.builder()
                 .host(b.host)
                 .port(b.port)
@@ -108,8 +110,8 @@ public final class BerthServer implements AutoCloseable {
                 // before the selectors Helidon adds itself, which so never see a connection (first match wins)
                 .addConnectionSelector(connections.wrap(new LegacyHttpSelector(http1)))
                 .addConnectionSelector(connections.wrap(Http1ConnectionSelector.builder().config(http1)
-                        .addUpgrader(Http2Upgrader.create(Http2Config.create())).build()))
-                .addConnectionSelector(connections.wrap(Http2ConnectionSelector.builder().build()))
+                        .addUpgrader(Http2Upgrader.create(http2)).build()))
+                .addConnectionSelector(connections.wrap(Http2ConnectionSelector.builder().http2Config(http2).build()))
                 // gzip and deflate request bodies decoded; responses are compressed by Replies, not Helidon
                 .contentEncoding(ContentCodings.requestDecoding())
                 // hands Helidon's own error messages to the direct handlers, which tell 431 from 400 by them

@@ -252,4 +252,24 @@ class HttpCompatibilityTest {
             assertEquals(200, c.send("GET /v2/health/live HTTP/1.1\r\nHost: x\r\n\r\n").read().status(), "still serving");
         }
     }
+
+    @Test
+    void restOverH2cWithPriorKnowledgeAndByUpgrade() throws Exception {
+        String answer = curlHttp2("--http2-prior-knowledge", "-H", "Content-Type: application/json", "--data-binary", INFER,
+                "http://127.0.0.1:" + server.port() + "/v2/models/churn/infer");
+        assertTrue(answer.endsWith("\n2 200"), "prior knowledge (as sidecar proxies connect): HTTP/2 and 200: " + answer);
+        assertTrue(JSON.readTree(answer.substring(0, answer.lastIndexOf('\n'))).path("outputs").size() > 0, answer);
+        // an upgrade is offered on a request without a body (Helidon keeps HTTP/1.1 for one with a body)
+        String upgraded = curlHttp2("--http2", "http://127.0.0.1:" + server.port() + "/v2/health/ready");
+        assertTrue(upgraded.endsWith("\n2 200"), "Upgrade: h2c: " + upgraded);
+    }
+
+    private static String curlHttp2(String... args) throws Exception {
+        List<String> command = new java.util.ArrayList<>(List.of("curl", "-sS", "--max-time", "20", "-o", "-", "-w", "\n%{http_version} %{http_code}"));
+        command.addAll(List.of(args));
+        Process curl = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(curl.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, curl.waitFor(), String.join(" ", command) + ": " + out);
+        return out;
+    }
 }
