@@ -48,7 +48,10 @@ class RequestLimitsTest {
     private static GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub grpc;
     // own threads: the common pool may have a single worker on a small machine, which the first call would hold
     private static final java.util.concurrent.Executor THREADS = r -> Thread.ofPlatform().daemon().start(r);
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    // HTTP/1.1: with its default (HTTP/2 by h2c upgrade) the JDK client multiplexed the 30 MB blocker
+    // with the probes on one upgraded connection, and the blocker's body at times did not arrive within 30 s
+    private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(10)).build();
     /** Rows of the slow model (16 MatMul+Tanh of 256x256) that take seconds in one run on one thread. */
     static final int LONG_ROWS = 30_000;
     static final long CEILING = 32L << 20;
