@@ -50,6 +50,13 @@ public class CoreBenchmark {
     @Param({"BINARY"})
     public Payloads.Encoding encoding;
 
+    /**
+     * The request's timeout: "none", or a duration such as "30s" (what {@code berth serve}'s default
+     * {@code max-request-time} gives every request): the cost of arming and disarming a run's deadline.
+     */
+    @Param({"none"})
+    public String timeout;
+
     private CoreFixture fixture;
     private InferenceRequest request;
     private RequestMetrics requestMetrics;
@@ -61,6 +68,9 @@ public class CoreBenchmark {
     public void open() throws Exception {
         fixture = new CoreFixture(modelBatch, meters.equals("on"));
         request = fixture.request();
+        if (!timeout.equals("none")) {
+            request = request.withTimeout(java.time.Duration.parse("PT" + timeout.toUpperCase(java.util.Locale.ROOT)));
+        }
         requestMetrics = fixture.metrics != null ? fixture.metrics : RequestMetrics.NOOP;
         Payloads.Encoded encoded = Payloads.encode(fixture.model, fixture.model, fixture.batch, encoding);
         body = encoded.body();

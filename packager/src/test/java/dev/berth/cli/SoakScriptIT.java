@@ -36,7 +36,7 @@ class SoakScriptIT {
         assertTrue(exit == 0 || exit == 1, "the soak ran (exit 0: targets met, 1: a target missed); got " + exit + ":\n" + output);
 
         List<String> rows = Files.readAllLines(out.resolve("slices.tsv"));
-        assertEquals("slice\trequests\trps\tp50_ms\tp99_ms\terrors\trss_mb\tthreads\tfds", rows.get(0));
+        assertEquals("slice\trequests\trps\tp50_ms\tp99_ms\terrors\trss_mb\tthreads\tfds\tserver_cpu_pct\tother_cpu_pct", rows.get(0));
         assertEquals(4, rows.size(), "a header and three slices:\n" + String.join("\n", rows));
         for (String row : rows.subList(1, rows.size())) {
             String[] f = row.split("\t");

@@ -76,9 +76,12 @@ public final class BerthServer implements AutoCloseable {
         OipGrpcService grpc = new OipGrpcService(core, info, inFlight, b.requestMetrics, Optional.ofNullable(b.repositoryToken),
                 Optional.ofNullable(b.statistics), b.maxRequestTime);
 
+        ConnectionCap connections = new ConnectionCap(b.maxConnections);
         HttpRouting.Builder http = HttpRouting.builder();
         // every answer leaves through Replies (compression, HEAD, Connection: close), CORS headers come first
         http.addFilter(Replies.filter(b.compressionMinBytes));
+        // requests on an HTTP/2 connection over max-connections get a 503 before anything else runs
+        http.addFilter(connections.filter());
         Cors.of(b.corsOrigins).ifPresent(cors -> http.addFilter(cors.filter()));
         // extra services first: monitoring's routes must win over the catch-all answers below
         for (HttpService s : b.services) {
@@ -92,7 +95,6 @@ public final class BerthServer implements AutoCloseable {
         this.grpcServer = GrpcServer.create(b.host, b.resolvedGrpcPort(), b.maxRequestBytes, b.grpcKeepalive,
                 AliasingInferMarshaller.aliasingInfer(grpc), health, List.of(OipGrpcService.authorizationInterceptor()),
                 new GrpcConnectionCap(b.maxConnections));
-        ConnectionCap connections = new ConnectionCap(b.maxConnections);
 
         // one set of HTTP/1 limits for Helidon's selector and berth's (which takes HTTP/1.0 and over-long lines)
         Http1Config http1 = Http1Config.builder()
@@ -111,7 +113,7 @@ public final class BerthServer implements AutoCloseable {
                 .addConnectionSelector(connections.wrap(new LegacyHttpSelector(http1)))
                 .addConnectionSelector(connections.wrap(Http1ConnectionSelector.builder().config(http1)
                         .addUpgrader(Http2Upgrader.create(http2)).build()))
-                .addConnectionSelector(connections.wrap(Http2ConnectionSelector.builder().http2Config(http2).build()))
+                .addConnectionSelector(connections.wrapHttp2(Http2ConnectionSelector.builder().http2Config(http2).build()))
                 // gzip and deflate request bodies decoded; responses are compressed by Replies, not Helidon
                 .contentEncoding(ContentCodings.requestDecoding())
                 // hands Helidon's own error messages to the direct handlers, which tell 431 from 400 by them

@@ -20,11 +20,16 @@ import java.util.concurrent.atomic.AtomicInteger;
  * as long as Helidon serves it (its whole life, an h2c upgrade included). A connection over the cap is
  * served by Helidon with a request limit that admits nothing: Helidon reads the request head, answers
  * 503 and closes (its "too many concurrent requests" path), and {@link DirectAnswers} gives that answer
- * the protocol's JSON shape and a {@code Retry-After}.
+ * the protocol's JSON shape and a {@code Retry-After}. Helidon's HTTP/2 answers that case in plain
+ * text, outside the direct handlers, so an HTTP/2 connection over the cap (prior knowledge) is served
+ * instead, and {@link #filter()} answers each of its requests 503 in JSON until it closes or a place
+ * frees (as over gRPC).
  */
 final class ConnectionCap {
     private final int max;
     private final AtomicInteger open = new AtomicInteger();
+    /** Child socket ids of HTTP/2 connections over the cap, whose requests the filter refuses. */
+    private final java.util.Set<String> overCap = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     /** @param max most connections served at once; 0 for no cap */
     ConnectionCap(int max) {
@@ -40,7 +45,45 @@ final class ConnectionCap {
         return open.get();
     }
 
+    /** The 503 for a request on an HTTP/2 connection over the cap; registered first in the routing. */
+    io.helidon.webserver.http.Filter filter() {
+        return (chain, req, res) -> {
+            if (!overCap.isEmpty() && overCap.contains(req.socketId()) && !admitLate(req.socketId())) {
+                res.header(io.helidon.http.HeaderNames.RETRY_AFTER, "1");
+                OipRestService.sendError(res, 503, message());
+                return;
+            }
+            chain.proceed();
+        };
+    }
+
+    String message() {
+        return "the server has " + max + " connections open, its limit (max-connections); retry later";
+    }
+
+    /** An HTTP/2 connection over the cap takes a place that has come free since it opened. */
+    private synchronized boolean admitLate(String socket) {
+        if (open.get() < max && overCap.remove(socket)) {
+            open.incrementAndGet();
+            admittedLate.add(socket);
+            return true;
+        }
+        return false;
+    }
+
+    private final java.util.Set<String> admittedLate = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /** Wraps an HTTP/1 selector (over the cap: Helidon's 503, then close). */
     ServerConnectionSelector wrap(ServerConnectionSelector selector) {
+        return wrap(selector, false);
+    }
+
+    /** Wraps the HTTP/2 prior-knowledge selector (over the cap: served, every request answered 503 JSON). */
+    ServerConnectionSelector wrapHttp2(ServerConnectionSelector selector) {
+        return wrap(selector, true);
+    }
+
+    private ServerConnectionSelector wrap(ServerConnectionSelector selector, boolean http2) {
         if (max <= 0) {
             return selector;
         }
@@ -62,24 +105,38 @@ final class ConnectionCap {
 
             @Override
             public ServerConnection connection(ConnectionContext ctx) {
-                return new Counted(selector.connection(ctx));
+                return new Counted(selector.connection(ctx), http2 ? ctx.childSocketId() : null);
             }
         };
     }
 
     private final class Counted implements ServerConnection {
         private final ServerConnection delegate;
+        private final String http2Socket;
 
-        Counted(ServerConnection delegate) {
+        Counted(ServerConnection delegate, String http2Socket) {
             this.delegate = delegate;
+            this.http2Socket = http2Socket;
         }
 
         @Override
         public void handle(Limit limit) throws InterruptedException {
             if (open.incrementAndGet() > max) {
                 open.decrementAndGet();
-                // no permits: Helidon answers the request 503 and ends the connection
-                delegate.handle(new Semaphore(0));
+                if (http2Socket == null) {
+                    // no permits: Helidon answers the request 503 and ends the connection
+                    delegate.handle(new Semaphore(0));
+                    return;
+                }
+                overCap.add(http2Socket);
+                try {
+                    delegate.handle(limit);
+                } finally {
+                    overCap.remove(http2Socket);
+                    if (admittedLate.remove(http2Socket)) {
+                        open.decrementAndGet();
+                    }
+                }
                 return;
             }
             try {

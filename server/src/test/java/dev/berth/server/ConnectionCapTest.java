@@ -53,6 +53,32 @@ class ConnectionCapTest {
     }
 
     @Test
+    void http2ConnectionsOverTheCapGet503Json() throws Exception {
+        try (BerthServer server = BerthServer.builder().inferenceService(new FakeCore()).port(0).maxConnections(1).build().start();
+             RawHttp holder = new RawHttp(server.port())) {
+            assertEquals(200, holder.send(LIVE).read().status());
+            // curl speaks HTTP/2 with prior knowledge, as sidecar proxies do
+            Process curl = new ProcessBuilder("curl", "-s", "-i", "--http2-prior-knowledge", "--max-time", "10",
+                    "http://127.0.0.1:" + server.port() + "/v2/health/live").redirectErrorStream(true).start();
+            String out = new String(curl.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            assertTrue(curl.waitFor(20, TimeUnit.SECONDS));
+            assertTrue(out.startsWith("HTTP/2 503"), out);
+            assertTrue(out.toLowerCase(java.util.Locale.ROOT).contains("retry-after: 1"), out);
+            assertTrue(out.contains("application/json") && out.contains("max-connections"), out);
+            holder.close();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            String again;
+            do {
+                Process next = new ProcessBuilder("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--http2-prior-knowledge",
+                        "--max-time", "10", "http://127.0.0.1:" + server.port() + "/v2/health/live").start();
+                again = new String(next.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+                next.waitFor(20, TimeUnit.SECONDS);
+            } while (!again.equals("200") && System.nanoTime() < deadline);
+            assertEquals("200", again, "a freed place is taken by the next HTTP/2 connection");
+        }
+    }
+
+    @Test
     void grpcConnectionsOverTheCapGetUnavailable() throws Exception {
         try (BerthServer server = BerthServer.builder().inferenceService(new FakeCore()).port(0).maxConnections(1).build().start()) {
             ManagedChannel a = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();

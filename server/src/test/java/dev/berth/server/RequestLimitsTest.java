@@ -26,7 +26,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.concurrent.CompletableFuture;
+import java.util.List;
+import dev.berth.runtime.InferenceException;
+import dev.berth.runtime.InferenceService;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -46,14 +48,17 @@ class RequestLimitsTest {
     private static BerthServer server;
     private static ManagedChannel channel;
     private static GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub grpc;
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    // HTTP/1.1: with its default (HTTP/2 by h2c upgrade) the JDK client multiplexed the 30 MB blocker
+    // with the probes on one upgraded connection, and the blocker's body at times did not arrive within 30 s
+    private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(10)).build();
     /** Rows of the slow model (16 MatMul+Tanh of 256x256) that take seconds in one run on one thread. */
     static final int LONG_ROWS = 30_000;
     static final long CEILING = 32L << 20;
 
     @BeforeAll
     static void start() throws Exception {
-        for (String name : new String[] {"slow", "queue"}) {
+        for (String name : new String[] {"slow"}) {
             Cases.copy("testing/slow/model.onnx", models.resolve(name).resolve("1").resolve("model.onnx"));
             Files.writeString(models.resolve(name).resolve("model.json"), """
                     {"name": "%s", "aliases": {}, "version_policy": {"kind": "ALL", "latest": 0, "versions": []},
@@ -202,37 +207,48 @@ class RequestLimitsTest {
         }
     }
 
+    /**
+     * The front ends' side of a full queue, on real sockets: a core whose queue is full (the core's own
+     * behaviour, with a real model and real timing, is LimitsTest's) is answered 429 with Retry-After
+     * and a JSON error over REST, RESOURCE_EXHAUSTED with the message over gRPC.
+     */
     @Test
     void aFullQueueIs429WithRetryAfterAndResourceExhausted() throws Exception {
-        // one request runs, one waits (max_queue_size 1): the next is refused at once
-        CompletableFuture<HttpResponse<String>> running = CompletableFuture.supplyAsync(() -> call("queue", LONG_ROWS));
-        Thread.sleep(400);
-        CompletableFuture<HttpResponse<String>> waiting = CompletableFuture.supplyAsync(() -> call("queue", 1));
-        HttpResponse<String> refused = null;
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (refused == null && System.nanoTime() < deadline) {
-            Thread.sleep(100);
-            HttpResponse<String> r = infer(server, "queue", 1, "{\"timeout\": 1000}");
-            if (r.statusCode() == 429) {
-                refused = r;
+        FakeCore echo = new FakeCore();
+        InferenceService full = new InferenceService() {
+            public boolean live() { return true; }
+            public boolean ready() { return true; }
+            public dev.berth.runtime.ModelMetadata modelMetadata(String m, String v) { return echo.modelMetadata(m, v); }
+            public boolean modelReady(String m, String v) { return echo.modelReady(m, v); }
+            public dev.berth.runtime.InferenceResponse infer(dev.berth.runtime.InferenceRequest r) {
+                throw new InferenceException.QueueFull("model '" + r.model() + "' version 2 has 3 requests waiting, its queue limit"
+                        + " (max_queue_size); retry later", 1);
             }
-        }
-        assertTrue(refused != null, "a request found the queue full");
-        assertEquals("1", refused.headers().firstValue("retry-after").orElse(""), "Retry-After in seconds");
-        assertTrue(json(refused).path("error").asText().contains("max_queue_size"), refused.body());
-        StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
-                () -> grpc.withDeadlineAfter(30, TimeUnit.SECONDS).modelInfer(grpcRequest("queue", 1, null)));
-        assertEquals(Status.Code.RESOURCE_EXHAUSTED, e.getStatus().getCode(), e.getStatus().toString());
-        assertTrue(e.getStatus().getDescription().contains("max_queue_size"), e.getStatus().getDescription());
-        assertEquals(200, running.get(120, TimeUnit.SECONDS).statusCode());
-        assertEquals(200, waiting.get(120, TimeUnit.SECONDS).statusCode(), "the queued request is answered");
-    }
-
-    private static HttpResponse<String> call(String model, int rows) {
-        try {
-            return infer(server, model, rows, null);
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
+            public List<dev.berth.runtime.ModelStatus> repositoryIndex() { return echo.repositoryIndex(); }
+            public void load(String m) { }
+            public void unload(String m) { }
+            public void close() { }
+        };
+        try (BerthServer s = BerthServer.builder().inferenceService(full).port(0).build().start()) {
+            HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + s.port() + "/v2/models/echo/infer"))
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"inputs\":[{\"name\":\"x\",\"shape\":[1,3],\"datatype\":\"FP32\",\"data\":[1,2,3]}]}"))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(429, r.statusCode(), r.body());
+            assertEquals("1", r.headers().firstValue("retry-after").orElse(""), "Retry-After in seconds");
+            assertTrue(r.headers().firstValue("content-type").orElse("").startsWith("application/json"));
+            assertTrue(json(r).path("error").asText().contains("max_queue_size"), r.body());
+            ManagedChannel ch = ManagedChannelBuilder.forAddress("127.0.0.1", s.grpcPort()).usePlaintext().build();
+            try {
+                StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> GRPCInferenceServiceGrpc.newBlockingStub(ch)
+                        .withDeadlineAfter(30, TimeUnit.SECONDS).modelInfer(ModelInferRequest.newBuilder().setModelName("echo")
+                                .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("x").setDatatype("FP32")
+                                        .addShape(1).addShape(3).setContents(dev.berth.server.grpc.proto.InferTensorContents.newBuilder()
+                                                .addFp32Contents(1).addFp32Contents(2).addFp32Contents(3))).build()));
+                assertEquals(Status.Code.RESOURCE_EXHAUSTED, e.getStatus().getCode(), e.getStatus().toString());
+                assertTrue(e.getStatus().getDescription().contains("max_queue_size"), e.getStatus().getDescription());
+            } finally {
+                ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+            }
         }
     }
 

@@ -275,6 +275,9 @@ public final class OnnxInferenceService implements InferenceService {
             throws InterruptedException, ExecutionException {
         InferenceException.DeadlineExceeded failure = job.started ? runner.expiredInRun(job) : runner.expiredInQueue(job);
         if (job.future().completeExceptionally(failure)) {
+            if (!job.started) {
+                runner.withdraw(job);
+            }
             throw failure;
         }
         return job.future().get(); // answered in the meantime: that answer stands

@@ -288,6 +288,19 @@ final class VersionRunner {
         return false;
     }
 
+    /**
+     * Takes a job whose caller stopped waiting out of the queue, so that only requests still waited
+     * for count against {@code max_queue_size}. False when a worker has taken it already (the worker
+     * then drops it, since its answer is given).
+     */
+    boolean withdraw(Job job) {
+        if (queue.remove(job)) {
+            inFlight.decrementAndGet();
+            return true;
+        }
+        return false;
+    }
+
     /** The failure of a request whose timeout passed while it waited for a session. */
     InferenceException.DeadlineExceeded expiredInQueue(Job job) {
         return new InferenceException.DeadlineExceeded("the request's timeout of " + millis(job.timeoutNanos)

@@ -116,7 +116,7 @@ class LimitsTest {
     @Test
     void aRequestWhoseTimeoutPassedInTheQueueIsNotRun() throws Exception {
         CompletableFuture<InferenceResponse> running = CompletableFuture.supplyAsync(
-                () -> service.infer(request("queued", LONG_ROWS / 2, Duration.ZERO)), r -> Thread.ofPlatform().start(r));
+                () -> service.infer(request("queued", LONG_ROWS, Duration.ZERO)), r -> Thread.ofPlatform().start(r));
         Thread.sleep(300); // the worker has taken it: the next request waits in the queue
         long start = System.nanoTime();
         var e = assertThrows(InferenceException.DeadlineExceeded.class,
@@ -159,7 +159,7 @@ class LimitsTest {
     void aFullQueueRefusesAtOnce() throws Exception {
         var pool = (java.util.concurrent.Executor) r -> Thread.ofPlatform().start(r);
         CompletableFuture<InferenceResponse> running = CompletableFuture.supplyAsync(
-                () -> service.infer(request("full", LONG_ROWS / 2, Duration.ZERO)), pool);
+                () -> service.infer(request("full", LONG_ROWS, Duration.ZERO)), pool);
         Thread.sleep(300); // the worker has taken it: the queue is empty
         CompletableFuture<InferenceResponse> waiting = CompletableFuture.supplyAsync(
                 () -> service.infer(request("full", 1, Duration.ZERO)), pool);
