@@ -227,6 +227,40 @@ public final class OciClient {
         return digest(bytes);
     }
 
+    /**
+     * Stores a manifest that has a {@code subject} at its digest; returns true when the registry
+     * said it indexed the subject ({@code OCI-Subject} header: it has the referrers API), false when
+     * the client must keep the referrers tag itself.
+     */
+    public boolean putReferrer(String repository, byte[] bytes) {
+        String digest = digest(bytes);
+        HttpResponse<byte[]> r = send(repository, true, () -> request("/v2/" + repository + "/manifests/" + digest)
+                .header("Content-Type", OCI_MANIFEST).PUT(HttpRequest.BodyPublishers.ofByteArray(bytes)), HttpResponse.BodyHandlers.ofByteArray());
+        expect(r, r.body(), "PUT manifest " + repository + "@" + digest, 201);
+        return r.headers().firstValue("OCI-Subject").isPresent();
+    }
+
+    /**
+     * The referrers API's index for a manifest ({@code GET /v2/<repo>/referrers/<digest>}); empty
+     * when the registry does not have the API (404), so the caller falls back to the tag schema.
+     */
+    public Optional<JsonNode> referrers(String repository, String digest) {
+        HttpResponse<byte[]> r = send(repository, false, () -> request("/v2/" + repository + "/referrers/" + digest)
+                .header("Accept", OCI_INDEX).GET(), HttpResponse.BodyHandlers.ofByteArray());
+        if (r.statusCode() == 404) {
+            return Optional.empty();
+        }
+        expect(r, r.body(), "GET referrers of " + digest, 200);
+        if (!r.headers().firstValue("Content-Type").orElse("").startsWith(OCI_INDEX)) {
+            return Optional.empty(); // a registry without the API answering some other page
+        }
+        try {
+            return Optional.of(JSON.readTree(r.body()));
+        } catch (IOException e) {
+            throw new OciException("referrers of " + digest + " are not JSON: " + e.getMessage(), e);
+        }
+    }
+
     /** Every tag of the repository (following {@code Link} pages); empty for a repository that does not exist. */
     public List<String> tags(String repository) {
         List<String> tags = new ArrayList<>();
