@@ -239,6 +239,71 @@ class OciRegistryIT {
         }
     }
 
+    @Test
+    void theMirrorKeepsTheNewestAndTheAliasedVersionsAndDropsTheRest() throws IOException {
+        LocalRegistry local = twoVersions(tmp);
+        try (DockerRegistry registry = DockerRegistry.start()) {
+            OciClient client = client(registry, Optional.empty());
+            OciReference repo = OciReference.parse(registry.address() + "/ml/churn");
+            OciPusher.push(local, "churn", 1, repo, client, TransferListener.NONE);
+            OciPusher.push(local, "churn", 2, repo, client, TransferListener.NONE);
+            RemoteRepository.of(client, repo).moveAlias("production", 1);
+            Path cache = tmp.resolve("cache");
+            try (OciMirror mirror = OciMirror.create(MirrorSource.parseList("oci://" + repo + "?latest=1"), cache, r -> client, java.time.Duration.ZERO)) {
+                OciMirror.SourceState first = mirror.sync().get(0);
+                assertEquals(List.of(1, 2), first.pulled());
+                LocalRegistry cached = LocalRegistry.open(mirror.modelsRoot());
+                assertEquals(1, cached.aliases("churn").get("production").primaryVersion());
+                assertTrue(cached.verify().ok());
+                // shared data is one blob in the cache, hard-linked into both versions
+                Path shared1 = cached.versionDir("churn", 1).resolve("data/customer_data.csv");
+                Path shared2 = cached.versionDir("churn", 2).resolve("data/customer_data.csv");
+                assertEquals(Files.getAttribute(shared1, "unix:ino"), Files.getAttribute(shared2, "unix:ino"));
+
+                RemoteRepository.of(client, repo).moveAlias("production", 2);
+                OciMirror.SourceState second = mirror.sync().get(0);
+                assertEquals(List.of(), second.pulled());
+                assertEquals(List.of(2), cached.versions("churn"), "version 1 is neither newest nor aliased any more");
+                assertEquals(2, cached.aliases("churn").get("production").primaryVersion());
+            }
+        }
+    }
+
+    @Test
+    void reportsFromTwoWritersAtOnceAreBothReferrersOfTheVersion() throws Exception {
+        LocalRegistry local = twoVersions(tmp);
+        try (DockerRegistry registry = DockerRegistry.start()) {
+            OciClient client = client(registry, Optional.empty());
+            OciReference repo = OciReference.parse(registry.address() + "/ml/churn");
+            OciPusher.Result v1 = OciPusher.push(local, "churn", 1, repo, client, TransferListener.NONE);
+            long size = client.manifest("ml/churn", v1.digest()).orElseThrow().bytes().length;
+            int perWriter = 5;
+            try (var pool = java.util.concurrent.Executors.newFixedThreadPool(2)) {
+                List<java.util.concurrent.Future<?>> writes = new ArrayList<>();
+                for (String source : List.of("replica-a", "replica-b")) {
+                    writes.add(pool.submit(() -> {
+                        for (int i = 0; i < perWriter; i++) {
+                            OciReports.push(client, "ml/churn", v1.digest(), size, "r" + i + ".json",
+                                    ("{\"from\":\"" + source + "\",\"n\":" + i + "}").getBytes(), source, java.time.Instant.now());
+                        }
+                        return null;
+                    }));
+                }
+                for (var w : writes) {
+                    w.get();
+                }
+            }
+            List<OciReports.Report> reports = OciReports.list(client, "ml/churn", v1.digest());
+            assertEquals(2 * perWriter, reports.size(), reports.toString());
+            assertEquals(Set.of("replica-a", "replica-b"), new HashSet<>(reports.stream().map(OciReports.Report::source).toList()));
+            String body = new String(OciReports.fetch(client, "ml/churn", reports.get(0)));
+            assertTrue(body.startsWith("{\"from\":\"replica-"), body);
+            // the version itself is untouched: same tag, same digest, still a berth version
+            assertEquals(v1.digest(), client.manifestDigest("ml/churn", "1").orElseThrow());
+            assertEquals(List.of(1), RemoteRepository.of(client, repo).versionTags());
+        }
+    }
+
     private static Map<String, String> layers(JsonNode manifest) {
         Map<String, String> byPath = new java.util.LinkedHashMap<>();
         for (JsonNode l : manifest.path("layers")) {
