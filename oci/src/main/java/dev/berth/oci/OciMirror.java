@@ -45,6 +45,8 @@ public final class OciMirror implements AutoCloseable {
     private final Map<MirrorSource, Map<Integer, String>> digests = new HashMap<>();
     /** Version manifest sizes, for the subject descriptor of reports. */
     private final Map<String, Long> manifestSizes = new HashMap<>();
+    /** Reports this process pushed, per version manifest digest, re-checked at every poll. */
+    private final Map<String, List<OciReports.Pushed>> pushedBy = new HashMap<>();
     /** Report files known to be in the registry already. */
     private final Set<Path> pushedReports = new java.util.HashSet<>();
     /** Versions whose remote report list was read once (reports pushed before a restart are not pushed again). */
@@ -54,7 +56,10 @@ public final class OciMirror implements AutoCloseable {
 
     private OciMirror(List<MirrorSource> sources, Path cache, Function<OciReference, OciClient> clients, Duration pollInterval) {
         this.sources = List.copyOf(sources);
-        this.clients = clients;
+        // one client per registry for the mirror's life: its tokens are reused across polls and
+        // credential helpers are not run again at every poll
+        Map<OciReference, OciClient> made = new java.util.concurrent.ConcurrentHashMap<>();
+        this.clients = ref -> made.computeIfAbsent(ref, clients);
         this.models = LocalRegistry.open(cache.resolve("models"));
         this.blobs = new BlobCache(cache.resolve("blobs"));
         this.pollInterval = pollInterval;
@@ -220,10 +225,15 @@ public final class OciMirror implements AutoCloseable {
             }
             List<Path> files = models.monitoringReports(model, version).stream()
                     .filter(p -> p.getFileName().toString().endsWith(".json")).filter(p -> !pushedReports.contains(p)).toList();
-            if (files.isEmpty()) {
-                continue;
-            }
             try {
+                int repaired = OciReports.ensureListed(client, repo, digest, pushedBy.getOrDefault(digest, List.of()));
+                if (repaired > 0) {
+                    LOG.log(System.Logger.Level.INFO, "oci mirror: " + repaired + " report(s) of " + model + ":" + version
+                            + " another writer had dropped from the referrers tag were added back");
+                }
+                if (files.isEmpty()) {
+                    continue;
+                }
                 if (reportsListed.add(digest)) {
                     for (OciReports.Report r : OciReports.list(client, repo, digest)) {
                         if (r.source().equals(reportSource)) {
@@ -238,7 +248,9 @@ public final class OciMirror implements AutoCloseable {
                         continue;
                     }
                     byte[] report = java.nio.file.Files.readAllBytes(file);
-                    OciReports.push(client, repo, digest, size, file.getFileName().toString(), report, reportSource, java.time.Instant.now());
+                    OciReports.Pushed pushed = OciReports.push(client, repo, digest, size, file.getFileName().toString(), report,
+                            reportSource, java.time.Instant.now());
+                    pushedBy.computeIfAbsent(digest, d -> new ArrayList<>()).add(pushed);
                     pushedReports.add(file);
                     LOG.log(System.Logger.Level.INFO, "oci mirror: report " + file.getFileName() + " of " + model + ":" + version + " pushed to " + source);
                 }

@@ -49,11 +49,22 @@ public final class OciReports {
     }
 
     /**
+     * A report this process pushed: what its descriptor in an index holds.
+     *
+     * @param subject     the version manifest it refers to
+     * @param digest      its manifest digest
+     * @param size        its manifest size
+     * @param annotations its annotations
+     */
+    public record Pushed(String subject, String digest, long size, Map<String, String> annotations) {
+    }
+
+    /**
      * Pushes one report as a referrer of the version manifest {@code subjectDigest} ({@code subjectSize} bytes).
      *
-     * @return the report artifact's manifest digest
+     * @return what was pushed, for {@link #ensureListed}
      */
-    public static String push(OciClient client, String repository, String subjectDigest, long subjectSize,
+    public static Pushed push(OciClient client, String repository, String subjectDigest, long subjectSize,
                               String file, byte[] report, String source, Instant created) {
         String layerDigest = OciClient.digest(report);
         if (!client.hasBlob(repository, layerDigest)) {
@@ -97,7 +108,31 @@ public final class OciReports {
         if (!indexed) {
             addToFallbackTag(client, repository, subjectDigest, digest, bytes.length, annotations);
         }
-        return digest;
+        return new Pushed(subjectDigest, digest, bytes.length, Map.copyOf(annotations));
+    }
+
+    /**
+     * Adds back to the fallback tag whichever of {@code mine} it no longer lists. Without a
+     * conditional PUT, a writer that read the index before another's write can replace it with a
+     * version lacking that write; each writer repairing its own entries at its next poll makes the
+     * index complete again. Nothing to do on a registry with the referrers API.
+     *
+     * @return how many entries were added back
+     */
+    public static int ensureListed(OciClient client, String repository, String subjectDigest, List<Pushed> mine) {
+        if (mine.isEmpty() || client.referrers(repository, subjectDigest).isPresent()) {
+            return 0;
+        }
+        java.util.Set<String> listed = new java.util.HashSet<>();
+        list(client, repository, subjectDigest).forEach(r -> listed.add(r.digest()));
+        int added = 0;
+        for (Pushed p : mine) {
+            if (!listed.contains(p.digest())) {
+                addToFallbackTag(client, repository, subjectDigest, p.digest(), p.size(), p.annotations());
+                added++;
+            }
+        }
+        return added;
     }
 
     /** The fallback tag of a manifest: {@code sha256-<hex>}. */
@@ -108,13 +143,14 @@ public final class OciReports {
     /**
      * Adds a descriptor to the index under the fallback tag. The registry has no conditional PUT,
      * so two servers may replace each other's index: after writing, the index is read back and the
-     * write repeated (after a short random pause) until it lists this report.
+     * write repeated (after a short random pause) until it lists this report. A writer that read
+     * the index earlier can still drop it afterwards; {@link #ensureListed} repairs that.
      */
     private static void addToFallbackTag(OciClient client, String repository, String subjectDigest, String digest, long size,
                                          Map<String, String> annotations) {
         String tag = fallbackTag(subjectDigest);
         for (int attempt = 0; attempt < FALLBACK_ATTEMPTS; attempt++) {
-            ObjectNode index = client.manifest(repository, tag).map(OciClient.Manifest::json)
+            ObjectNode index = readIndex(client, repository, tag).map(OciClient.Manifest::json)
                     .filter(JsonNode::isObject).map(n -> (ObjectNode) n).orElseGet(OciReports::emptyIndex);
             if (contains(index, digest)) {
                 return;
@@ -131,18 +167,46 @@ public final class OciReports {
                 client.putManifest(repository, tag, OciClient.OCI_INDEX, JSON.writeValueAsBytes(index));
             } catch (IOException e) {
                 throw new IllegalStateException(e);
+            } catch (OciException e) {
+                if (e.status() < 500) {
+                    throw e;
+                }
+                pause(); // the registry tripped over a concurrent writer: read again and retry
+                continue;
             }
-            if (client.manifest(repository, tag).map(m -> contains(m.json(), digest)).orElse(false)) {
+            if (readIndex(client, repository, tag).map(m -> contains(m.json(), digest)).orElse(false)) {
                 return;
             }
-            try {
-                Thread.sleep(50 + java.util.concurrent.ThreadLocalRandom.current().nextInt(200));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new OciException("interrupted while indexing a report", e);
-            }
+            pause();
         }
         throw new OciException("could not add report " + digest + " to " + tag + " after " + FALLBACK_ATTEMPTS + " attempts (other writers)");
+    }
+
+    /**
+     * The index under the fallback tag. While another writer replaces a tag, CNCF distribution's
+     * filesystem storage can answer a read with HTTP 500 (seen with two replicas writing at once):
+     * such answers are retried a few times.
+     */
+    private static Optional<OciClient.Manifest> readIndex(OciClient client, String repository, String tag) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return client.manifest(repository, tag);
+            } catch (OciException e) {
+                if (e.status() < 500 || attempt >= 5) {
+                    throw e;
+                }
+                pause();
+            }
+        }
+    }
+
+    private static void pause() {
+        try {
+            Thread.sleep(50 + java.util.concurrent.ThreadLocalRandom.current().nextInt(200));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new OciException("interrupted while indexing a report", e);
+        }
     }
 
     private static ObjectNode emptyIndex() {
@@ -165,7 +229,7 @@ public final class OciReports {
     /** The reports referring to a version manifest: the referrers API where the registry has it, else the fallback tag. */
     public static List<Report> list(OciClient client, String repository, String subjectDigest) {
         Optional<JsonNode> index = client.referrers(repository, subjectDigest);
-        JsonNode manifests = index.orElseGet(() -> client.manifest(repository, fallbackTag(subjectDigest))
+        JsonNode manifests = index.orElseGet(() -> readIndex(client, repository, fallbackTag(subjectDigest))
                 .map(OciClient.Manifest::json).orElse(JSON.createObjectNode())).path("manifests");
         List<Report> reports = new ArrayList<>();
         for (JsonNode d : manifests) {
