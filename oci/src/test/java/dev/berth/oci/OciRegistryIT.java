@@ -270,6 +270,45 @@ class OciRegistryIT {
     }
 
     @Test
+    void aPullThatFailsMidWayLeavesTheCacheAsItWasAndTheNextSyncCatchesUp() throws IOException {
+        LocalRegistry local = twoVersions(tmp);
+        try (DockerRegistry registry = DockerRegistry.start()) {
+            OciClient client = client(registry, Optional.empty());
+            OciReference repo = OciReference.parse(registry.address() + "/ml/churn");
+            OciPusher.push(local, "churn", 1, repo, client, TransferListener.NONE);
+            OciPusher.push(local, "churn", 2, repo, client, TransferListener.NONE);
+            // version 2's own training log, changed in the registry's storage: its pull fails after other files arrived
+            String digest = "sha256:" + local.storedManifest("churn", 2).orElseThrow().storedFiles().stream()
+                    .filter(f -> f.path().equals("training_log.txt")).findFirst().orElseThrow().sha256();
+            Path stored = registry.blobFile(digest);
+            byte[] good = Files.readAllBytes(stored);
+            byte[] bad = good.clone();
+            bad[0] ^= 1;
+            Files.write(stored, bad);
+            Path cache = tmp.resolve("cache");
+            try (OciMirror mirror = OciMirror.create(MirrorSource.parseList("oci://" + repo), cache, r -> client, java.time.Duration.ZERO)) {
+                OciMirror.SourceState state = mirror.sync().get(0);
+                assertFalse(state.reached());
+                assertTrue(state.error().contains(digest), state.error());
+                LocalRegistry cached = LocalRegistry.open(mirror.modelsRoot());
+                assertEquals(List.of(1), cached.versions("churn"), "version 1 arrived whole, version 2 not at all");
+                assertTrue(cached.verify().ok());
+                try (Stream<Path> all = Files.walk(cache)) {
+                    List<String> leftovers = all.map(p -> p.getFileName().toString()).filter(n -> n.startsWith(".staging-") || n.endsWith(".tmp")).toList();
+                    assertEquals(List.of(), leftovers);
+                }
+                assertFalse(Files.exists(cache.resolve("blobs/sha256").resolve(digest.substring(7))), "a bad blob never gets its name");
+
+                Files.write(stored, good); // the registry is repaired: the next sync brings version 2
+                OciMirror.SourceState again = mirror.sync().get(0);
+                assertTrue(again.reached(), String.valueOf(again.error()));
+                assertEquals(List.of(2), again.pulled());
+                assertTrue(cached.verify().ok());
+            }
+        }
+    }
+
+    @Test
     void reportsFromTwoWritersAtOnceAreBothReferrersOfTheVersion() throws Exception {
         LocalRegistry local = twoVersions(tmp);
         try (DockerRegistry registry = DockerRegistry.start()) {
