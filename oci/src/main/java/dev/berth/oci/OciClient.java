@@ -61,8 +61,10 @@ public final class OciClient {
         this.base = URI.create((plainHttp ? "http://" : "https://") + registry);
         this.credentials = credentials;
         this.timeout = timeout;
+        // Redirects are followed by hand (blobs only): registries send blob GETs to object storage
+        // with a signed URL, which must not also receive the registry's Authorization header.
         this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10))
-                .followRedirects(HttpClient.Redirect.NORMAL).build();
+                .followRedirects(HttpClient.Redirect.NEVER).build();
     }
 
     /**
@@ -135,8 +137,7 @@ public final class OciClient {
      * {@code digest} is deleted and refused with {@link DigestMismatchException}.
      */
     public void downloadBlob(String repository, String digest, Path target, LongConsumer progress) {
-        HttpResponse<InputStream> r = send(repository, false, () -> request("/v2/" + repository + "/blobs/" + digest).GET(),
-                HttpResponse.BodyHandlers.ofInputStream());
+        HttpResponse<InputStream> r = getBlob(repository, digest, HttpResponse.BodyHandlers.ofInputStream());
         try (InputStream in = r.body()) {
             if (r.statusCode() != 200) {
                 expect(r, in.readNBytes(64 * 1024), "GET blob " + digest, 200);
@@ -164,14 +165,36 @@ public final class OciClient {
 
     /** A small blob (a config) in memory, verified against its digest. */
     public byte[] blob(String repository, String digest, int maxBytes) {
-        HttpResponse<byte[]> r = send(repository, false, () -> request("/v2/" + repository + "/blobs/" + digest).GET(),
-                HttpResponse.BodyHandlers.ofByteArray());
+        HttpResponse<byte[]> r = getBlob(repository, digest, HttpResponse.BodyHandlers.ofByteArray());
         expect(r, r.body(), "GET blob " + digest, 200);
         if (r.body().length > maxBytes) {
             throw new OciException("blob " + digest + " is larger than " + maxBytes + " bytes");
         }
         verify(r.body(), digest, "blob " + digest);
         return r.body();
+    }
+
+    /** GET of a blob, following up to five redirects without the registry's credentials. */
+    private <T> HttpResponse<T> getBlob(String repository, String digest, HttpResponse.BodyHandler<T> handler) {
+        HttpResponse<T> r = send(repository, false, () -> request("/v2/" + repository + "/blobs/" + digest).GET(), handler);
+        for (int hops = 0; hops < 5 && isRedirect(r.statusCode()); hops++) {
+            URI next = r.uri().resolve(r.headers().firstValue("Location")
+                    .orElseThrow(() -> new OciException(registry + " redirected blob " + digest + " without a Location")));
+            closeQuietly(r);
+            try {
+                r = http.send(HttpRequest.newBuilder(next).timeout(timeout).GET().build(), handler);
+            } catch (IOException e) {
+                throw new OciException("fetching blob " + digest + " from " + next.getHost() + " failed: " + e.getMessage(), e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new OciException("interrupted while fetching " + digest, e);
+            }
+        }
+        return r;
+    }
+
+    private static boolean isRedirect(int status) {
+        return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
     }
 
     // ------------------------------------------------------------------ manifests and tags
@@ -225,6 +248,40 @@ public final class OciClient {
                 .header("Content-Type", mediaType).PUT(HttpRequest.BodyPublishers.ofByteArray(bytes)), HttpResponse.BodyHandlers.ofByteArray());
         expect(r, r.body(), "PUT manifest " + repository + ":" + reference, 201);
         return digest(bytes);
+    }
+
+    /**
+     * Stores a manifest that has a {@code subject} at its digest; returns true when the registry
+     * said it indexed the subject ({@code OCI-Subject} header: it has the referrers API), false when
+     * the client must keep the referrers tag itself.
+     */
+    public boolean putReferrer(String repository, byte[] bytes) {
+        String digest = digest(bytes);
+        HttpResponse<byte[]> r = send(repository, true, () -> request("/v2/" + repository + "/manifests/" + digest)
+                .header("Content-Type", OCI_MANIFEST).PUT(HttpRequest.BodyPublishers.ofByteArray(bytes)), HttpResponse.BodyHandlers.ofByteArray());
+        expect(r, r.body(), "PUT manifest " + repository + "@" + digest, 201);
+        return r.headers().firstValue("OCI-Subject").isPresent();
+    }
+
+    /**
+     * The referrers API's index for a manifest ({@code GET /v2/<repo>/referrers/<digest>}); empty
+     * when the registry does not have the API (404), so the caller falls back to the tag schema.
+     */
+    public Optional<JsonNode> referrers(String repository, String digest) {
+        HttpResponse<byte[]> r = send(repository, false, () -> request("/v2/" + repository + "/referrers/" + digest)
+                .header("Accept", OCI_INDEX).GET(), HttpResponse.BodyHandlers.ofByteArray());
+        if (r.statusCode() == 404) {
+            return Optional.empty();
+        }
+        expect(r, r.body(), "GET referrers of " + digest, 200);
+        if (!r.headers().firstValue("Content-Type").orElse("").startsWith(OCI_INDEX)) {
+            return Optional.empty(); // a registry without the API answering some other page
+        }
+        try {
+            return Optional.of(JSON.readTree(r.body()));
+        } catch (IOException e) {
+            throw new OciException("referrers of " + digest + " are not JSON: " + e.getMessage(), e);
+        }
     }
 
     /** Every tag of the repository (following {@code Link} pages); empty for a repository that does not exist. */

@@ -41,13 +41,29 @@ public final class OciMirror implements AutoCloseable {
     private final Map<MirrorSource, Map<String, String>> seen = new HashMap<>();
     /** Model name per source, as its manifests say, once known. */
     private final Map<MirrorSource, String> names = new HashMap<>();
+    /** Version number to manifest digest per source, from the last sync that reached it. */
+    private final Map<MirrorSource, Map<Integer, String>> digests = new HashMap<>();
+    /** Version manifest sizes, for the subject descriptor of reports. */
+    private final Map<String, Long> manifestSizes = new HashMap<>();
+    /** Reports this process pushed, per version manifest digest, re-checked at every poll. */
+    private final Map<String, List<OciReports.Pushed>> pushedBy = new HashMap<>();
+    /** Report files known to be in the registry already. */
+    private final Set<Path> pushedReports = new java.util.HashSet<>();
+    /** Versions whose remote report list was read once (reports pushed before a restart are not pushed again). */
+    private final Set<String> reportsListed = new java.util.HashSet<>();
+    /** This server in report annotations: the host name and a hash of the cache folder (stable across restarts). */
+    private final String reportSource;
 
     private OciMirror(List<MirrorSource> sources, Path cache, Function<OciReference, OciClient> clients, Duration pollInterval) {
         this.sources = List.copyOf(sources);
-        this.clients = clients;
+        // one client per registry for the mirror's life: its tokens are reused across polls and
+        // credential helpers are not run again at every poll
+        Map<OciReference, OciClient> made = new java.util.concurrent.ConcurrentHashMap<>();
+        this.clients = ref -> made.computeIfAbsent(ref, clients);
         this.models = LocalRegistry.open(cache.resolve("models"));
         this.blobs = new BlobCache(cache.resolve("blobs"));
         this.pollInterval = pollInterval;
+        this.reportSource = hostName() + "/" + Integer.toHexString(cache.toAbsolutePath().normalize().toString().hashCode());
         this.poller = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("berth-oci-poll").factory());
     }
 
@@ -108,6 +124,7 @@ public final class OciMirror implements AutoCloseable {
         Map<String, String> tags = repo.tagDigests();
         if (tags.equals(seen.get(source))) {
             String model = names.get(source);
+            pushReports(source, client);
             return new SourceState(source, model, List.of(), models.exists(model) ? models.versions(model) : List.of(), null);
         }
         Map<Integer, String> versionDigests = new LinkedHashMap<>();
@@ -150,6 +167,8 @@ public final class OciMirror implements AutoCloseable {
             retire(model, selected);
         }
         seen.put(source, tags);
+        digests.put(source, versionDigests);
+        pushReports(source, client);
         return new SourceState(source, model == null ? "" : model, pulled, model == null ? List.of() : models.versions(model), null);
     }
 
@@ -184,6 +203,79 @@ public final class OciMirror implements AutoCloseable {
                 models.deleteVersion(model, version, true);
                 LOG.log(System.Logger.Level.INFO, "oci mirror: " + model + ":" + version + " is no longer selected; removed from the cache");
             }
+        }
+    }
+
+    /**
+     * Pushes the monitoring reports the server wrote into the cached versions that are not in the
+     * registry yet, as referrers of their version ({@link OciReports}). A failure is logged and
+     * retried at the next poll.
+     */
+    private void pushReports(MirrorSource source, OciClient client) {
+        String model = names.get(source);
+        Map<Integer, String> versionDigests = digests.get(source);
+        if (model == null || versionDigests == null || !models.exists(model)) {
+            return;
+        }
+        String repo = source.repository().repository();
+        for (int version : models.versions(model)) {
+            String digest = versionDigests.get(version);
+            if (digest == null) {
+                continue;
+            }
+            List<Path> files = models.monitoringReports(model, version).stream()
+                    .filter(p -> p.getFileName().toString().endsWith(".json")).filter(p -> !pushedReports.contains(p)).toList();
+            try {
+                int repaired = OciReports.ensureListed(client, repo, digest, pushedBy.getOrDefault(digest, List.of()));
+                if (repaired > 0) {
+                    LOG.log(System.Logger.Level.INFO, "oci mirror: " + repaired + " report(s) of " + model + ":" + version
+                            + " another writer had dropped from the referrers tag were added back");
+                }
+                if (files.isEmpty()) {
+                    continue;
+                }
+                if (reportsListed.add(digest)) {
+                    for (OciReports.Report r : OciReports.list(client, repo, digest)) {
+                        if (r.source().equals(reportSource)) {
+                            pushedReports.add(models.versionDir(model, version).resolve(LocalRegistry.MONITORING_DIR).resolve(r.file()));
+                        }
+                    }
+                }
+                long size = manifestSizes.computeIfAbsent(digest, d -> (long) client.manifest(repo, d)
+                        .orElseThrow(() -> new OciNotFoundException(source + " lost " + d)).bytes().length);
+                for (Path file : files) {
+                    if (pushedReports.contains(file)) {
+                        continue;
+                    }
+                    byte[] report = java.nio.file.Files.readAllBytes(file);
+                    OciReports.Pushed pushed = OciReports.push(client, repo, digest, size, file.getFileName().toString(), report,
+                            reportSource, java.time.Instant.now());
+                    pushedBy.computeIfAbsent(digest, d -> new ArrayList<>()).add(pushed);
+                    pushedReports.add(file);
+                    LOG.log(System.Logger.Level.INFO, "oci mirror: report " + file.getFileName() + " of " + model + ":" + version + " pushed to " + source);
+                }
+            } catch (java.io.IOException | RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "oci mirror: reports of " + model + ":" + version + " not pushed yet: " + e.getMessage());
+            }
+        }
+    }
+
+    /** Pushes the reports written since the last poll (at shutdown, after the last reports were written). */
+    public synchronized void pushReports() {
+        for (MirrorSource source : sources) {
+            try {
+                pushReports(source, clients.apply(source.repository()));
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "oci mirror: " + source + ": reports not pushed: " + e.getMessage());
+            }
+        }
+    }
+
+    private static String hostName() {
+        try {
+            return java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.io.IOException e) {
+            return "unknown-host";
         }
     }
 

@@ -135,11 +135,12 @@ public final class DockerRegistry implements AutoCloseable {
     }
 
     /** A GET on the registry's HTTP API (with the credentials when it has a user). */
-    HttpResponse<byte[]> get(String path) throws IOException {
-        return send(HttpRequest.newBuilder(URI.create("http://" + address() + path)).GET(), "application/vnd.oci.image.manifest.v1+json");
+    public HttpResponse<byte[]> get(String path) throws IOException {
+        return send(HttpRequest.newBuilder(URI.create("http://" + address() + path)).GET(),
+                "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json");
     }
 
-    HttpResponse<byte[]> head(String path) throws IOException {
+    public HttpResponse<byte[]> head(String path) throws IOException {
         return send(HttpRequest.newBuilder(URI.create("http://" + address() + path)).method("HEAD", HttpRequest.BodyPublishers.noBody()),
                 "application/vnd.oci.image.manifest.v1+json");
     }

@@ -239,6 +239,118 @@ class OciRegistryIT {
         }
     }
 
+    @Test
+    void theMirrorKeepsTheNewestAndTheAliasedVersionsAndDropsTheRest() throws IOException {
+        LocalRegistry local = twoVersions(tmp);
+        try (DockerRegistry registry = DockerRegistry.start()) {
+            OciClient client = client(registry, Optional.empty());
+            OciReference repo = OciReference.parse(registry.address() + "/ml/churn");
+            OciPusher.push(local, "churn", 1, repo, client, TransferListener.NONE);
+            OciPusher.push(local, "churn", 2, repo, client, TransferListener.NONE);
+            RemoteRepository.of(client, repo).moveAlias("production", 1);
+            Path cache = tmp.resolve("cache");
+            try (OciMirror mirror = OciMirror.create(MirrorSource.parseList("oci://" + repo + "?latest=1"), cache, r -> client, java.time.Duration.ZERO)) {
+                OciMirror.SourceState first = mirror.sync().get(0);
+                assertEquals(List.of(1, 2), first.pulled());
+                LocalRegistry cached = LocalRegistry.open(mirror.modelsRoot());
+                assertEquals(1, cached.aliases("churn").get("production").primaryVersion());
+                assertTrue(cached.verify().ok());
+                // shared data is one blob in the cache, hard-linked into both versions
+                Path shared1 = cached.versionDir("churn", 1).resolve("data/customer_data.csv");
+                Path shared2 = cached.versionDir("churn", 2).resolve("data/customer_data.csv");
+                assertEquals(Files.getAttribute(shared1, "unix:ino"), Files.getAttribute(shared2, "unix:ino"));
+
+                RemoteRepository.of(client, repo).moveAlias("production", 2);
+                OciMirror.SourceState second = mirror.sync().get(0);
+                assertEquals(List.of(), second.pulled());
+                assertEquals(List.of(2), cached.versions("churn"), "version 1 is neither newest nor aliased any more");
+                assertEquals(2, cached.aliases("churn").get("production").primaryVersion());
+            }
+        }
+    }
+
+    @Test
+    void aPullThatFailsMidWayLeavesTheCacheAsItWasAndTheNextSyncCatchesUp() throws IOException {
+        LocalRegistry local = twoVersions(tmp);
+        try (DockerRegistry registry = DockerRegistry.start()) {
+            OciClient client = client(registry, Optional.empty());
+            OciReference repo = OciReference.parse(registry.address() + "/ml/churn");
+            OciPusher.push(local, "churn", 1, repo, client, TransferListener.NONE);
+            OciPusher.push(local, "churn", 2, repo, client, TransferListener.NONE);
+            // version 2's own training log, changed in the registry's storage: its pull fails after other files arrived
+            String digest = "sha256:" + local.storedManifest("churn", 2).orElseThrow().storedFiles().stream()
+                    .filter(f -> f.path().equals("training_log.txt")).findFirst().orElseThrow().sha256();
+            Path stored = registry.blobFile(digest);
+            byte[] good = Files.readAllBytes(stored);
+            byte[] bad = good.clone();
+            bad[0] ^= 1;
+            Files.write(stored, bad);
+            Path cache = tmp.resolve("cache");
+            try (OciMirror mirror = OciMirror.create(MirrorSource.parseList("oci://" + repo), cache, r -> client, java.time.Duration.ZERO)) {
+                OciMirror.SourceState state = mirror.sync().get(0);
+                assertFalse(state.reached());
+                assertTrue(state.error().contains(digest), state.error());
+                LocalRegistry cached = LocalRegistry.open(mirror.modelsRoot());
+                assertEquals(List.of(1), cached.versions("churn"), "version 1 arrived whole, version 2 not at all");
+                assertTrue(cached.verify().ok());
+                try (Stream<Path> all = Files.walk(cache)) {
+                    List<String> leftovers = all.map(p -> p.getFileName().toString()).filter(n -> n.startsWith(".staging-") || n.endsWith(".tmp")).toList();
+                    assertEquals(List.of(), leftovers);
+                }
+                assertFalse(Files.exists(cache.resolve("blobs/sha256").resolve(digest.substring(7))), "a bad blob never gets its name");
+
+                Files.write(stored, good); // the registry is repaired: the next sync brings version 2
+                OciMirror.SourceState again = mirror.sync().get(0);
+                assertTrue(again.reached(), String.valueOf(again.error()));
+                assertEquals(List.of(2), again.pulled());
+                assertTrue(cached.verify().ok());
+            }
+        }
+    }
+
+    @Test
+    void reportsFromTwoWritersAtOnceAreBothReferrersOfTheVersion() throws Exception {
+        LocalRegistry local = twoVersions(tmp);
+        try (DockerRegistry registry = DockerRegistry.start()) {
+            OciClient client = client(registry, Optional.empty());
+            OciReference repo = OciReference.parse(registry.address() + "/ml/churn");
+            OciPusher.Result v1 = OciPusher.push(local, "churn", 1, repo, client, TransferListener.NONE);
+            long size = client.manifest("ml/churn", v1.digest()).orElseThrow().bytes().length;
+            int perWriter = 5;
+            Map<String, List<OciReports.Pushed>> mine = new java.util.concurrent.ConcurrentHashMap<>();
+            try (var pool = java.util.concurrent.Executors.newFixedThreadPool(2)) {
+                List<java.util.concurrent.Future<?>> writes = new ArrayList<>();
+                for (String source : List.of("replica-a", "replica-b")) {
+                    writes.add(pool.submit(() -> {
+                        for (int i = 0; i < perWriter; i++) {
+                            mine.computeIfAbsent(source, s -> new ArrayList<>()).add(OciReports.push(client, "ml/churn", v1.digest(), size,
+                                    "r" + i + ".json", ("{\"from\":\"" + source + "\",\"n\":" + i + "}").getBytes(), source,
+                                    java.time.Instant.now()));
+                        }
+                        return null;
+                    }));
+                }
+                for (var w : writes) {
+                    w.get();
+                }
+            }
+            // racing writers may have dropped each other's entries (no conditional PUT): each writer's next
+            // poll adds its own back, after which the index is complete
+            int repaired = OciReports.ensureListed(client, "ml/churn", v1.digest(), mine.get("replica-a"))
+                    + OciReports.ensureListed(client, "ml/churn", v1.digest(), mine.get("replica-b"));
+            System.out.println("referrers tag: " + repaired + " entries dropped by racing writers and added back");
+            assertEquals(0, OciReports.ensureListed(client, "ml/churn", v1.digest(), mine.get("replica-a")));
+            List<OciReports.Report> reports = OciReports.list(client, "ml/churn", v1.digest());
+            assertEquals(2 * perWriter, reports.size(), reports.toString());
+            assertEquals(Set.of("replica-a", "replica-b"), new HashSet<>(reports.stream().map(OciReports.Report::source).toList()));
+            String body = new String(OciReports.fetch(client, "ml/churn", reports.get(0)));
+            assertTrue(body.startsWith("{\"from\":\"replica-"), body);
+            // the version itself is untouched: same tag, same digest, still a berth version
+            assertEquals(v1.digest(), client.manifestDigest("ml/churn", "1").orElseThrow());
+            assertEquals(List.of(1), RemoteRepository.of(client, repo).versionTags());
+        }
+    }
+
     private static Map<String, String> layers(JsonNode manifest) {
         Map<String, String> byPath = new java.util.LinkedHashMap<>();
         for (JsonNode l : manifest.path("layers")) {

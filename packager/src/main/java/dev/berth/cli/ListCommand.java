@@ -1,6 +1,5 @@
 package dev.berth.cli;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import dev.berth.registry.AliasTarget;
 import dev.berth.registry.LocalRegistry;
 import dev.berth.registry.ModelInfo;

@@ -97,6 +97,35 @@ final class RemoteCommands {
         out.println("  " + Refs.pad(key, 12) + value);
     }
 
+    /** The reports of a remote version, with the title to show them under. */
+    record RemoteReports(String title, List<dev.berth.monitoring.MonitoringReport> reports) {
+    }
+
+    /** {@code berth report REGISTRY/REPOSITORY[:TAG]}: the reports stored as referrers of the version, from every server. */
+    static RemoteReports reports(String text, RegistryOptions options, PrintWriter err) throws IOException {
+        OciReference ref = OciReference.parse(text);
+        dev.berth.oci.OciClient client = options.client(ref);
+        RemoteRepository repo = RemoteRepository.of(client, ref);
+        RemoteRepository.RemoteVersion v = repo.version(ref.reference().orElseGet(repo::defaultReference));
+        List<dev.berth.monitoring.MonitoringReport> reports = new java.util.ArrayList<>();
+        java.nio.file.Path tmp = java.nio.file.Files.createTempFile("berth-report-", ".json");
+        try {
+            for (dev.berth.oci.OciReports.Report r : dev.berth.oci.OciReports.list(client, ref.repository(), v.manifest().digest())) {
+                try {
+                    java.nio.file.Files.write(tmp, dev.berth.oci.OciReports.fetch(client, ref.repository(), r));
+                    reports.add(dev.berth.monitoring.MonitoringReport.read(tmp));
+                } catch (IOException | RuntimeException e) {
+                    // one damaged report must not hide the others
+                    err.println("skipped report " + r.file() + " from " + r.source() + ": " + e.getMessage().lines().findFirst().orElse(""));
+                }
+            }
+        } finally {
+            java.nio.file.Files.deleteIfExists(tmp);
+        }
+        reports.sort(java.util.Comparator.comparing(dev.berth.monitoring.MonitoringReport::start));
+        return new RemoteReports(v.version().name() + ":" + v.version().version() + " (" + repo.reference() + ")", reports);
+    }
+
     /** {@code berth alias REGISTRY/REPOSITORY ALIAS VERSION}: moves the alias tag. */
     static int alias(String text, String alias, List<String> versions, boolean delete, RegistryOptions options, PrintWriter out) {
         OciReference ref = OciReference.parse(text);

@@ -37,8 +37,10 @@ final class ReportCommand implements Callable<Integer> {
     CommandSpec spec;
     @Mixin
     ModelsOption models;
-    @Parameters(index = "0", paramLabel = "NAME[:VERSION|@ALIAS]")
+    @Parameters(index = "0", paramLabel = "NAME[:VERSION|@ALIAS]|REGISTRY/REPOSITORY[:TAG]")
     String ref;
+    @Mixin
+    RegistryOptions registryOptions;
     @Option(names = "--html", paramLabel = "FILE", description = "Write an HTML page with the table and charts.")
     Path html;
     @Option(names = "--png", paramLabel = "FILE", description = "Write the charts as a PNG image.")
@@ -46,11 +48,15 @@ final class ReportCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        if (dev.berth.oci.OciReference.looksRemote(ref)) { // the reports every replica pushed next to the version
+            RemoteCommands.RemoteReports remote = RemoteCommands.reports(ref, registryOptions, err);
+            return render(remote.title(), remote.reports(), out);
+        }
         LocalRegistry registry = models.registry();
         ModelRef r = ModelRef.parse(ref);
         int version = registry.resolve(r);
-        PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
         List<MonitoringReport> reports = new ArrayList<>();
         for (Path p : registry.monitoringReports(r.name(), version)) {
             if (!p.getFileName().toString().endsWith(".json")) {
@@ -63,7 +69,10 @@ final class ReportCommand implements Callable<Integer> {
                 err.println("skipped unreadable report " + p.getFileName() + ": " + e.getMessage().lines().findFirst().orElse(""));
             }
         }
-        String title = r.name() + ":" + version;
+        return render(r.name() + ":" + version, reports, out);
+    }
+
+    private int render(String title, List<MonitoringReport> reports, PrintWriter out) throws IOException {
         if (reports.isEmpty()) {
             out.println("no monitoring reports for " + title + " (berth serve writes them every --report-interval and at shutdown)");
         } else {

@@ -141,11 +141,14 @@ final class ServeCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("berth-shutdown").unstarted(() -> {
             try {
                 if (mirror != null) {
-                    mirror.close();
+                    mirror.close(); // no poll while the server goes down
                 }
                 server.stop();
             } finally {
                 monitoring.close(); // writes the last monitoring reports
+                if (mirror != null) {
+                    mirror.pushReports(); // ...which then reach the shared registry too
+                }
                 stopped.countDown();
             }
         }));

@@ -59,7 +59,7 @@ class ServeOciIT {
             berth("push", "churn:2", repo, "--insecure-registry", "--models", laptop.toString());
             berth("alias", repo, "production", "1", "--insecure-registry");
             String source = "oci://" + repo;
-            List<String> flags = List.of("--insecure-registry", "--poll-interval", POLL);
+            List<String> flags = List.of("--insecure-registry", "--poll-interval", POLL, "--report-interval", "2s");
             Path cacheA = tmp.resolve("cache-a");
             Path cacheB = tmp.resolve("cache-b");
             try (ServeProcess a = serve(source, cacheA, flags); ServeProcess b = serve(source, cacheB, flags)) {
@@ -77,6 +77,14 @@ class ServeOciIT {
                         secondsA, secondsB, POLL);
                 // one tag poll plus the folder registry's own 2 s poll, with room for a loaded machine
                 assertTrue(secondsA < 8 && secondsB < 8, secondsA + " s / " + secondsB + " s");
+
+                // both servers' reports on version 2 reach the registry as referrers of its manifest
+                String v2 = registry.head("/v2/ml/churn/manifests/2").headers().firstValue("Docker-Content-Digest").orElseThrow();
+                java.util.Set<String> sources = awaitReportSources(registry, v2, 2);
+                assertEquals(2, sources.size(), sources.toString());
+                String reports = berth("report", repo + ":2", "--insecure-registry");
+                assertTrue(reports.startsWith("monitoring reports of churn:2 (" + repo + ")"), reports);
+                assertTrue(reports.lines().count() >= 4, "a header and at least two reports:\n" + reports);
 
                 // the registry goes away: nothing served changes, through several polls
                 registry.stopProcess();
@@ -100,6 +108,29 @@ class ServeOciIT {
                 }
             }
         }
+    }
+
+    /** Waits until the referrers tag of a version lists reports from {@code count} servers; returns their names. */
+    private static java.util.Set<String> awaitReportSources(DockerRegistry registry, String digest, int count) throws Exception {
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        java.util.Set<String> sources = new java.util.TreeSet<>();
+        while (System.nanoTime() < deadline) {
+            var r = registry.get("/v2/ml/churn/manifests/" + digest.replace(':', '-'));
+            if (r.statusCode() == 200) {
+                sources.clear();
+                for (var d : JSON.readTree(r.body()).path("manifests")) {
+                    assertEquals("application/vnd.berth.monitoring-report.v1", d.path("artifactType").asText());
+                    var report = JSON.readTree(registry.get("/v2/ml/churn/manifests/" + d.path("digest").asText()).body());
+                    assertEquals(digest, report.path("subject").path("digest").asText(), "the report refers to the version");
+                    sources.add(d.path("annotations").path("dev.berth.report.source").asText());
+                }
+                if (sources.size() >= count) {
+                    return sources;
+                }
+            }
+            Thread.sleep(200);
+        }
+        throw new AssertionError("reports from " + sources + " only, expected " + count + " servers");
     }
 
     private static ServeProcess serve(String source, Path cache, List<String> flags) throws IOException, InterruptedException {
