@@ -3,6 +3,7 @@ package dev.berth.cli;
 import dev.berth.registry.InvalidArgumentException;
 import dev.berth.registry.LocalRegistry;
 import dev.berth.monitoring.BerthMetrics;
+import dev.berth.runtime.onnx.OrtNatives;
 import dev.berth.server.BerthServer;
 import dev.berth.server.MetricsService;
 import dev.berth.server.ServeSettings;
@@ -112,8 +113,13 @@ final class ServeCommand implements Callable<Integer> {
             try {
                 server.stop();
             } finally {
-                monitoring.close(); // writes the last monitoring reports
-                stopped.countDown();
+                try {
+                    monitoring.close(); // writes the last monitoring reports
+                } finally {
+                    // every session is closed now: ONNX Runtime's environment may go (never before, see OrtNatives)
+                    OrtNatives.releaseAtShutdown();
+                    stopped.countDown();
+                }
             }
         }));
         server.start();

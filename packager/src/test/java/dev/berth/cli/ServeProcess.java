@@ -31,6 +31,8 @@ final class ServeProcess implements AutoCloseable {
     private final URI base;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private Thread drain;
+    /** The last lines the server wrote, for failure messages. */
+    private final java.util.Deque<String> tail = new java.util.ArrayDeque<>();
 
     private ServeProcess(Process process, long deadline, int port) {
         this.process = process;
@@ -79,7 +81,7 @@ final class ServeProcess implements AutoCloseable {
             assertTrue(port > 0, "server announced its port:\n" + log);
             ServeProcess serve = new ServeProcess(p, deadline, port);
             // an unread pipe would block the server once its buffer fills
-            serve.drain = Thread.ofPlatform().daemon().start(() -> lines.lines().forEach(l -> { }));
+            serve.drain = Thread.ofPlatform().daemon().start(() -> lines.lines().forEach(serve::remember));
             serve.awaitReady();
             return serve;
         } catch (IOException | InterruptedException | RuntimeException | AssertionError e) {
@@ -115,6 +117,43 @@ final class ServeProcess implements AutoCloseable {
         return http.send(HttpRequest.newBuilder(base.resolve("/v2/models/" + model + "/infer"))
                         .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofByteArray(json)).build(),
                 HttpResponse.BodyHandlers.ofString());
+    }
+
+    private void remember(String line) {
+        synchronized (tail) {
+            tail.addLast(line);
+            if (tail.size() > 40) {
+                tail.removeFirst();
+            }
+        }
+    }
+
+    /** The last 40 lines the server wrote after it announced its port. */
+    String tail() {
+        synchronized (tail) {
+            return String.join("\n", tail);
+        }
+    }
+
+    /** POSTs a JSON inference request without waiting for the answer. */
+    java.util.concurrent.CompletableFuture<HttpResponse<String>> inferAsync(String model, byte[] json) {
+        return http.sendAsync(HttpRequest.newBuilder(base.resolve("/v2/models/" + model + "/infer"))
+                        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofByteArray(json)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** Waits for the process to end; true if it did within the time. */
+    boolean waitFor(long time, TimeUnit unit) throws InterruptedException {
+        boolean done = process.waitFor(time, unit);
+        if (done) {
+            drain.join(5000);
+        }
+        return done;
+    }
+
+    /** The exit status of the ended process. */
+    int exitCode() {
+        return process.exitValue();
     }
 
     /** Sends SIGTERM and asserts the server exits within 30 s. */
