@@ -68,6 +68,16 @@ final class ServeCommand implements Callable<Integer> {
             description = "Time between monitoring reports written into each served version (default: 5m; e.g. 30s, 5m, 1h).")
     String reportInterval;
 
+    @Option(names = "--drain-grace-seconds", paramLabel = "N",
+            description = "After SIGTERM, keep answering (not ready, new requests 503) this long before closing (default: 5).")
+    Long drainGraceSeconds;
+    @Option(names = "--drain-timeout-seconds", paramLabel = "N",
+            description = "After SIGTERM, exit within this many seconds whatever is left in flight (default: 30).")
+    Long drainTimeoutSeconds;
+
+    /** {@code berth serve}'s grace: long enough for a load balancer polling readiness every few seconds. */
+    static final java.time.Duration DEFAULT_DRAIN_GRACE = java.time.Duration.ofSeconds(5);
+
     @Override
     public Integer call() throws InterruptedException {
         Map<String, String> flags = new LinkedHashMap<>();
@@ -80,6 +90,8 @@ final class ServeCommand implements Callable<Integer> {
         put(flags, "repository-token", repositoryToken);
         put(flags, "max-request-bytes", maxRequestBytes);
         put(flags, "report-interval", reportInterval);
+        put(flags, "drain-grace-seconds", drainGraceSeconds);
+        put(flags, "drain-timeout-seconds", drainTimeoutSeconds);
         put(flags, "cors-origins", corsOrigins);
         put(flags, "grpc-keepalive-time", grpcKeepaliveTime);
         put(flags, "grpc-keepalive-timeout", grpcKeepaliveTimeout);
@@ -100,7 +112,7 @@ final class ServeCommand implements Callable<Integer> {
         BerthMetrics metrics = null;
         try {
             metrics = MetricsService.metrics(root, settings);
-            server = MetricsService.install(BerthServer.builder().models(root).config(settings), metrics).build();
+            server = MetricsService.install(BerthServer.builder().models(root).drainGrace(DEFAULT_DRAIN_GRACE).config(settings), metrics).build();
         } catch (IllegalArgumentException e) {
             if (metrics != null) {
                 metrics.close();

@@ -107,6 +107,11 @@ final class ServeProcess implements AutoCloseable {
         return deadline;
     }
 
+    /** The server's REST address, {@code http://127.0.0.1:PORT}. */
+    URI base() {
+        return base;
+    }
+
     /** GET {@code path}, the body as text. */
     HttpResponse<String> get(String path) throws IOException, InterruptedException {
         return http.send(HttpRequest.newBuilder(base.resolve(path)).build(), HttpResponse.BodyHandlers.ofString());

@@ -39,7 +39,7 @@ class SlowModelShutdownIT {
         int rows = -1;
         List<String> failures = new ArrayList<>();
         for (int round = 0; round < ROUNDS; round++) {
-            try (ServeProcess serve = ServeProcess.start(models, "--grpc-port", "0")) {
+            try (ServeProcess serve = ServeProcess.start(models, "--grpc-port", "0", "--drain-grace-seconds", "1")) {
                 if (rows < 0) {
                     rows = calibrate(serve);
                 }
