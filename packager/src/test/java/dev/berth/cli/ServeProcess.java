@@ -33,6 +33,8 @@ final class ServeProcess implements AutoCloseable {
     private Thread drain;
     /** The last lines the server wrote, for failure messages. */
     private final java.util.Deque<String> tail = new java.util.ArrayDeque<>();
+    /** Every line the server wrote after it announced its port. */
+    private final java.util.List<String> log = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
 
     private ServeProcess(Process process, long deadline, int port) {
         this.process = process;
@@ -125,11 +127,19 @@ final class ServeProcess implements AutoCloseable {
     }
 
     private void remember(String line) {
+        log.add(line);
         synchronized (tail) {
             tail.addLast(line);
             if (tail.size() > 40) {
                 tail.removeFirst();
             }
+        }
+    }
+
+    /** Every line the server wrote after it announced its port, so far. */
+    java.util.List<String> log() {
+        synchronized (log) {
+            return java.util.List.copyOf(log);
         }
     }
 
