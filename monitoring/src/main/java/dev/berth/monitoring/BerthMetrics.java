@@ -224,6 +224,18 @@ public final class BerthMetrics implements RequestMetrics, InferenceObserver, Au
     }
 
     @Override
+    public void modelReloadRefused(String model, int version, long nanos, Throwable failure) {
+        if (version <= 0) {
+            return;
+        }
+        try {
+            modelBinder.reloadRefused(table.get(model, version), nanos);
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "recording a refused reload failed: " + e);
+        }
+    }
+
+    @Override
     public void modelUnloaded(String model, int version) {
         try {
             VersionState state = table.find(model, version);

@@ -54,6 +54,13 @@ final class ModelMeterBinder extends VersionMeterBinder<ModelMeterBinder.Meters>
                 .register(registry()));
     }
 
+    /** A failed load of a version's changed files: counted as a failure, the gauge left as it is (it still serves). */
+    void reloadRefused(VersionState state, long nanos) {
+        Meters m = state.modelMeters();
+        m.loadDuration.record(Math.max(0, nanos), TimeUnit.NANOSECONDS);
+        m.loadFailures.increment();
+    }
+
     void unloaded(VersionState state) {
         state.modelMeters().ready.set(0);
         Gauge g = readyGauges.remove(state);

@@ -122,6 +122,13 @@ class BerthMetricsTest {
         assertEquals(0.005, e.value("berth_model_load_duration_seconds_sum", "model", "churn"), 1e-9);
         assertEquals(1, e.value("berth_registry_reloads_total"));
 
+        // a changed file of the serving version was refused: one more failure, still ready (the old copy serves)
+        metrics.modelReloadRefused("churn", 1, 2_000_000, new IllegalStateException("not an ONNX model"));
+        Exposition refused = Exposition.parse(metrics.scrape(null).text());
+        assertEquals(1, refused.value("berth_model_ready", "model", "churn", "version", "1"));
+        assertEquals(1, refused.value("berth_models_loaded"));
+        assertEquals(1, refused.value("berth_model_load_failures_total", "model", "churn"));
+
         metrics.modelUnloaded("churn", 1);
         Exposition after = Exposition.parse(metrics.scrape(null).text());
         assertTrue(after.find("berth_model_ready", "model", "churn").isEmpty(), "an unloaded version has no ready series");

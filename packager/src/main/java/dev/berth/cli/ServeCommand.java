@@ -3,6 +3,7 @@ package dev.berth.cli;
 import dev.berth.registry.InvalidArgumentException;
 import dev.berth.registry.LocalRegistry;
 import dev.berth.monitoring.BerthMetrics;
+import dev.berth.runtime.onnx.OrtNatives;
 import dev.berth.server.BerthServer;
 import dev.berth.server.MetricsService;
 import dev.berth.server.ServeSettings;
@@ -87,6 +88,16 @@ final class ServeCommand implements Callable<Integer> {
             description = "Time between monitoring reports written into each served version (default: 5m; e.g. 30s, 5m, 1h).")
     String reportInterval;
 
+    @Option(names = "--drain-grace-seconds", paramLabel = "N",
+            description = "After SIGTERM, keep answering (not ready, new requests 503) this long before closing (default: 5).")
+    Long drainGraceSeconds;
+    @Option(names = "--drain-timeout-seconds", paramLabel = "N",
+            description = "After SIGTERM, exit within this many seconds whatever is left in flight (default: 30).")
+    Long drainTimeoutSeconds;
+
+    /** {@code berth serve}'s grace: long enough for a load balancer polling readiness every few seconds. */
+    static final java.time.Duration DEFAULT_DRAIN_GRACE = java.time.Duration.ofSeconds(5);
+
     @Override
     public Integer call() throws InterruptedException {
         Map<String, String> flags = new LinkedHashMap<>();
@@ -101,6 +112,8 @@ final class ServeCommand implements Callable<Integer> {
         put(flags, "report-interval", reportInterval);
         put(flags, "poll-interval", pollInterval);
         put(flags, "cache", cache);
+        put(flags, "drain-grace-seconds", drainGraceSeconds);
+        put(flags, "drain-timeout-seconds", drainTimeoutSeconds);
         put(flags, "cors-origins", corsOrigins);
         put(flags, "max-request-time", maxRequestTime);
         put(flags, "max-queue-size", maxQueueSize);
@@ -129,7 +142,7 @@ final class ServeCommand implements Callable<Integer> {
         BerthMetrics metrics = null;
         try {
             metrics = MetricsService.metrics(root, settings);
-            server = MetricsService.install(BerthServer.builder().config(settings).models(root), metrics).build();
+            server = MetricsService.install(BerthServer.builder().drainGrace(DEFAULT_DRAIN_GRACE).config(settings).models(root), metrics).build();
         } catch (IllegalArgumentException e) {
             if (metrics != null) {
                 metrics.close();
@@ -145,11 +158,16 @@ final class ServeCommand implements Callable<Integer> {
                 }
                 server.stop();
             } finally {
-                monitoring.close(); // writes the last monitoring reports
-                if (mirror != null) {
-                    mirror.pushReports(); // ...which then reach the shared registry too
+                try {
+                    monitoring.close(); // writes the last monitoring reports
+                    if (mirror != null) {
+                        mirror.pushReports(); // ...which then reach the shared registry too
+                    }
+                } finally {
+                    // every session is closed now: ONNX Runtime's environment may go (never before, see OrtNatives)
+                    OrtNatives.releaseAtShutdown();
+                    stopped.countDown();
                 }
-                stopped.countDown();
             }
         }));
         server.start();

@@ -3,6 +3,7 @@ package dev.berth.cli;
 import dev.berth.registry.LocalRegistry;
 import dev.berth.registry.ModelRef;
 import dev.berth.registry.VerifyReport;
+import dev.berth.runtime.onnx.OnnxSignatureReader;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
@@ -15,7 +16,8 @@ import java.util.concurrent.Callable;
 /** {@code berth verify [NAME[:VERSION]]}: re-hashes every file; exit 1 naming each changed or missing file. */
 @Command(name = "verify", mixinStandardHelpOptions = true,
         description = {"Re-hashes every file the manifests list (model, artifacts, data, code) and names each one",
-                "that changed or is missing (exit 1). Without NAME, checks every model; NAME alone, every version of it."})
+                "that changed or is missing (exit 1). A version without a manifest has its model file loaded by ONNX Runtime instead.",
+                "Without NAME, checks every model; NAME alone, every version of it."})
 final class VerifyCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -27,13 +29,15 @@ final class VerifyCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         LocalRegistry registry = models.existingRegistry();
+        // a version laid down without a manifest has no hash: its model file must at least load in ONNX Runtime
+        OnnxSignatureReader reader = new OnnxSignatureReader();
         VerifyReport report;
         if (ref == null) {
-            report = registry.verify();
+            report = registry.verify(reader);
         } else {
             ModelRef r = ModelRef.parse(ref);
-            report = r.version().isEmpty() && r.alias().isEmpty() ? registry.verify(r.name())
-                    : registry.verify(r.name(), registry.resolve(r));
+            report = r.version().isEmpty() && r.alias().isEmpty() ? registry.verify(r.name(), reader)
+                    : registry.verify(r.name(), registry.resolve(r), reader);
         }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
@@ -42,7 +46,7 @@ final class VerifyCommand implements Callable<Integer> {
             files += c.files();
             long bad = report.problems().stream().filter(p -> p.model().equals(c.model()) && p.version() == c.version()).count();
             out.printf("%s %s:%d (%s)%n", bad == 0 ? "ok    " : "FAILED", c.model(), c.version(),
-                    c.hasManifest() ? c.files() + " files" : "no manifest, model file present");
+                    c.hasManifest() ? c.files() + " files" : "no manifest; model file read by ONNX Runtime");
         }
         for (VerifyReport.Problem p : report.problems()) {
             err.printf("%s %s:%d %s: %s%n", p.kind(), p.model(), p.version(), p.path(), p.detail());

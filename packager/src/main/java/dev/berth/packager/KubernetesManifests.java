@@ -114,6 +114,7 @@ public final class KubernetesManifests {
         Map<String, Object> podMeta = map("labels", selectorLabels(), "annotations", scrapeAnnotations());
         Map<String, Object> pod = map(
                 "securityContext", map("runAsNonRoot", true, "runAsUser", 65532, "runAsGroup", 65532),
+                "terminationGracePeriodSeconds", TERMINATION_GRACE_SECONDS,
                 "containers", List.of(container("server", true)),
                 "volumes", List.of(tmpVolume()));
         Map<String, Object> spec = map(
@@ -151,10 +152,24 @@ public final class KubernetesManifests {
         Map<String, Object> predictor = map(
                 "minReplicas", minReplicas,
                 "maxReplicas", maxReplicas,
+                "terminationGracePeriodSeconds", TERMINATION_GRACE_SECONDS,
                 "containers", List.of(container("kserve-container", false)),
                 "volumes", List.of(tmpVolume()));
         return object("serving.kserve.io/v1beta1", "InferenceService", metadata(name, annotations), map("predictor", predictor));
     }
+
+    /**
+     * berth's drain in the pod (docs/reliability.md): after SIGTERM the server stays up, not ready, for
+     * {@value #DRAIN_GRACE_SECONDS} s (Kubernetes takes a terminating pod out of its endpoints at once,
+     * but kube-proxies and ingress controllers learn it a few seconds later: their new connections
+     * get a 503 with Connection: close, not a refused connection), finishes what is in flight and
+     * exits within {@value #DRAIN_TIMEOUT_SECONDS} s. The kubelet's SIGKILL comes after
+     * {@value #TERMINATION_GRACE_SECONDS} s, so it never cuts a drain short. No preStop hook: the
+     * grace does what a preStop {@code sleep} would, and the image has no shell to run one in.
+     */
+    static final int DRAIN_GRACE_SECONDS = 5;
+    static final int DRAIN_TIMEOUT_SECONDS = 30;
+    static final int TERMINATION_GRACE_SECONDS = DRAIN_TIMEOUT_SECONDS + 5;
 
     /** The server container; {@code grpc}: with the gRPC port and its native readiness probe. */
     private Map<String, Object> container(String containerName, boolean grpc) {
@@ -176,7 +191,9 @@ public final class KubernetesManifests {
                                 map("name", "grpc", "containerPort", grpcPort, "protocol", "TCP"))
                         : List.of(map("name", "http", "containerPort", port, "protocol", "TCP")),
                 "env", List.of(map("name", "PORT", "value", Integer.toString(port)),
-                        map("name", "BERTH_GRPC_PORT", "value", Integer.toString(grpcPort))),
+                        map("name", "BERTH_GRPC_PORT", "value", Integer.toString(grpcPort)),
+                        map("name", "BERTH_DRAIN_GRACE_SECONDS", "value", Integer.toString(DRAIN_GRACE_SECONDS)),
+                        map("name", "BERTH_DRAIN_TIMEOUT_SECONDS", "value", Integer.toString(DRAIN_TIMEOUT_SECONDS))),
                 "startupProbe", startup,
                 "livenessProbe", live,
                 "readinessProbe", ready,

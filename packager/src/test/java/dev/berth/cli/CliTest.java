@@ -244,10 +244,31 @@ class CliTest {
         assertTrue(refused.err().startsWith("berth delete: version 1 of 'churn' is the target of alias production"), refused.err());
         assertEquals(before, TreeSnapshot.of(models));
 
-        assertTrue(ok("delete", "churn:1", "--force").out().contains("aliases updated: production"));
+        String forced = ok("delete", "churn:1", "--force").out();
+        assertTrue(forced.contains("aliases updated: production"), forced);
+        // says where the traffic that followed the alias goes now
+        assertTrue(forced.contains("alias production removed: requests that name no version now go to churn:2 (the latest version)"), forced);
         assertEquals(List.of(2), LocalRegistry.open(models).versions("churn"));
         ok("delete", "churn:2");
         assertEquals("3", ok("register", churn.toString(), "--name", "churn").lastLine());
+    }
+
+    @Test
+    void deleteCanMoveTheAliasesFirst() {
+        ok("register", churn.toString(), "--name", "churn", "--alias", "production");
+        ok("register", churn.toString(), "--name", "churn", "--alias", "staging");
+        ok("register", churn.toString(), "--name", "churn");
+        ok("alias", "churn", "canary", "1=80", "2=20");
+        Result bad = berth("delete", "churn:1", "--move-aliases-to", "1");
+        assertEquals(2, bad.code(), bad.err());
+        assertEquals(1, berth("delete", "churn:1", "--move-aliases-to", "7").code());
+        String moved = ok("delete", "churn:1", "--move-aliases-to", "3").out();
+        assertTrue(moved.contains("production -> 3"), moved);
+        assertTrue(moved.contains("canary -> 3 (80), 2 (20)"), moved);
+        LocalRegistry registry = LocalRegistry.open(models);
+        assertEquals(List.of(2, 3), registry.versions("churn"));
+        assertEquals(3, registry.info("churn").alias("production").orElseThrow().targets().get(0).version());
+        assertEquals(2, registry.info("churn").alias("staging").orElseThrow().targets().get(0).version());
     }
 
     @Test
@@ -258,10 +279,26 @@ class CliTest {
         String show = ok("show", "plain").out();
         assertTrue(show.contains("no manifest"), show);
         assertTrue(show.contains("features       FP32 [-1, 8]"), show);
-        assertTrue(ok("verify").out().contains("no manifest, model file present"));
+        assertTrue(ok("verify").out().contains("ok     plain:1 (no manifest; model file read by ONNX Runtime)"));
         ModelManifest described = RegistryJson.mapper().readValue(ok("show", "plain:1", "--json").out(), ModelManifest.class);
         assertEquals("model.onnx", described.modelFile().path());
         assertEquals("2", ok("register", churn.toString(), "--name", "plain").lastLine());
+    }
+
+    /** Without a manifest there is no hash to compare: a truncated model file must still fail verify (issue 10). */
+    @Test
+    void verifyLoadsAModelFileThatHasNoManifest() throws IOException {
+        Path v = Files.createDirectories(models.resolve("plain/1"));
+        byte[] whole = Files.readAllBytes(churn.resolve("model.onnx"));
+        Files.write(v.resolve("model.onnx"), java.util.Arrays.copyOf(whole, whole.length / 2));
+        Result r = berth("verify");
+        assertEquals(1, r.code(), r.out() + r.err());
+        assertTrue(r.out().contains("FAILED plain:1"), r.out());
+        assertTrue(r.err().startsWith("UNLOADABLE_MODEL plain:1 model.onnx: "), r.err());
+        assertTrue(r.err().contains("not a loadable ONNX model"), r.err());
+        assertEquals(1, berth("verify", "plain:1").code());
+        Files.write(v.resolve("model.onnx"), whole);
+        assertEquals(0, berth("verify", "plain").code());
     }
 
     @Test

@@ -32,6 +32,10 @@ final class ServeProcess implements AutoCloseable {
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private Thread drain;
     private String startupLog = "";
+    /** The last lines the server wrote, for failure messages. */
+    private final java.util.Deque<String> tail = new java.util.ArrayDeque<>();
+    /** Every line the server wrote after it announced its port. */
+    private final java.util.List<String> log = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
 
     private ServeProcess(Process process, long deadline, int port) {
         this.process = process;
@@ -81,7 +85,7 @@ final class ServeProcess implements AutoCloseable {
             ServeProcess serve = new ServeProcess(p, deadline, port);
             serve.startupLog = log.toString();
             // an unread pipe would block the server once its buffer fills
-            serve.drain = Thread.ofPlatform().daemon().start(() -> lines.lines().forEach(l -> { }));
+            serve.drain = Thread.ofPlatform().daemon().start(() -> lines.lines().forEach(serve::remember));
             serve.awaitReady();
             return serve;
         } catch (IOException | InterruptedException | RuntimeException | AssertionError e) {
@@ -112,6 +116,11 @@ final class ServeProcess implements AutoCloseable {
         return deadline;
     }
 
+    /** The server's REST address, {@code http://127.0.0.1:PORT}. */
+    URI base() {
+        return base;
+    }
+
     /** GET {@code path}, the body as text. */
     HttpResponse<String> get(String path) throws IOException, InterruptedException {
         return http.send(HttpRequest.newBuilder(base.resolve(path)).build(), HttpResponse.BodyHandlers.ofString());
@@ -122,6 +131,51 @@ final class ServeProcess implements AutoCloseable {
         return http.send(HttpRequest.newBuilder(base.resolve("/v2/models/" + model + "/infer"))
                         .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofByteArray(json)).build(),
                 HttpResponse.BodyHandlers.ofString());
+    }
+
+    private void remember(String line) {
+        log.add(line);
+        synchronized (tail) {
+            tail.addLast(line);
+            if (tail.size() > 40) {
+                tail.removeFirst();
+            }
+        }
+    }
+
+    /** Every line the server wrote after it announced its port, so far. */
+    java.util.List<String> log() {
+        synchronized (log) {
+            return java.util.List.copyOf(log);
+        }
+    }
+
+    /** The last 40 lines the server wrote after it announced its port. */
+    String tail() {
+        synchronized (tail) {
+            return String.join("\n", tail);
+        }
+    }
+
+    /** POSTs a JSON inference request without waiting for the answer. */
+    java.util.concurrent.CompletableFuture<HttpResponse<String>> inferAsync(String model, byte[] json) {
+        return http.sendAsync(HttpRequest.newBuilder(base.resolve("/v2/models/" + model + "/infer"))
+                        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofByteArray(json)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** Waits for the process to end; true if it did within the time. */
+    boolean waitFor(long time, TimeUnit unit) throws InterruptedException {
+        boolean done = process.waitFor(time, unit);
+        if (done) {
+            drain.join(5000);
+        }
+        return done;
+    }
+
+    /** The exit status of the ended process. */
+    int exitCode() {
+        return process.exitValue();
     }
 
     /** Sends SIGTERM and asserts the server exits within 30 s. */

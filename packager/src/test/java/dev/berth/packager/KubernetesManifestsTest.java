@@ -95,6 +95,21 @@ class KubernetesManifestsTest {
         assertEquals("", container.at("/readinessProbe/grpc/service").asText());
         assertTrue(container.at("/readinessProbe/httpGet").isMissingNode(), "one handler per probe");
         assertEquals("/v2/health/live", container.at("/startupProbe/httpGet/path").asText());
+        // the kubelet's SIGKILL must come after berth's own drain has ended (grace + in flight, bounded by the timeout)
+        int terminationGrace = deployment.at("/spec/template/spec/terminationGracePeriodSeconds").asInt();
+        int drainTimeout = -1;
+        int drainGrace = -1;
+        for (JsonNode env : container.path("env")) {
+            if (env.path("name").asText().equals("BERTH_DRAIN_TIMEOUT_SECONDS")) {
+                drainTimeout = Integer.parseInt(env.path("value").asText());
+            }
+            if (env.path("name").asText().equals("BERTH_DRAIN_GRACE_SECONDS")) {
+                drainGrace = Integer.parseInt(env.path("value").asText());
+            }
+        }
+        assertTrue(drainGrace > 0 && drainGrace < drainTimeout && drainTimeout < terminationGrace,
+                "grace " + drainGrace + " < drain timeout " + drainTimeout + " < termination grace " + terminationGrace);
+        assertEquals(terminationGrace, docs.get("InferenceService").at("/spec/predictor/terminationGracePeriodSeconds").asInt());
         assertEquals(8080, container.at("/ports/0/containerPort").asInt());
         assertTrue(container.at("/ports/0/containerPort").isInt(), "a port is a number, not a string");
         assertEquals("grpc", container.at("/ports/1/name").asText());

@@ -308,7 +308,15 @@ public final class LocalRegistry {
 
     /** Re-hashes every file of every version of every model. */
     public VerifyReport verify() {
-        Verifier v = new Verifier(this);
+        return verify((SignatureReader) null);
+    }
+
+    /**
+     * Re-hashes every file of every version of every model; {@code modelReader} (null: none) also reads
+     * the model file of each version that has no manifest, which has no hash to be checked against.
+     */
+    public VerifyReport verify(SignatureReader modelReader) {
+        Verifier v = new Verifier(this, modelReader);
         for (String model : models()) {
             versions(model).forEach(version -> v.verify(model, version));
         }
@@ -317,18 +325,28 @@ public final class LocalRegistry {
 
     /** Re-hashes every file of every version of one model. */
     public VerifyReport verify(String model) {
+        return verify(model, (SignatureReader) null);
+    }
+
+    /** {@link #verify(String)}, reading manifest-less model files with {@code modelReader} (null: none). */
+    public VerifyReport verify(String model, SignatureReader modelReader) {
         if (!exists(model)) {
             throw new ModelNotFoundException("no model '" + model + "' in " + root);
         }
-        Verifier v = new Verifier(this);
+        Verifier v = new Verifier(this, modelReader);
         versions(model).forEach(version -> v.verify(model, version));
         return v.report();
     }
 
     /** Re-hashes every file of one version. */
     public VerifyReport verify(String model, int version) {
+        return verify(model, version, null);
+    }
+
+    /** {@link #verify(String, int)}, reading a manifest-less model file with {@code modelReader} (null: none). */
+    public VerifyReport verify(String model, int version, SignatureReader modelReader) {
         requireVersion(model, version);
-        Verifier v = new Verifier(this);
+        Verifier v = new Verifier(this, modelReader);
         v.verify(model, version);
         return v.report();
     }

@@ -9,11 +9,14 @@ import java.util.List;
 /** Re-hashes every file a version's manifest lists: model files, artifacts, copied data and code. */
 final class Verifier {
     private final LocalRegistry registry;
+    /** Reads a model file of a version without a manifest (no hash to compare it with); null: presence only. */
+    private final SignatureReader modelReader;
     private final List<VerifyReport.Checked> checked = new ArrayList<>();
     private final List<VerifyReport.Problem> problems = new ArrayList<>();
 
-    Verifier(LocalRegistry registry) {
+    Verifier(LocalRegistry registry, SignatureReader modelReader) {
         this.registry = registry;
+        this.modelReader = modelReader;
     }
 
     VerifyReport report() {
@@ -32,9 +35,18 @@ final class Verifier {
             return;
         }
         if (manifest == null) {
-            if (!Files.isRegularFile(dir.resolve(LocalRegistry.MODEL_FILE))) {
+            Path file = dir.resolve(LocalRegistry.MODEL_FILE);
+            if (!Files.isRegularFile(file)) {
                 problems.add(new VerifyReport.Problem(model, version, LocalRegistry.MODEL_FILE, VerifyReport.Kind.MISSING,
                         null, null, "missing"));
+            } else if (modelReader != null) {
+                // no recorded hash says this is the file that loaded once: the file itself must parse
+                try {
+                    modelReader.read(file);
+                } catch (RuntimeException e) {
+                    problems.add(new VerifyReport.Problem(model, version, LocalRegistry.MODEL_FILE, VerifyReport.Kind.UNLOADABLE_MODEL,
+                            null, null, firstLine(e.getMessage())));
+                }
             }
             checked.add(new VerifyReport.Checked(model, version, 0, false));
             return;
@@ -54,6 +66,14 @@ final class Verifier {
             check(model, version, dir, f);
         }
         checked.add(new VerifyReport.Checked(model, version, files.size(), true));
+    }
+
+    private static String firstLine(String message) {
+        if (message == null) {
+            return "unknown error";
+        }
+        int nl = message.indexOf('\n');
+        return nl < 0 ? message : message.substring(0, nl);
     }
 
     private void check(String model, int version, Path dir, FileEntry f) {

@@ -28,7 +28,7 @@ public record VerifyReport(List<Checked> versions, List<Problem> problems) {
     }
 
     /** What is wrong with one file. */
-    public enum Kind { CHANGED, MISSING, UNREADABLE_MANIFEST }
+    public enum Kind { CHANGED, MISSING, UNREADABLE_MANIFEST, UNLOADABLE_MODEL }
 
     /**
      * One file that does not match its manifest.

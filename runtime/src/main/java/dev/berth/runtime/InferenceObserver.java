@@ -22,6 +22,13 @@ public interface InferenceObserver {
     default void modelLoaded(String model, int version, long nanos, Throwable failure) {
     }
 
+    /**
+     * A changed model file of a version that is serving failed to load: the version keeps serving the
+     * copy it had (so it is still ready), and the attempt is not retried until the files change again.
+     */
+    default void modelReloadRefused(String model, int version, long nanos, Throwable failure) {
+    }
+
     /** A version was unloaded. */
     default void modelUnloaded(String model, int version) {
     }

@@ -79,7 +79,7 @@ public final class BerthServer implements AutoCloseable {
         ConnectionCap connections = new ConnectionCap(b.maxConnections);
         HttpRouting.Builder http = HttpRouting.builder();
         // every answer leaves through Replies (compression, HEAD, Connection: close), CORS headers come first
-        http.addFilter(Replies.filter(b.compressionMinBytes));
+        http.addFilter(Replies.filter(b.compressionMinBytes, inFlight));
         // requests on an HTTP/2 connection over max-connections get a 503 before anything else runs
         http.addFilter(connections.filter());
         Cors.of(b.corsOrigins).ifPresent(cors -> http.addFilter(cors.filter()));
@@ -208,10 +208,18 @@ public final class BerthServer implements AutoCloseable {
     }
 
     /**
-     * Graceful stop: refuse new inference requests (503 / UNAVAILABLE, readiness false, gRPC health
-     * NOT_SERVING), wait up to the drain timeout for those in flight, stop the listeners (gRPC calls
-     * still open, such as streams a client holds, get a few seconds before they are cancelled),
-     * close the core. Idempotent.
+     * Graceful stop, bounded by the drain timeout as a whole:
+     * <ol>
+     *   <li>readiness turns false at once (REST 503, gRPC ServerReady false and health NOT_SERVING,
+     *       watchers told now), so a load balancer stops sending;</li>
+     *   <li>for the drain grace period the listeners keep answering: new inference work gets 503 with
+     *       {@code Connection: close} (gRPC UNAVAILABLE), health and metadata answer, and every
+     *       request that had begun (body upload, queue and run included) is finished;</li>
+     *   <li>once the grace is over and nothing is in flight (or the drain timeout is reached), the
+     *       listeners close (gRPC calls still open, such as streams a client holds, get a few seconds)
+     *       and the core closes its sessions.</li>
+     * </ol>
+     * Idempotent.
      */
     public void stop() {
         synchronized (lifecycle) {
@@ -220,16 +228,34 @@ public final class BerthServer implements AutoCloseable {
             }
             stopped = true;
         }
+        long start = System.nanoTime();
+        long deadline = start + settings.drainTimeout.toNanos();
         inFlight.stopAdmitting();
         health.refresh(); // watchers hear NOT_SERVING now, not at the next poll
-        if (!inFlight.drain(settings.drainTimeout)) {
+        LOG.log(System.Logger.Level.INFO, "draining: not ready; new requests are refused for " + settings.drainGrace.toMillis()
+                + " ms while those in flight finish (at most " + settings.drainTimeout.toMillis() + " ms in all)");
+        sleepUntil(Math.min(deadline, start + settings.drainGrace.toNanos()));
+        if (!inFlight.drain(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())))) {
             LOG.log(System.Logger.Level.WARNING, "requests still in flight after " + settings.drainTimeout + "; stopping anyway");
         }
         try {
-            grpcServer.stop(min(GRPC_CLOSE_GRACE, settings.drainTimeout));
+            grpcServer.stop(min(GRPC_CLOSE_GRACE, Duration.ofNanos(Math.max(0, deadline - System.nanoTime()))));
             webServer.stop();
         } finally {
             core.close();
+            LOG.log(System.Logger.Level.INFO, "stopped after " + (System.nanoTime() - start) / 1_000_000 + " ms");
+        }
+    }
+
+    private static void sleepUntil(long nanoTime) {
+        long left;
+        while ((left = nanoTime - System.nanoTime()) > 0) {
+            try {
+                Thread.sleep(Duration.ofNanos(left));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
         }
     }
 
@@ -264,6 +290,7 @@ public final class BerthServer implements AutoCloseable {
         private final List<HttpService> services = new ArrayList<>();
         private final List<String> extensions = new ArrayList<>(ServerInfo.BUILT_IN_EXTENSIONS);
         private Duration drainTimeout = Duration.ofSeconds(30);
+        private Duration drainGrace = Duration.ZERO;
         private List<String> corsOrigins = List.of();
         private int compressionMinBytes = ContentCodings.DEFAULT_MIN_BYTES;
         private BiFunction<Path, InferenceObserver, InferenceService> coreFactory;
@@ -277,7 +304,7 @@ public final class BerthServer implements AutoCloseable {
 
         /**
          * Applies a config node (keys {@code models, host, port, grpc-port, max-request-bytes,
-         * repository-token, drain-timeout-seconds, cors-origins, compression-min-bytes,
+         * repository-token, drain-timeout-seconds, drain-grace-seconds, cors-origins, compression-min-bytes,
          * grpc-keepalive-time, grpc-keepalive-timeout, grpc-permit-keepalive-time,
          * grpc-permit-keepalive-without-calls}); keys that are absent leave the current value.
          * {@code cors-origins} is a list or a comma-separated string.
@@ -291,6 +318,7 @@ public final class BerthServer implements AutoCloseable {
                 node.get("max-request-bytes").asLong().ifPresent(this::maxRequestBytes);
                 node.get("repository-token").asString().filter(s -> !s.isBlank()).ifPresent(this::repositoryToken);
                 node.get("drain-timeout-seconds").asLong().ifPresent(s -> drainTimeout(Duration.ofSeconds(s)));
+                node.get("drain-grace-seconds").asLong().ifPresent(s -> drainGrace(Duration.ofSeconds(s)));
                 Config cors = node.get("cors-origins");
                 if (cors.isList()) {
                     corsOrigins(cors.asList(String.class).get());
@@ -468,9 +496,23 @@ public final class BerthServer implements AutoCloseable {
             return this;
         }
 
-        /** How long stop waits for requests in flight. */
+        /**
+         * How long {@link #stop()} may take in all: the grace period, then waiting for requests in flight
+         * (default 30 s).
+         */
         public Builder drainTimeout(Duration timeout) {
             this.drainTimeout = Objects.requireNonNull(timeout, "drainTimeout");
+            return this;
+        }
+
+        /**
+         * How long the listeners keep answering after {@link #stop()} began (readiness false, new work
+         * refused with 503 / UNAVAILABLE) before they close, so that load balancers polling readiness
+         * see it turn; part of the drain timeout, which cuts it short. Zero (the default) closes once
+         * nothing is in flight.
+         */
+        public Builder drainGrace(Duration grace) {
+            this.drainGrace = Objects.requireNonNull(grace, "drainGrace");
             return this;
         }
 
@@ -508,6 +550,12 @@ public final class BerthServer implements AutoCloseable {
             }
             if (maxRequestBytes < 1024 || maxRequestBytes > Integer.MAX_VALUE - 16) {
                 problems.add("max request bytes must be between 1024 and " + (Integer.MAX_VALUE - 16) + ", got " + maxRequestBytes);
+            }
+            if (drainTimeout.isNegative()) {
+                problems.add("drain timeout must not be negative, got " + drainTimeout.toSeconds() + " s");
+            }
+            if (drainGrace.isNegative()) {
+                problems.add("drain grace must not be negative, got " + drainGrace.toSeconds() + " s");
             }
             if (host.isBlank()) {
                 problems.add("host must not be blank");

@@ -135,16 +135,17 @@ final class OipRestService implements HttpService {
         String answeredVersion = "";
         RestInferResponse encoded = null;
         Failure failure = null;
-        boolean admitted = false;
         try {
             byte[] body = readBody(req);
+            // admitted by Replies' filter when the exchange began, before its body arrived: counted until answered.
+            // New work is refused only after its body was read: closing on unread bytes would reset the connection
+            // and the client could lose the 503
+            if (!Replies.admitted()) {
+                throw new InferenceException.Unavailable("server is shutting down");
+            }
             requestBytes = body.length;
             int headerLength = inferenceHeaderLength(req, body.length);
             RestInferRequest decoded = OipJson.readInferRequest(model, version, body, headerLength);
-            admitted = inFlight.enter();
-            if (!admitted) {
-                throw new InferenceException.Unavailable("server is shutting down");
-            }
             InferenceResponse answered = core.infer(RequestTimeout.apply(decoded.request(), null, maxRequestTime));
             // set before the response is shaped, so a failure there still counts for this version
             answeredVersion = Integer.toString(answered.version());
@@ -155,10 +156,6 @@ final class OipRestService implements HttpService {
                 answeredVersion = Failure.versionLabel(e);
             }
             failure = Failure.preferNotFound(Failure.of(e), core, model, version);
-        } finally {
-            if (admitted) {
-                inFlight.exit();
-            }
         }
         byte[] errorBody = failure == null ? null : OipJson.error(failure.message());
         // recorded before the answer leaves, so a client that has its answer also sees it counted
@@ -198,17 +195,13 @@ final class OipRestService implements HttpService {
         authorize(req);
         OipJson.checkOptionalObject(readBody(req));
         String model = model(req);
-        if (!inFlight.enter()) {
+        if (!Replies.admitted()) {
             throw new InferenceException.Unavailable("server is shutting down");
         }
-        try {
-            if (load) {
-                core.load(model);
-            } else {
-                core.unload(model);
-            }
-        } finally {
-            inFlight.exit();
+        if (load) {
+            core.load(model);
+        } else {
+            core.unload(model);
         }
         sendJson(res, 200, "{}".getBytes(StandardCharsets.UTF_8));
     }

@@ -25,6 +25,12 @@ import java.io.OutputStream;
  * </ul>
  * The filter also makes {@code Connection: close} mean what it says: Helidon 4.5 writes the header
  * but then waits for the client's next request; after such an answer the filter ends the connection.
+ *
+ * <p>It is also the REST side of the drain ({@link InFlight}): an exchange that began before the
+ * drain counts as in flight from its first routed byte until its answer has been written, body
+ * upload and queueing included, so shutdown waits for it; one that begins during the drain is not
+ * admitted ({@link #admitted()}), and every answer sent while draining carries
+ * {@code Connection: close}, so keep-alive clients move off this server one answer at a time.
  */
 final class Replies {
     /** The request being answered on this thread. */
@@ -43,12 +49,37 @@ final class Replies {
         final boolean head;
         final ContentCodings.Coding coding;
         final int minBytes;
+        final InFlight inFlight;
+        final boolean admitted;
+        final boolean http1;
         boolean bodyless;
 
-        Exchange(boolean head, ContentCodings.Coding coding, int minBytes) {
+        Exchange(boolean head, ContentCodings.Coding coding, int minBytes, InFlight inFlight, boolean admitted, boolean http1) {
             this.head = head;
+            this.http1 = http1;
             this.coding = coding;
             this.minBytes = minBytes;
+            this.inFlight = inFlight;
+            this.admitted = admitted;
+        }
+    }
+
+    /**
+     * True when the exchange being answered on this thread began before the server started to drain
+     * (also outside any exchange); handlers refuse new work with 503 when it is false.
+     */
+    static boolean admitted() {
+        Exchange x = CURRENT.get();
+        return x == null || x.admitted;
+    }
+
+    /**
+     * While draining, every HTTP/1 answer tells the client to take its next request elsewhere (HTTP/2
+     * forbids the header; its connections end with the listener's GOAWAY).
+     */
+    private static void closeWhenDraining(ServerResponse res, Exchange x) {
+        if (x != null && x.http1 && x.inFlight.draining()) {
+            res.header(HeaderNames.CONNECTION, "close");
         }
     }
 
@@ -56,18 +87,25 @@ final class Replies {
      * The filter berth's routing runs first.
      *
      * @param compressionMinBytes smallest body compressed when the client asks; negative: never compress
+     * @param inFlight            the server's drain: exchanges are counted in it
      */
-    static Filter filter(int compressionMinBytes) {
+    static Filter filter(int compressionMinBytes, InFlight inFlight) {
         return (chain, req, res) -> {
             boolean head = req.prologue().method() == Method.HEAD;
+            boolean admitted = inFlight.enter();
             Exchange exchange = new Exchange(head, compressionMinBytes < 0 ? ContentCodings.Coding.IDENTITY
-                    : ContentCodings.negotiate(req.headers()), compressionMinBytes);
+                    : ContentCodings.negotiate(req.headers()), compressionMinBytes, inFlight, admitted,
+                    req.prologue().protocolVersion().startsWith("1"));
             Exchange outer = CURRENT.get();
             CURRENT.set(exchange);
             try {
                 chain.proceed();
             } finally {
                 CURRENT.set(outer);
+                // after the answer was written: the drain ends only once the client has it
+                if (admitted) {
+                    inFlight.exit();
+                }
             }
             if (!res.isSent()) {
                 return;
@@ -88,6 +126,7 @@ final class Replies {
         Exchange x = CURRENT.get();
         res.status(Status.create(status));
         res.header(HeaderNames.CONTENT_TYPE, contentType);
+        closeWhenDraining(res, x);
         byte[] wire = body;
         ContentCodings.Coding coding = coding(res, x, body.length);
         if (coding != ContentCodings.Coding.IDENTITY) {
@@ -106,6 +145,7 @@ final class Replies {
         Exchange x = CURRENT.get();
         res.status(Status.create(status));
         res.header(HeaderNames.CONTENT_TYPE, contentType);
+        closeWhenDraining(res, x);
         ContentCodings.Coding coding = coding(res, x, length);
         if (coding != ContentCodings.Coding.IDENTITY) {
             ByteArrayOutputStream buffer = new ByteArrayOutputStream((int) Math.min(Integer.MAX_VALUE - 16, length / 2 + 64));

@@ -164,7 +164,7 @@ public final class OnnxInferenceService implements InferenceService {
         }
         for (ModelView view : views.values()) {
             for (VersionSlot slot : view.versions.values()) {
-                if (slot.state == ModelState.LOADING || slot.failed) {
+                if (slot.state == ModelState.LOADING || slot.failed && slot.runner == null) {
                     return false;
                 }
             }
@@ -488,7 +488,8 @@ public final class OnnxInferenceService implements InferenceService {
         }
     }
 
-    private record LoadTask(String model, int version, Fingerprint fingerprint, ServingConfig config) {
+    /** {@code replacing}: the version serves now, and keeps serving what it had if this load fails. */
+    private record LoadTask(String model, int version, Fingerprint fingerprint, ServingConfig config, boolean replacing) {
     }
 
     private record LoadResult(LoadTask task, VersionRunner runner, String failure) {
@@ -584,9 +585,11 @@ public final class OnnxInferenceService implements InferenceService {
                         boolean serving = slot != null && slot.runner != null;
                         boolean failedBefore = !retryFailed && slot != null && slot.failed && sameFiles
                                 && Objects.equals(slot.config, config);
-                        boolean needsLoad = serving ? !sameFiles || !Objects.equals(slot.config, config) : !failedBefore;
+                        // a serving version whose changed files were refused is tried again when they change, or on an explicit load
+                        boolean needsLoad = serving ? !sameFiles || !Objects.equals(slot.config, config) || retryFailed && slot.failed
+                                : !failedBefore;
                         if (needsLoad) {
-                            loads.add(new LoadTask(name, v, print, config));
+                            loads.add(new LoadTask(name, v, print, config, serving));
                             changed = true;
                             slots.put(v, serving ? slot : new VersionSlot(v, ModelState.LOADING, "", null, print, config, false));
                         } else {
@@ -639,10 +642,12 @@ public final class OnnxInferenceService implements InferenceService {
                             slots.put(slot.version, new VersionSlot(slot.version, ModelState.READY, "", result.runner,
                                     result.task.fingerprint, result.task.config, false));
                         } else if (slot.runner != null) {
-                            // the replacement failed; the version keeps serving what it had
+                            // the replacement failed; the version keeps serving what it had. The new files'
+                            // fingerprint is kept, so the next poll does not try (and log) the same files again
                             LOG.log(System.Logger.Level.WARNING, "reloading '" + name + "' version " + slot.version
-                                    + " failed, the loaded copy keeps serving: " + result.failure);
-                            slots.put(slot.version, slot);
+                                    + " refused, the copy loaded before keeps serving: " + result.failure);
+                            slots.put(slot.version, new VersionSlot(slot.version, ModelState.READY,
+                                    RELOAD_REFUSED + result.failure, slot.runner, result.task.fingerprint, slot.config, true));
                         } else {
                             slots.put(slot.version, new VersionSlot(slot.version, ModelState.UNAVAILABLE, result.failure, null,
                                     result.task.fingerprint, result.task.config, true));
@@ -682,6 +687,9 @@ public final class OnnxInferenceService implements InferenceService {
         return results;
     }
 
+    /** The start of the reason a serving version shows after its changed files were refused. */
+    static final String RELOAD_REFUSED = "serving the copy loaded before; the changed model file was refused: ";
+
     private LoadResult load(LoadTask task) {
         long start = ticker.getAsLong();
         try {
@@ -700,16 +708,23 @@ public final class OnnxInferenceService implements InferenceService {
             observer.modelLoaded(task.model, task.version, nanos, null);
             return new LoadResult(task, runner, null);
         } catch (VersionRunner.LoadFailure e) {
-            LOG.log(System.Logger.Level.WARNING, task.model + " version " + task.version + " " + e.getMessage());
-            observer.modelLoaded(task.model, task.version, ticker.getAsLong() - start, e);
-            return new LoadResult(task, null, e.getMessage());
+            return failed(task, start, e, e.getMessage());
         } catch (Exception | LinkageError e) {
-            String reason = "failed to load: " + (e instanceof ai.onnxruntime.OrtException ? VersionRunner.reason(e)
-                    : VersionRunner.firstLine(e.getMessage() != null ? e.getMessage() : e.toString()));
-            LOG.log(System.Logger.Level.WARNING, task.model + " version " + task.version + " " + reason);
-            observer.modelLoaded(task.model, task.version, ticker.getAsLong() - start, e);
-            return new LoadResult(task, null, reason);
+            return failed(task, start, e, "failed to load: " + (e instanceof ai.onnxruntime.OrtException ? VersionRunner.reason(e)
+                    : VersionRunner.firstLine(e.getMessage() != null ? e.getMessage() : e.toString())));
         }
+    }
+
+    /** A failed load: logged here for a new version, by reconcile (once, with what keeps serving) for a replacement. */
+    private LoadResult failed(LoadTask task, long start, Throwable e, String reason) {
+        long nanos = ticker.getAsLong() - start;
+        if (task.replacing) {
+            observer.modelReloadRefused(task.model, task.version, nanos, e);
+        } else {
+            LOG.log(System.Logger.Level.WARNING, task.model + " version " + task.version + " " + reason);
+            observer.modelLoaded(task.model, task.version, nanos, e);
+        }
+        return new LoadResult(task, null, reason);
     }
 
     private CompletableFuture<Void> retire(String model, int version, VersionRunner runner) {

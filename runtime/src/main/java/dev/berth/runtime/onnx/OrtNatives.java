@@ -94,10 +94,24 @@ public final class OrtNatives {
                 // ONNX Runtime's default (WARNING) also writes each one to stderr, so any client could
                 // fill the log with one bad request after another
                 OrtEnvironment created = OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL, "berth");
+                // outlive ONNX Runtime's own shutdown hook, which would free the environment under a running session
+                EnvironmentHold.take(created);
                 removeOrtTempFolder();
                 environment = created;
             }
             return environment;
+        }
+    }
+
+    /**
+     * At process shutdown, once the server has stopped: drops the reference berth holds on ONNX
+     * Runtime's native environment so that it is freed after the last session, not under a running
+     * one (see {@link EnvironmentHold}). Does nothing while a served session is still open, or when
+     * ONNX Runtime was never used. No session may be created afterwards in this JVM.
+     */
+    public static void releaseAtShutdown() {
+        if (environment != null) {
+            EnvironmentHold.release();
         }
     }
 

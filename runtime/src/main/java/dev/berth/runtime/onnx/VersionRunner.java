@@ -119,10 +119,12 @@ final class VersionRunner {
                 try (OrtSession.SessionOptions options = sessionOptions(config)) {
                     if (guarded == null) {
                         sessions.add(env.createSession(modelFile.toString(), options));
+                        EnvironmentHold.sessionOpened();
                     } else {
                         // loaded from memory: external weights are still found beside the model file
                         options.addConfigEntry(EXTERNAL_DATA_FOLDER, modelFile.toAbsolutePath().getParent().toString());
                         sessions.add(env.createSession(guarded, options));
+                        EnvironmentHold.sessionOpened();
                     }
                 }
             }
@@ -794,6 +796,7 @@ final class VersionRunner {
 
     private static void closeQuietly(OrtSession session) {
         try {
+            EnvironmentHold.sessionClosed();
             session.close();
         } catch (OrtException | RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "closing a session failed: " + e);

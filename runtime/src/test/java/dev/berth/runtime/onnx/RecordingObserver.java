@@ -19,6 +19,7 @@ final class RecordingObserver implements InferenceObserver {
     final ConcurrentLinkedQueue<Batch> batches = new ConcurrentLinkedQueue<>();
     final ConcurrentLinkedQueue<Load> loads = new ConcurrentLinkedQueue<>();
     final ConcurrentLinkedQueue<String> unloads = new ConcurrentLinkedQueue<>();
+    final ConcurrentLinkedQueue<Load> refusedReloads = new ConcurrentLinkedQueue<>();
     final AtomicInteger completed = new AtomicInteger();
     final AtomicInteger failed = new AtomicInteger();
     final AtomicInteger reloads = new AtomicInteger();
@@ -31,6 +32,11 @@ final class RecordingObserver implements InferenceObserver {
     @Override
     public void batchExecuted(String model, int version, int rows, int requests, long computeNanos) {
         batches.add(new Batch(model, version, rows, requests));
+    }
+
+    @Override
+    public void modelReloadRefused(String model, int version, long nanos, Throwable failure) {
+        refusedReloads.add(new Load(model, version, failure));
     }
 
     @Override

@@ -1,0 +1,185 @@
+package dev.berth.cli;
+
+import dev.berth.monitoring.MonitoringReport;
+import dev.berth.registry.LocalRegistry;
+import dev.berth.registry.testing.SlowOnnx;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * SIGTERM to {@code berth serve} under load, through real keep-alive connections (issue 10: every
+ * connection lost a request, the listener was gone 0.1 s after the signal). Eight client loops on
+ * their own connections (one sending requests of about a second, seven quick ones) and a readiness
+ * poller run until the listener refuses connections; then every request sent must have been answered
+ * with 200 or 503 (the 503s with {@code Connection: close}), readiness must have turned false at once
+ * while the listener kept answering for the grace period, the process must have exited by itself
+ * within the drain timeout, and its last report must hold every 200.
+ */
+class DrainUnderLoadIT {
+    private static final int CONNECTIONS = 8;
+    private static final int GRACE_SECONDS = 2;
+    private static final int TIMEOUT_SECONDS = 20;
+
+    @TempDir
+    Path tmp;
+
+    /** One request's fate, times in ms since the signal (negative: before it). */
+    record Outcome(int connection, long sentMs, long answeredMs, int status, String connectionHeader, String error) {
+        boolean dropped() {
+            return error != null && !error.startsWith("refused");
+        }
+    }
+
+    @Test
+    void everyRequestIsAnsweredAndTheProcessExitsByItself() throws Exception {
+        Path models = SlowModelShutdownIT.registerSlowModel(tmp);
+        Drill drill = Drill.run(models, GRACE_SECONDS, TIMEOUT_SECONDS, CONNECTIONS, Duration.ofMillis(1500));
+        System.out.println(drill.summary());
+
+        assertEquals(List.of(), drill.outcomes.stream().filter(Outcome::dropped).toList(), "requests sent and never answered");
+        assertEquals(List.of(), drill.outcomes.stream().filter(o -> o.error == null && o.status != 200 && o.status != 503).toList(),
+                "answers other than 200 and 503");
+        assertEquals(List.of(), drill.outcomes.stream().filter(o -> o.status == 503 && !"close".equalsIgnoreCase(o.connectionHeader)).toList(),
+                "503s without Connection: close");
+        assertTrue(drill.outcomes.stream().anyMatch(o -> o.status == 200 && o.answeredMs > 0), "requests in flight at the signal finished");
+        assertTrue(drill.outcomes.stream().anyMatch(o -> o.status == 503), "new work during the drain got 503");
+        assertTrue(drill.notReadyMs >= 0 && drill.notReadyMs < 500, "readiness false within 0.5 s of the signal: " + drill.notReadyMs + " ms");
+        assertTrue(drill.lastAnswerMs >= GRACE_SECONDS * 1000 - 200, "listener answered through the grace: last answer at " + drill.lastAnswerMs + " ms");
+        assertTrue(drill.exited, "exited by itself");
+        assertTrue(drill.exitMs < TIMEOUT_SECONDS * 1000, "within the drain timeout: " + drill.exitMs + " ms");
+        assertEquals(143, drill.exitCode, "the status of a clean SIGTERM exit (128 + 15)");
+
+        long reported = 0;
+        for (Path f : LocalRegistry.open(models).monitoringReports("slow", 1)) {
+            reported += MonitoringReport.read(f).requests().success();
+        }
+        // the calibration's two requests are in the report as well
+        assertEquals(drill.outcomes.stream().filter(o -> o.status == 200).count() + 2, reported, "every 200 is in a report");
+    }
+
+    /** A SIGTERM-under-load run and what the clients saw; also used by the fault script (FaultsIT). */
+    static final class Drill {
+        final List<Outcome> outcomes = new ArrayList<>();
+        long notReadyMs = -1;
+        long lastAnswerMs = -1;
+        long exitMs = -1;
+        boolean exited;
+        int exitCode;
+        int slowRows;
+
+        static Drill run(Path models, int graceSeconds, int timeoutSeconds, int connections, Duration loadBeforeSignal) throws Exception {
+            Drill d = new Drill();
+            try (ServeProcess serve = ServeProcess.start(models, "--grpc-port", "0", "--drain-grace-seconds", Integer.toString(graceSeconds),
+                    "--drain-timeout-seconds", Integer.toString(timeoutSeconds))) {
+                d.slowRows = SlowModelShutdownIT.calibrate(serve);
+                AtomicLong signal = new AtomicLong(Long.MAX_VALUE);
+                ConcurrentLinkedQueue<Outcome> seen = new ConcurrentLinkedQueue<>();
+                List<Thread> clients = new ArrayList<>();
+                for (int c = 0; c < connections; c++) {
+                    int connection = c;
+                    byte[] body = SlowOnnx.request(c == 0 ? d.slowRows : 4);
+                    clients.add(Thread.ofPlatform().start(() -> loop(serve.base(), connection, body, signal, seen)));
+                }
+                long[] notReady = {-1};
+                Thread poller = Thread.ofPlatform().start(() -> notReady[0] = pollReadiness(serve.base(), signal));
+                Thread.sleep(loadBeforeSignal.toMillis());
+                signal.set(System.nanoTime());
+                serve.handle().destroy();
+                d.exited = serve.waitFor(timeoutSeconds + 10, TimeUnit.SECONDS);
+                d.exitMs = (System.nanoTime() - signal.get()) / 1_000_000;
+                d.exitCode = d.exited ? serve.exitCode() : -1;
+                for (Thread t : clients) {
+                    t.join(30_000);
+                }
+                poller.join(30_000);
+                d.notReadyMs = notReady[0];
+                d.outcomes.addAll(seen);
+                d.lastAnswerMs = d.outcomes.stream().filter(o -> o.error == null).mapToLong(Outcome::answeredMs).max().orElse(-1);
+            }
+            return d;
+        }
+
+        /** Sends requests on one keep-alive connection (a client of its own) until the listener refuses it. */
+        private static void loop(URI base, int connection, byte[] body, AtomicLong signal, ConcurrentLinkedQueue<Outcome> seen) {
+            HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+            HttpRequest request = HttpRequest.newBuilder(base.resolve("/v2/models/slow/infer")).timeout(Duration.ofSeconds(60))
+                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
+            while (true) {
+                long sent = System.nanoTime();
+                try {
+                    HttpResponse<String> r = http.send(request, HttpResponse.BodyHandlers.ofString());
+                    seen.add(new Outcome(connection, ms(sent, signal), ms(System.nanoTime(), signal), r.statusCode(),
+                            r.headers().firstValue("connection").orElse(""), null));
+                } catch (ConnectException e) {
+                    // the listener is closed: this request was never sent
+                    seen.add(new Outcome(connection, ms(sent, signal), ms(System.nanoTime(), signal), 0, "", "refused: " + e));
+                    return;
+                } catch (IOException e) {
+                    seen.add(new Outcome(connection, ms(sent, signal), ms(System.nanoTime(), signal), 0, "", e.toString()));
+                    if (System.nanoTime() > signal.get()) {
+                        return;
+                    }
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }
+
+        /** Polls readiness every 20 ms; the ms after the signal at which it first answered 503 (-1: never). */
+        private static long pollReadiness(URI base, AtomicLong signal) {
+            HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2)).build();
+            while (true) {
+                try {
+                    int status = http.send(HttpRequest.newBuilder(base.resolve("/v2/health/ready")).build(),
+                            HttpResponse.BodyHandlers.discarding()).statusCode();
+                    if (status == 503 && System.nanoTime() > signal.get()) {
+                        return ms(System.nanoTime(), signal);
+                    }
+                    Thread.sleep(20);
+                } catch (IOException e) {
+                    if (System.nanoTime() > signal.get()) {
+                        return -1; // the listener closed before readiness was seen false
+                    }
+                } catch (InterruptedException e) {
+                    return -1;
+                }
+            }
+        }
+
+        private static long ms(long nanos, AtomicLong signal) {
+            long s = signal.get();
+            return s == Long.MAX_VALUE ? -1_000_000 : (nanos - s) / 1_000_000;
+        }
+
+        /** One line per kind of outcome, and the timings. */
+        String summary() {
+            Map<String, Integer> kinds = new TreeMap<>();
+            for (Outcome o : outcomes) {
+                String kind = o.error != null ? (o.dropped() ? "dropped" : "refused (listener closed, never sent)")
+                        : o.answeredMs < 0 ? o.status + " before the signal" : o.status + " after the signal";
+                kinds.merge(kind, 1, Integer::sum);
+            }
+            return "drill: " + kinds + "; not ready " + notReadyMs + " ms after SIGTERM, last answer at " + lastAnswerMs
+                    + " ms, exit " + exitCode + " at " + exitMs + " ms; slow requests of " + slowRows + " rows";
+        }
+    }
+}
