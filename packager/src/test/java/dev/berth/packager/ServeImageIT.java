@@ -68,6 +68,11 @@ class ServeImageIT {
             JsonNode metadata = ServingChecks.getJson(url + "/v2/models/churn");
             assertEquals("[\"1\"]", metadata.path("versions").toString(), "the image serves exactly the packaged version");
             ServingChecks.assertChurnPredictions(url, models.resolve("churn/1/model.onnx"));
+            // the image sets no token: load and unload are closed, not open to whoever reaches the port
+            var unload = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                            java.net.URI.create(url + "/v2/repository/models/churn/unload")).POST(java.net.http.HttpRequest.BodyPublishers.noBody()).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertEquals(403, unload.statusCode(), unload.body());
         } finally {
             podman.exec("rm", "--force", "--time", "2", container);
         }

@@ -12,10 +12,12 @@ final class Cores {
     private Cores() {
     }
 
-    static InferenceService onnx(Path models, InferenceObserver observer) {
+    static InferenceService onnx(Path models, InferenceObserver observer, boolean strictReadiness, boolean allowEmpty) {
         return OnnxInferenceService.builder()
                 .registry(LocalRegistry.open(models))
                 .observer(observer)
+                .strictReadiness(strictReadiness)
+                .allowEmpty(allowEmpty)
                 .build();
     }
 }

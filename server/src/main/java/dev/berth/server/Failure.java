@@ -16,7 +16,7 @@ record Failure(Kind kind, String message) {
     private static final System.Logger LOG = System.getLogger(Failure.class.getName());
 
     enum Kind {
-        INVALID(400), UNAUTHENTICATED(401), NOT_FOUND(404), METHOD_NOT_ALLOWED(405), TOO_LARGE(413), UNAVAILABLE(503),
+        INVALID(400), UNAUTHENTICATED(401), FORBIDDEN(403), NOT_FOUND(404), METHOD_NOT_ALLOWED(405), TOO_LARGE(413), UNAVAILABLE(503),
         INTERNAL(500);
 
         final int httpStatus;
@@ -40,6 +40,13 @@ record Failure(Kind kind, String message) {
     /** A repository call without the configured bearer token. */
     static final class Unauthenticated extends RuntimeException {
         Unauthenticated(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    /** A repository call the server is not configured to accept from anyone (see {@link RepositoryAccess}). */
+    static final class Forbidden extends RuntimeException {
+        Forbidden(String message) {
             super(message, null, false, false);
         }
     }
@@ -81,18 +88,19 @@ record Failure(Kind kind, String message) {
 
     static Failure of(Throwable t) {
         return switch (t) {
-            case InferenceException.InvalidInput e -> new Failure(Kind.INVALID, e.getMessage());
-            case InferenceException.NotFound e -> new Failure(Kind.NOT_FOUND, e.getMessage());
-            case InferenceException.Unavailable e -> new Failure(Kind.UNAVAILABLE, e.getMessage());
+            case InferenceException.InvalidInput e -> new Failure(Kind.INVALID, e.messageNamingVersion());
+            case InferenceException.NotFound e -> new Failure(Kind.NOT_FOUND, e.messageNamingVersion());
+            case InferenceException.Unavailable e -> new Failure(Kind.UNAVAILABLE, e.messageNamingVersion());
             case InferenceException.Internal e -> {
                 LOG.log(System.Logger.Level.ERROR, "internal error: " + e.getMessage(), e.getCause());
-                yield new Failure(Kind.INTERNAL, e.getMessage());
+                yield new Failure(Kind.INTERNAL, e.messageNamingVersion());
             }
             case ModelNotFoundException e -> new Failure(Kind.NOT_FOUND, e.getMessage());
             case InvalidArgumentException e -> new Failure(Kind.INVALID, e.getMessage());
             case InvalidModelException e -> new Failure(Kind.UNAVAILABLE, e.getMessage());
             case TooLarge e -> new Failure(Kind.TOO_LARGE, e.getMessage());
             case Unauthenticated e -> new Failure(Kind.UNAUTHENTICATED, e.getMessage());
+            case Forbidden e -> new Failure(Kind.FORBIDDEN, e.getMessage());
             default -> {
                 LOG.log(System.Logger.Level.ERROR, "unexpected failure", t);
                 yield new Failure(Kind.INTERNAL, "internal server error");

@@ -67,17 +67,17 @@ final class OipGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceService
     private final ServerInfo info;
     private final InFlight inFlight;
     private final RequestMetrics metrics;
-    private final Optional<byte[]> repositoryToken;
+    private final RepositoryAccess repository;
     private final Optional<StatisticsSource> statistics;
 
     OipGrpcService(InferenceService core, ServerInfo info, InFlight inFlight, RequestMetrics metrics,
-                   Optional<String> repositoryToken, Optional<StatisticsSource> statistics) {
+                   RepositoryAccess repository, Optional<StatisticsSource> statistics) {
         this.statistics = statistics;
         this.core = core;
         this.info = info;
         this.inFlight = inFlight;
         this.metrics = metrics;
-        this.repositoryToken = repositoryToken.map(t -> t.getBytes(StandardCharsets.UTF_8));
+        this.repository = repository;
     }
 
     /** Puts the authorization header where the repository RPCs can check it. */
@@ -100,7 +100,7 @@ final class OipGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceService
 
     @Override
     public void serverReady(ServerReadyRequest request, StreamObserver<ServerReadyResponse> out) {
-        answer(out, () -> ServerReadyResponse.newBuilder().setReady(core.ready() && !inFlight.draining()).build());
+        answer(out, () -> ServerReadyResponse.newBuilder().setReady(!inFlight.draining() && core.ready()).build());
     }
 
     @Override
@@ -229,7 +229,7 @@ final class OipGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceService
     @Override
     public void repositoryIndex(RepositoryIndexRequest request, StreamObserver<RepositoryIndexResponse> out) {
         answer(out, () -> {
-            authorize();
+            authorize(false);
             RepositoryIndexResponse.Builder b = RepositoryIndexResponse.newBuilder();
             List<ModelStatus> index = core.repositoryIndex();
             for (ModelStatus s : index) {
@@ -247,7 +247,7 @@ final class OipGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceService
     @Override
     public void repositoryModelLoad(RepositoryModelLoadRequest request, StreamObserver<RepositoryModelLoadResponse> out) {
         answer(out, () -> {
-            authorize();
+            authorize(true);
             admitted(() -> core.load(request.getModelName()));
             return RepositoryModelLoadResponse.getDefaultInstance();
         });
@@ -256,7 +256,7 @@ final class OipGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceService
     @Override
     public void repositoryModelUnload(RepositoryModelUnloadRequest request, StreamObserver<RepositoryModelUnloadResponse> out) {
         answer(out, () -> {
-            authorize();
+            authorize(true);
             admitted(() -> core.unload(request.getModelName()));
             return RepositoryModelUnloadResponse.getDefaultInstance();
         });
@@ -312,13 +312,14 @@ final class OipGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceService
         }
     }
 
-    private void authorize() {
-        if (repositoryToken.isEmpty()) {
-            return;
-        }
+    private void authorize(boolean change) {
         String header = AUTHORIZATION.get();
-        BearerToken.check(repositoryToken.get(), header == null ? "" : header,
-                "the repository API needs 'authorization: Bearer <token>' metadata");
+        String message = "the repository API needs 'authorization: Bearer <token>' metadata";
+        if (change) {
+            repository.checkChange(header == null ? "" : header, message);
+        } else {
+            repository.checkRead(header == null ? "" : header, message);
+        }
     }
 
     private static <T> void answer(StreamObserver<T> out, Supplier<T> work) {
@@ -341,6 +342,7 @@ final class OipGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceService
             case UNAVAILABLE -> Status.UNAVAILABLE;
             case TOO_LARGE -> Status.RESOURCE_EXHAUSTED;
             case UNAUTHENTICATED -> Status.UNAUTHENTICATED;
+            case FORBIDDEN -> Status.PERMISSION_DENIED;
             case METHOD_NOT_ALLOWED -> Status.UNIMPLEMENTED;
             case INTERNAL -> Status.INTERNAL;
         };

@@ -21,6 +21,9 @@ import java.util.Map;
  *   grpc-port: 8081             # BERTH_GRPC_PORT, --grpc-port (unset: 8081, or a free port when port is 0)
  *   max-request-bytes: 67108864 # BERTH_MAX_REQUEST_BYTES, --max-request-bytes
  *   repository-token: secret    # BERTH_REPOSITORY_TOKEN, --repository-token
+ *   open-repository-api: false  # BERTH_OPEN_REPOSITORY_API, --open-repository-api (load/unload without a token)
+ *   lenient-readiness: false    # BERTH_LENIENT_READINESS, --lenient-readiness (ready despite failed models)
+ *   allow-empty: false          # BERTH_ALLOW_EMPTY, --allow-empty (serve an empty registry)
  *   drain-timeout-seconds: 30   # BERTH_DRAIN_TIMEOUT_SECONDS
  *   report-interval: 5m         # BERTH_REPORT_INTERVAL, --report-interval (monitoring reports)
  *   cors-origins: [https://a]   # BERTH_CORS_ORIGINS (comma-separated), --cors-origins; or "*"
@@ -50,6 +53,9 @@ public final class ServeSettings {
         m.put("BERTH_GRPC_PORT", "grpc-port");
         m.put("BERTH_MAX_REQUEST_BYTES", "max-request-bytes");
         m.put("BERTH_REPOSITORY_TOKEN", "repository-token");
+        m.put("BERTH_OPEN_REPOSITORY_API", "open-repository-api");
+        m.put("BERTH_LENIENT_READINESS", "lenient-readiness");
+        m.put("BERTH_ALLOW_EMPTY", "allow-empty");
         m.put("BERTH_DRAIN_TIMEOUT_SECONDS", "drain-timeout-seconds");
         m.put("BERTH_REPORT_INTERVAL", "report-interval");
         m.put("BERTH_CORS_ORIGINS", "cors-origins");
