@@ -71,6 +71,9 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--cors-origins", paramLabel = "ORIGINS",
             description = "Comma-separated origins (https://host[:port]) whose browser pages may call the REST API, or * for any (default: none, CORS off).")
     String corsOrigins;
+    @Option(names = "--reports-dir", paramLabel = "DIR",
+            description = "Folder for the monitoring reports (default: each served version's monitoring/ folder).")
+    String reportsDir;
     @Option(names = "--report-interval", paramLabel = "DURATION",
             description = "Time between monitoring reports written into each served version (default: 5m; e.g. 30s, 5m, 1h).")
     String reportInterval;
@@ -90,6 +93,7 @@ final class ServeCommand implements Callable<Integer> {
         put(flags, "allow-empty", allowEmpty);
         put(flags, "max-request-bytes", maxRequestBytes);
         put(flags, "report-interval", reportInterval);
+        put(flags, "reports-dir", reportsDir);
         put(flags, "cors-origins", corsOrigins);
         put(flags, "grpc-keepalive-time", grpcKeepaliveTime);
         put(flags, "grpc-keepalive-timeout", grpcKeepaliveTimeout);

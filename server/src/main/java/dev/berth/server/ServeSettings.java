@@ -26,6 +26,7 @@ import java.util.Map;
  *   allow-empty: false          # BERTH_ALLOW_EMPTY, --allow-empty (serve an empty registry)
  *   drain-timeout-seconds: 30   # BERTH_DRAIN_TIMEOUT_SECONDS
  *   report-interval: 5m         # BERTH_REPORT_INTERVAL, --report-interval (monitoring reports)
+ *   reports-dir: /var/reports   # BERTH_REPORTS_DIR, --reports-dir (default: each version's monitoring/ folder)
  *   cors-origins: [https://a]   # BERTH_CORS_ORIGINS (comma-separated), --cors-origins; or "*"
  *   compression-min-bytes: 1024 # BERTH_COMPRESSION_MIN_BYTES; -1 never compresses answers
  *   grpc-keepalive-time: 2h                   # BERTH_GRPC_KEEPALIVE_TIME, --grpc-keepalive-time
@@ -58,6 +59,7 @@ public final class ServeSettings {
         m.put("BERTH_ALLOW_EMPTY", "allow-empty");
         m.put("BERTH_DRAIN_TIMEOUT_SECONDS", "drain-timeout-seconds");
         m.put("BERTH_REPORT_INTERVAL", "report-interval");
+        m.put("BERTH_REPORTS_DIR", "reports-dir");
         m.put("BERTH_CORS_ORIGINS", "cors-origins");
         m.put("BERTH_COMPRESSION_MIN_BYTES", "compression-min-bytes");
         m.put("BERTH_GRPC_KEEPALIVE_TIME", "grpc-keepalive-time");
