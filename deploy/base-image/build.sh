@@ -6,8 +6,8 @@
 #   deploy/base-image/build.sh [OUT_DIR]        # default OUT_DIR: ./base-image
 #
 # Writes OUT_DIR/oci (an OCI layout, tag "base") and OUT_DIR/base.tar (a docker-archive, which
-# `berth package --base-image tar:OUT_DIR/base.tar` reads). Needs a JDK with jlink (one with jmods,
-# or 24+), ldd, umoci and skopeo (Debian: apt-get install umoci skopeo). Settings by environment:
+# `berth package --base-image tar:OUT_DIR/base.tar` reads). Needs a JDK 21+ with jlink (one with
+# jmods, or 24+), ldd, umoci and skopeo (Debian: apt-get install umoci skopeo). Settings by environment:
 #   BERTH_JDK        the JDK to link from (default: $JAVA_HOME, else the newest under /usr/lib/jvm)
 #   BERTH_ORT_JAR    the onnxruntime jar whose native library the image must run
 #                    (default: packager/target/lib/onnxruntime-*.jar of this checkout)
@@ -24,7 +24,9 @@ for tool in umoci skopeo ldd; do
   command -v "$tool" >/dev/null || fail "needs $tool (Debian: apt-get install umoci skopeo)"
 done
 
-linkable() { [ -x "$1/bin/jlink" ] && { [ -d "$1/jmods" ] || [ "$("$1/bin/java" -XshowSettings:none -version 2>&1 | sed -nE 's/.*version "([0-9]+).*/\1/p' | head -1)" -ge 24 ]; }; }
+# the JDK's feature version from its release file (berth needs 21+; jlink links without jmods from 24 on)
+feature() { sed -nE 's/^JAVA_VERSION="?([0-9]+).*/\1/p' "$1/release" 2>/dev/null | head -1; }
+linkable() { local v; v=$(feature "$1"); [ -x "$1/bin/jlink" ] && [ "${v:-0}" -ge 21 ] && { [ -d "$1/jmods" ] || [ "$v" -ge 24 ]; }; }
 jdk="${BERTH_JDK:-${JAVA_HOME:-}}"
 if [ -z "$jdk" ] || ! linkable "$jdk"; then
   jdk=""
@@ -32,7 +34,7 @@ if [ -z "$jdk" ] || ! linkable "$jdk"; then
     if linkable "${candidate%/}"; then jdk="${candidate%/}"; break; fi
   done
 fi
-[ -n "$jdk" ] || fail "no JDK whose jlink can link (jmods, or JDK 24+); set BERTH_JDK"
+[ -n "$jdk" ] || fail "no JDK 21+ whose jlink can link (jmods, or JDK 24+); set BERTH_JDK"
 
 ort_jar="${BERTH_ORT_JAR:-$(ls "$root"/packager/target/lib/onnxruntime-[0-9]*.jar 2>/dev/null | head -1 || true)}"
 [ -f "$ort_jar" ] || fail "no onnxruntime jar: build berth once (./berth --help) or set BERTH_ORT_JAR"
