@@ -1,6 +1,7 @@
 package dev.berth.cli;
 
 import dev.berth.packager.BaseImage;
+import dev.berth.packager.Content;
 import dev.berth.packager.ImagePackager;
 import dev.berth.packager.ImageTarget;
 import dev.berth.packager.KubernetesManifests;
@@ -48,6 +49,10 @@ public final class PackageCommand implements Callable<Integer> {
     @Option(names = "--label", paramLabel = "K=V", description = "extra image label (repeatable)")
     Map<String, String> labels = new LinkedHashMap<>();
 
+    @Option(names = "--include", paramLabel = "data,code,logs", defaultValue = "none",
+            description = "also put the version's training data, code and/or logs into the image (default: none of them)")
+    String include;
+
     @Option(names = "--k8s", paramLabel = "DIR", description = "also write Kubernetes and KServe manifests for the image into DIR")
     Path k8s;
 
@@ -70,6 +75,7 @@ public final class PackageCommand implements Callable<Integer> {
                     .target(ImageTarget.parse(to))
                     .baseImage(BaseImage.parse(baseImage))
                     .allowInsecureRegistries(insecure)
+                    .include(Content.parse(include))
                     .workDirectory(workDir != null ? workDir : defaultWorkDir())
                     .listener(progress);
             labels.forEach(builder::label);
@@ -77,8 +83,14 @@ public final class PackageCommand implements Callable<Integer> {
             progress.finish();
             out.println(summary(result));
             if (k8s != null) {
-                List<Path> files = KubernetesManifests.of(result).write(k8s);
+                KubernetesManifests manifests = KubernetesManifests.of(result);
+                List<Path> files = manifests.write(k8s);
                 files.forEach(f -> out.println("wrote " + f));
+                if (!(result.target() instanceof ImageTarget.Registry)) {
+                    // the local digest is not what a registry will hold after a load and a push
+                    out.println("the manifests reference " + manifests.image() + " by tag; after pushing it, pin the digest"
+                            + " the registry holds: skopeo inspect --format '{{.Digest}}' docker://" + result.image());
+                }
             }
             out.println(result.digest());
             out.flush();

@@ -59,6 +59,14 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--repository-token", paramLabel = "TOKEN",
             description = "Bearer token required by the repository API (index, load, unload).")
     String repositoryToken;
+    @Option(names = "--open-repository-api",
+            description = "Let anyone who reaches the port load and unload models when no --repository-token is set (default: refused).")
+    Boolean openRepositoryApi;
+    @Option(names = "--lenient-readiness",
+            description = "Report ready once every model was tried, even when some failed to load (default: strict, as Triton).")
+    Boolean lenientReadiness;
+    @Option(names = "--allow-empty", description = "Serve a registry that holds no model (default: refused).")
+    Boolean allowEmpty;
     @Option(names = "--max-request-bytes", paramLabel = "N", description = "Largest request body accepted (default: 64 MiB).")
     Long maxRequestBytes;
     @Option(names = "--max-request-time", paramLabel = "DURATION",
@@ -84,6 +92,9 @@ final class ServeCommand implements Callable<Integer> {
     Path cache;
     @picocli.CommandLine.Mixin
     RegistryOptions registryOptions;
+    @Option(names = "--reports-dir", paramLabel = "DIR",
+            description = "Folder for the monitoring reports (default: each served version's monitoring/ folder).")
+    String reportsDir;
     @Option(names = "--report-interval", paramLabel = "DURATION",
             description = "Time between monitoring reports written into each served version (default: 5m; e.g. 30s, 5m, 1h).")
     String reportInterval;
@@ -108,12 +119,16 @@ final class ServeCommand implements Callable<Integer> {
         put(flags, "port", port);
         put(flags, "grpc-port", grpcPort);
         put(flags, "repository-token", repositoryToken);
+        put(flags, "open-repository-api", openRepositoryApi);
+        put(flags, "lenient-readiness", lenientReadiness);
+        put(flags, "allow-empty", allowEmpty);
         put(flags, "max-request-bytes", maxRequestBytes);
         put(flags, "report-interval", reportInterval);
         put(flags, "poll-interval", pollInterval);
         put(flags, "cache", cache);
         put(flags, "drain-grace-seconds", drainGraceSeconds);
         put(flags, "drain-timeout-seconds", drainTimeoutSeconds);
+        put(flags, "reports-dir", reportsDir);
         put(flags, "cors-origins", corsOrigins);
         put(flags, "max-request-time", maxRequestTime);
         put(flags, "max-queue-size", maxQueueSize);
@@ -137,6 +152,9 @@ final class ServeCommand implements Callable<Integer> {
         if (mirror == null && !Files.isDirectory(root)) {
             throw new InvalidArgumentException("no registry folder at " + root.toAbsolutePath()
                     + " (give --models DIR or set BERTH_MODELS)");
+        }
+        if (!settings.get("allow-empty").asBoolean().orElse(false)) {
+            EmptyRegistry.check(root);
         }
         BerthServer server;
         BerthMetrics metrics = null;
@@ -172,7 +190,12 @@ final class ServeCommand implements Callable<Integer> {
         }));
         server.start();
         PrintWriter out = spec.commandLine().getOut();
-        awaitReady(server, out);
+        awaitLoads(server, out);
+        server.inferenceService().notReadyReason().ifPresent(reason -> {
+            PrintWriter err = spec.commandLine().getErr();
+            err.println("berth: warning: not ready (/v2/health/ready answers 503): " + reason);
+            err.flush();
+        });
         out.println("berth serving " + root.toAbsolutePath().normalize() + " on http://" + server.host() + ":" + server.port()
                 + " (REST), gRPC on port " + server.grpcPort());
         out.flush();
@@ -181,14 +204,15 @@ final class ServeCommand implements Callable<Integer> {
     }
 
     /**
-     * Holds the "berth serving" line back until the models are loaded, so that it is the last thing a
-     * start prints and means what it says; a slow load says so instead of staying silent, and a server
-     * that is still not ready after {@link #READY_PATIENCE} announces itself anyway (it serves what loaded).
+     * Holds the "berth serving" line back until every model's first load was tried, so that it is the
+     * last thing a start prints and means what it says; a slow load says so instead of staying silent,
+     * and a server whose loads are still running after {@link #READY_PATIENCE} announces itself anyway
+     * (it serves what loaded).
      */
-    private static void awaitReady(BerthServer server, PrintWriter out) throws InterruptedException {
+    private static void awaitLoads(BerthServer server, PrintWriter out) throws InterruptedException {
         long start = System.nanoTime();
         long nextNotice = start + SLOW_LOAD_NOTICE.toNanos();
-        while (!server.inferenceService().ready() && System.nanoTime() - start < READY_PATIENCE.toNanos()) {
+        while (!server.inferenceService().loadsTried() && System.nanoTime() - start < READY_PATIENCE.toNanos()) {
             if (System.nanoTime() > nextNotice) {
                 out.println("berth: listening on http://" + server.host() + ":" + server.port() + ", models still loading...");
                 out.flush();

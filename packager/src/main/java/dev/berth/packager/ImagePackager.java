@@ -85,6 +85,14 @@ public final class ImagePackager {
     public static final String NATIVE_DIR = APP_DIR + "/native";
     /** The registry folder the image serves. */
     public static final String MODELS_DIR = "/models";
+    /**
+     * Where the image's server writes its monitoring reports ({@code BERTH_REPORTS_DIR}): a folder
+     * of its own, owned by {@link #USER}, that the generated manifests mount as an {@code emptyDir},
+     * since the registry folder in the image belongs to root and a deployment makes it read-only.
+     */
+    public static final String REPORTS_DIR = "/var/lib/berth/reports";
+    /** The environment variable {@code berth serve} reads its reports folder from. */
+    public static final String REPORTS_ENV = "BERTH_REPORTS_DIR";
     /** The folder with the image's own metadata. */
     public static final String METADATA_DIR = "/berth";
     /** The packaged version's full manifest. */
@@ -114,6 +122,7 @@ public final class ImagePackager {
     private final Path workDirectory;
     private final PackageListener listener;
     private final Duration connectTimeout;
+    private final java.util.Set<Content> include;
 
     private ImagePackager(Builder b) {
         registry = b.registry;
@@ -128,6 +137,7 @@ public final class ImagePackager {
         workDirectory = b.workDirectory;
         listener = b.listener;
         connectTimeout = b.connectTimeout;
+        include = java.util.Set.copyOf(b.include);
     }
 
     /** Options for one image build. */
@@ -146,6 +156,7 @@ public final class ImagePackager {
     public PackageResult packageImage() {
         int version = registry.resolve(model);
         String name = model.name();
+        refuseSplitAlias(name);
         ModelManifest manifest = registry.storedManifest(name, version).orElseGet(() -> synthesizedManifest(name, version));
         ModelInfo info = registry.info(name);
         ImageReference targetRef = parseImage(image);
@@ -165,6 +176,26 @@ public final class ImagePackager {
         }
     }
 
+    /**
+     * An image serves one version; an alias that splits traffic cannot be packaged as it is, and
+     * packaging only its heavier version would silently drop the canary.
+     */
+    private void refuseSplitAlias(String name) {
+        if (model.alias().isEmpty()) {
+            return;
+        }
+        AliasTarget target = registry.info(name).alias(model.alias().get()).orElse(null);
+        if (target == null || !target.isSplit()) {
+            return;
+        }
+        String split = target.targets().stream().map(t -> "version " + t.version() + " weight " + t.weight())
+                .collect(java.util.stream.Collectors.joining(", "));
+        String each = target.targets().stream().map(t -> name + ":" + t.version()).collect(java.util.stream.Collectors.joining(" and "));
+        throw new PackagingException.InvalidOptionException("alias '" + model.alias().get() + "' of '" + name + "' splits traffic ("
+                + split + ") and an image serves one version: package " + each + " as images of their own and split"
+                + " traffic between their deployments, or point the alias at one version");
+    }
+
     private PackageResult build(String name, int version, ModelManifest manifest, ModelInfo info, ImageReference targetRef,
                                 Path scratch) {
         Instant created = creationTime != null ? creationTime : manifest.created() != null ? manifest.created() : Instant.EPOCH;
@@ -180,7 +211,7 @@ public final class ImagePackager {
                 .setEntrypoint(entrypoint())
                 .setProgramArguments(programArguments())
                 .setEnvironment(Map.of("PORT", Integer.toString(DEFAULT_PORT), GRPC_PORT_ENV, Integer.toString(DEFAULT_GRPC_PORT),
-                        LocalRegistry.MODELS_ENV, MODELS_DIR,
+                        LocalRegistry.MODELS_ENV, MODELS_DIR, REPORTS_ENV, REPORTS_DIR,
                         // ONNX Runtime 1.29's Linux telemetry crashes a JVM whose command line passes ~4 KB
                         // (docs/native-safety.md); off in every image, whatever arguments a deployment adds
                         "ORT_DISABLE_TELEMETRY", "1"))
@@ -277,6 +308,9 @@ public final class ImagePackager {
             try {
                 RegistryProbe.requireReachable(parseImage(r.reference()).getRegistry(), allowInsecureRegistries, connectTimeout, "base image");
             } catch (PackagingException.RegistryUnreachableException e) {
+                if (!e.getMessage().startsWith("cannot reach")) {
+                    throw e; // reachable, but not over HTTPS: the offline hint would mislead
+                }
                 throw new PackagingException.RegistryUnreachableException(e.getMessage()
                         + "; offline, give --base-image tar:FILE (a docker-archive) or a reachable registry", e.getCause());
             }
@@ -336,10 +370,23 @@ public final class ImagePackager {
         FileEntriesLayer.Builder modelLayer = FileEntriesLayer.builder().setName("model");
         AbsoluteUnixPath versionAt = AbsoluteUnixPath.get(MODELS_DIR).resolve(name).resolve(Integer.toString(version));
         Path versionDir = registry.versionDir(name, version);
+        Map<Content, List<Path>> leftOut = new java.util.EnumMap<>(Content.class);
         for (Path file : versionFiles(versionDir)) {
+            Content kind = Content.of(versionDir.relativize(file));
+            if (kind != null && !include.contains(kind)) {
+                leftOut.computeIfAbsent(kind, k -> new ArrayList<>()).add(file);
+                continue;
+            }
             modelLayer.addEntry(file, versionAt.resolve(versionDir.relativize(file).toString().replace('\\', '/')));
         }
+        listener.message(Content.describe(include, leftOut));
         try {
+            // writable by anyone (as /tmp): a container runtime that copies the image folder onto the volume
+            // mounted there (podman's tmpfs copy-up) keeps its mode, whatever user the deployment picks
+            Path reports = Files.createDirectories(scratch.resolve("reports"));
+            modelLayer.addEntry(new com.google.cloud.tools.jib.api.buildplan.FileEntry(reports, AbsoluteUnixPath.get(REPORTS_DIR),
+                    com.google.cloud.tools.jib.api.buildplan.FilePermissions.fromOctalString("777"),
+                    FileEntriesLayer.DEFAULT_MODIFICATION_TIME, USER));
             modelLayer.addEntry(writeJson(scratch.resolve("model.json"), imageModelInfo(info, version)),
                     AbsoluteUnixPath.get(MODELS_DIR).resolve(name).resolve(LocalRegistry.MODEL_INFO_FILE));
 
@@ -564,6 +611,7 @@ public final class ImagePackager {
         private Path workDirectory;
         private PackageListener listener = PackageListener.NONE;
         private Duration connectTimeout = Duration.ofSeconds(5);
+        private java.util.Set<Content> include = Content.DEFAULT;
 
         private Builder() {
         }
@@ -595,6 +643,16 @@ public final class ImagePackager {
         /** The base image; {@link BaseImage#DEFAULT_REFERENCE} by default. */
         public Builder baseImage(BaseImage value) {
             baseImage = Objects.requireNonNull(value, "baseImage");
+            return this;
+        }
+
+        /**
+         * Which of the version's training data, code and logs go into the image; {@link Content#DEFAULT}
+         * (none: an image serves, and data can be large or sensitive) unless set. The model, manifest,
+         * signature, metrics and the other artifacts always go in.
+         */
+        public Builder include(java.util.Set<Content> kinds) {
+            include = java.util.Set.copyOf(Objects.requireNonNull(kinds, "include"));
             return this;
         }
 

@@ -14,7 +14,7 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * Deployment artifacts for a packaged image, pinned by digest: a Kubernetes Deployment, Service
+ * Deployment artifacts for a packaged image: a Kubernetes Deployment, Service
  * and HorizontalPodAutoscaler ({@code autoscaling/v2}), and a KServe {@code InferenceService}
  * ({@code serving.kserve.io/v1beta1}) that runs the image as a custom predictor.
  *
@@ -26,8 +26,18 @@ import java.util.Map;
  * The pods carry the {@code prometheus.io/*} annotations that Prometheus' Kubernetes service
  * discovery examples use to find {@code /metrics}.
  *
- * <p>The KServe InferenceService keeps to the one HTTP port and HTTP probes: KServe (through
- * Knative) runs a custom predictor container with a single port, which its probes must use.
+ * <p>The image is referenced by digest when it was pushed to a registry (the digest the registry
+ * holds), and by the reference the user gave when it went to a tarball or a Docker daemon: the
+ * digest of a local build is not the one a registry will hold after {@code podman load} and a
+ * push, so pinning it would reference an image no registry has.
+ *
+ * <p>The KServe InferenceService passes Knative Serving's validation (KServe's default,
+ * serverless mode): one container port, named {@code http1} (Knative allows only {@code h2c},
+ * {@code http1} or none), no {@code PORT} variable (Knative reserves it and sets it to that port,
+ * which the image reads), probes on that port, no startup probe and only the security-context fields Knative's field masks keep.
+ *
+ * <p>Both run with a read-only root filesystem; {@code /tmp} (ONNX Runtime's native library) and
+ * {@value ImagePackager#REPORTS_DIR} (the monitoring reports) are {@code emptyDir} volumes.
  */
 public final class KubernetesManifests {
     /** Files written by {@link #write(Path)}, in order. */
@@ -39,7 +49,7 @@ public final class KubernetesManifests {
             .enable(YAMLGenerator.Feature.ALWAYS_QUOTE_NUMBERS_AS_STRINGS)
             .build());
 
-    private final String imageByDigest;
+    private final String image;
     private final String modelName;
     private final int modelVersion;
     private final String name;
@@ -50,7 +60,7 @@ public final class KubernetesManifests {
     private final int cpuUtilization;
 
     private KubernetesManifests(Builder b) {
-        imageByDigest = b.imageByDigest;
+        image = b.image;
         modelName = b.modelName;
         modelVersion = b.modelVersion;
         name = resourceName(b.modelName);
@@ -66,9 +76,18 @@ public final class KubernetesManifests {
         return new Builder();
     }
 
-    /** The manifests for a packaging result. */
+    /**
+     * The manifests for a packaging result: the image by digest when it was pushed to a registry,
+     * else by the reference given (see the class comment).
+     */
     public static KubernetesManifests of(PackageResult result) {
-        return builder().imageByDigest(result.imageByDigest()).model(result.modelName(), result.modelVersion()).build();
+        String ref = result.target() instanceof ImageTarget.Registry ? result.imageByDigest() : result.image();
+        return builder().image(ref).model(result.modelName(), result.modelVersion()).build();
+    }
+
+    /** The image reference the manifests use. */
+    public String image() {
+        return image;
     }
 
     /**
@@ -115,8 +134,8 @@ public final class KubernetesManifests {
         Map<String, Object> pod = map(
                 "securityContext", map("runAsNonRoot", true, "runAsUser", 65532, "runAsGroup", 65532),
                 "terminationGracePeriodSeconds", TERMINATION_GRACE_SECONDS,
-                "containers", List.of(container("server", true)),
-                "volumes", List.of(tmpVolume()));
+                "containers", List.of(container("server")),
+                "volumes", volumes());
         Map<String, Object> spec = map(
                 "replicas", minReplicas,
                 "selector", map("matchLabels", selectorLabels()),
@@ -152,9 +171,8 @@ public final class KubernetesManifests {
         Map<String, Object> predictor = map(
                 "minReplicas", minReplicas,
                 "maxReplicas", maxReplicas,
-                "terminationGracePeriodSeconds", TERMINATION_GRACE_SECONDS,
-                "containers", List.of(container("kserve-container", false)),
-                "volumes", List.of(tmpVolume()));
+                "containers", List.of(knativeContainer()),
+                "volumes", volumes());
         return object("serving.kserve.io/v1beta1", "InferenceService", metadata(name, annotations), map("predictor", predictor));
     }
 
@@ -171,25 +189,21 @@ public final class KubernetesManifests {
     static final int DRAIN_TIMEOUT_SECONDS = 30;
     static final int TERMINATION_GRACE_SECONDS = DRAIN_TIMEOUT_SECONDS + 5;
 
-    /** The server container; {@code grpc}: with the gRPC port and its native readiness probe. */
-    private Map<String, Object> container(String containerName, boolean grpc) {
+    /** The Deployment's server container: REST and gRPC ports, gRPC's native readiness probe. */
+    private Map<String, Object> container(String containerName) {
         Map<String, Object> live = map("httpGet", map("path", "/v2/health/live", "port", port), "periodSeconds", 10,
                 "failureThreshold", 3);
         // the empty service name is the server as a whole: SERVING once ready, NOT_SERVING while draining
-        Map<String, Object> ready = grpc
-                ? map("grpc", map("port", grpcPort, "service", ""), "periodSeconds", 5, "failureThreshold", 2)
-                : map("httpGet", map("path", "/v2/health/ready", "port", port), "periodSeconds", 5, "failureThreshold", 2);
+        Map<String, Object> ready = map("grpc", map("port", grpcPort, "service", ""), "periodSeconds", 5, "failureThreshold", 2);
         // loading and warming up a model takes a while; the startup probe keeps liveness from killing it meanwhile
         Map<String, Object> startup = map("httpGet", map("path", "/v2/health/live", "port", port), "periodSeconds", 2,
                 "failureThreshold", 60);
         return map(
                 "name", containerName,
-                "image", imageByDigest,
+                "image", image,
                 "imagePullPolicy", "IfNotPresent",
-                "ports", grpc
-                        ? List.of(map("name", "http", "containerPort", port, "protocol", "TCP"),
-                                map("name", "grpc", "containerPort", grpcPort, "protocol", "TCP"))
-                        : List.of(map("name", "http", "containerPort", port, "protocol", "TCP")),
+                "ports", List.of(map("name", "http", "containerPort", port, "protocol", "TCP"),
+                        map("name", "grpc", "containerPort", grpcPort, "protocol", "TCP")),
                 "env", List.of(map("name", "PORT", "value", Integer.toString(port)),
                         map("name", "BERTH_GRPC_PORT", "value", Integer.toString(grpcPort)),
                         map("name", "BERTH_DRAIN_GRACE_SECONDS", "value", Integer.toString(DRAIN_GRACE_SECONDS)),
@@ -197,15 +211,48 @@ public final class KubernetesManifests {
                 "startupProbe", startup,
                 "livenessProbe", live,
                 "readinessProbe", ready,
-                "resources", map("requests", map("cpu", "500m", "memory", "512Mi"), "limits", map("memory", "1Gi")),
-                "volumeMounts", List.of(map("name", "tmp", "mountPath", "/tmp")),
+                "resources", resources(),
+                "volumeMounts", volumeMounts(),
                 // the image is only read; ONNX Runtime unpacks its native library into /tmp, an emptyDir
                 "securityContext", map("allowPrivilegeEscalation", false, "readOnlyRootFilesystem", true,
                         "capabilities", map("drop", List.of("ALL"))));
     }
 
-    private static Map<String, Object> tmpVolume() {
-        return map("name", "tmp", "emptyDir", map("sizeLimit", "256Mi"));
+    /**
+     * KServe's predictor container, within Knative's rules (k8s_validation.go and fieldmask.go of
+     * knative/serving): KServe's custom-container convention is a container named kserve-container.
+     */
+    private Map<String, Object> knativeContainer() {
+        // the probes' port is the one container port, by number: Knative refuses any other, and by name only 'user-port'
+        Map<String, Object> live = map("httpGet", map("path", "/v2/health/live", "port", port), "periodSeconds", 10,
+                "failureThreshold", 3);
+        Map<String, Object> ready = map("httpGet", map("path", "/v2/health/ready", "port", port), "periodSeconds", 5, "failureThreshold", 2,
+                "timeoutSeconds", 1, "successThreshold", 1);
+        return map(
+                "name", "kserve-container",
+                "image", image,
+                "imagePullPolicy", "IfNotPresent",
+                // http1: the REST API; Knative sets PORT to this port, and the image listens on PORT
+                "ports", List.of(map("name", "http1", "containerPort", port, "protocol", "TCP")),
+                "livenessProbe", live,
+                "readinessProbe", ready,
+                "resources", resources(),
+                "volumeMounts", volumeMounts(),
+                "securityContext", map("readOnlyRootFilesystem", true, "capabilities", map("drop", List.of("ALL"))));
+    }
+
+    private static Map<String, Object> resources() {
+        return map("requests", map("cpu", "500m", "memory", "512Mi"), "limits", map("memory", "1Gi"));
+    }
+
+    private static List<Map<String, Object>> volumeMounts() {
+        return List.of(map("name", "tmp", "mountPath", "/tmp"), map("name", "reports", "mountPath", ImagePackager.REPORTS_DIR));
+    }
+
+    private static List<Map<String, Object>> volumes() {
+        // reports: the monitoring reports a running server writes; they live as long as the pod
+        return List.of(map("name", "tmp", "emptyDir", map("sizeLimit", "256Mi")),
+                map("name", "reports", "emptyDir", map("sizeLimit", "64Mi")));
     }
 
     private Map<String, Object> metadata(String objectName, Map<String, String> annotations) {
@@ -250,7 +297,7 @@ public final class KubernetesManifests {
 
     /** Options of the generated manifests; image and model are required. */
     public static final class Builder {
-        private String imageByDigest;
+        private String image;
         private String modelName;
         private int modelVersion;
         private int port = ImagePackager.DEFAULT_PORT;
@@ -262,10 +309,15 @@ public final class KubernetesManifests {
         private Builder() {
         }
 
-        /** The image as {@code repository@sha256:...}. */
-        public Builder imageByDigest(String value) {
-            imageByDigest = value;
+        /** The image as {@code repository@sha256:...} (pushed) or {@code repository:tag} (a tarball or daemon image). */
+        public Builder image(String value) {
+            image = value;
             return this;
+        }
+
+        /** The image as {@code repository@sha256:...}; the same as {@link #image(String)}. */
+        public Builder imageByDigest(String value) {
+            return image(value);
         }
 
         /** The packaged model version; the name becomes the objects' name, the version a label. */
@@ -303,8 +355,8 @@ public final class KubernetesManifests {
         /** Checks every option at once and returns the manifests. */
         public KubernetesManifests build() {
             List<String> problems = new ArrayList<>();
-            if (imageByDigest == null || !imageByDigest.contains("@sha256:")) {
-                problems.add("an image reference by digest (repository@sha256:...)");
+            if (image == null || image.isBlank() || image.chars().anyMatch(Character::isWhitespace)) {
+                problems.add("an image reference (repository@sha256:... or repository:tag)");
             }
             if (modelName == null || modelName.isBlank()) {
                 problems.add("a model name");

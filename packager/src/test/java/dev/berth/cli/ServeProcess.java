@@ -36,6 +36,7 @@ final class ServeProcess implements AutoCloseable {
     private final java.util.Deque<String> tail = new java.util.ArrayDeque<>();
     /** Every line the server wrote after it announced its port. */
     private final java.util.List<String> log = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+    private final StringBuffer output = new StringBuffer();
 
     private ServeProcess(Process process, long deadline, int port) {
         this.process = process;
@@ -53,11 +54,23 @@ final class ServeProcess implements AutoCloseable {
         return start(command, java.util.Map.of());
     }
 
+    /** Starts as {@link #start(Path, String...)} does, but returns once the port is announced, ready or not. */
+    static ServeProcess startUnready(Path models, String... extra) throws IOException, InterruptedException {
+        List<String> command = BerthJvm.command("serve", "--models", models.toString(), "--port", "0");
+        command.addAll(List.of(extra));
+        return start(command, java.util.Map.of(), false);
+    }
+
     /**
      * Starts {@code command} (a {@code berth serve ... --port 0}, as a JVM or through the launcher)
      * with {@code environment} added, and waits as {@link #start(Path, String...)} does.
      */
     static ServeProcess start(List<String> command, java.util.Map<String, String> environment) throws IOException, InterruptedException {
+        return start(command, environment, true);
+    }
+
+    private static ServeProcess start(List<String> command, java.util.Map<String, String> environment, boolean awaitReady)
+            throws IOException, InterruptedException {
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
         pb.environment().putAll(environment);
         // the settings under test come from flags; the environment running the build must not override them
@@ -84,9 +97,15 @@ final class ServeProcess implements AutoCloseable {
             assertTrue(port > 0, "server announced its port:\n" + log);
             ServeProcess serve = new ServeProcess(p, deadline, port);
             serve.startupLog = log.toString();
+            serve.output.append(log);
             // an unread pipe would block the server once its buffer fills
-            serve.drain = Thread.ofPlatform().daemon().start(() -> lines.lines().forEach(serve::remember));
-            serve.awaitReady();
+            serve.drain = Thread.ofPlatform().daemon().start(() -> lines.lines().forEach(l -> {
+                serve.remember(l);
+                serve.output.append(l).append('\n');
+            }));
+            if (awaitReady) {
+                serve.awaitReady();
+            }
             return serve;
         } catch (IOException | InterruptedException | RuntimeException | AssertionError e) {
             p.destroyForcibly();
@@ -124,6 +143,20 @@ final class ServeProcess implements AutoCloseable {
     /** GET {@code path}, the body as text. */
     HttpResponse<String> get(String path) throws IOException, InterruptedException {
         return http.send(HttpRequest.newBuilder(base.resolve(path)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** Waits (until the start-up deadline) for a line of the server's output (stdout and stderr) that contains {@code text}. */
+    String awaitOutput(String text) throws InterruptedException {
+        while (!output.toString().contains(text) && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        return output.toString();
+    }
+
+    /** POSTs an empty body to {@code path}. */
+    HttpResponse<String> post(String path) throws IOException, InterruptedException {
+        return http.send(HttpRequest.newBuilder(base.resolve(path)).POST(HttpRequest.BodyPublishers.noBody()).build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     /** POSTs a JSON inference request to {@code /v2/models/MODEL/infer}. */

@@ -134,6 +134,10 @@ class KubernetesManifestsTest {
         assertEquals("/tmp", container.at("/volumeMounts/0/mountPath").asText());
         assertEquals(mounted, deployment.at("/spec/template/spec/volumes/0/name").asText());
         assertTrue(deployment.at("/spec/template/spec/volumes/0/emptyDir").isObject());
+        // the monitoring reports go to a writable emptyDir where the image's server writes them
+        assertEquals(ImagePackager.REPORTS_DIR, container.at("/volumeMounts/1/mountPath").asText());
+        assertEquals(container.at("/volumeMounts/1/name").asText(), deployment.at("/spec/template/spec/volumes/1/name").asText());
+        assertTrue(deployment.at("/spec/template/spec/volumes/1/emptyDir").isObject());
 
         // the selector must select the pod template's labels, or the API server refuses the Deployment
         deployment.at("/spec/selector/matchLabels").fields().forEachRemaining(e ->
@@ -147,6 +151,7 @@ class KubernetesManifestsTest {
         assertEquals("kserve-container", predictor.path("name").asText());
         // KServe (Knative) takes one container port, which its probes must use
         assertEquals(1, predictor.path("ports").size());
+        assertEquals("http1", predictor.at("/ports/0/name").asText());
         assertEquals("/v2/health/ready", predictor.at("/readinessProbe/httpGet/path").asText());
         assertEquals(IMAGE, predictor.path("image").asText());
         assertEquals("3", deployment.at("/metadata/labels/app.kubernetes.io~1version").asText());
@@ -179,8 +184,26 @@ class KubernetesManifestsTest {
     }
 
     @Test
-    void refusesAnImageWithoutDigest() {
-        assertThrows(IllegalStateException.class,
-                () -> KubernetesManifests.builder().imageByDigest("repo/churn:3").model("churn", 3).build());
+    void takesATagForImagesNoRegistryHoldsYet(@TempDir Path dir) throws IOException {
+        KubernetesManifests.builder().image("churn:3").model("churn", 3).build().write(dir);
+        assertEquals("churn:3", YAML.readTree(dir.resolve("deployment.yaml").toFile()).at("/spec/template/spec/containers/0/image").asText());
+        assertThrows(IllegalStateException.class, () -> KubernetesManifests.builder().image(" ").model("churn", 3).build());
+    }
+
+    /**
+     * The InferenceService's pod spec against Knative Serving's admission rules (knative/serving
+     * pkg/apis/serving/k8s_validation.go and fieldmask.go), which KServe's default serverless mode
+     * applies: a violation makes the API server refuse the object.
+     */
+    @Test
+    void inferenceServicePassesKnativeValidation(@TempDir Path dir) throws IOException {
+        JsonNode predictor = written(dir, "churn").get("InferenceService").at("/spec/predictor");
+        assertEquals(List.of(), KnativeRules.violations(predictor));
+        // the rules themselves catch what the issue found: PORT set, a port named http, two ports
+        JsonNode deploymentPod = YAML.readTree(dir.resolve("deployment.yaml").toFile()).at("/spec/template/spec");
+        List<String> found = KnativeRules.violations(deploymentPod);
+        assertTrue(found.stream().anyMatch(v -> v.contains("reserved environment variable PORT")), found.toString());
+        assertTrue(found.stream().anyMatch(v -> v.contains("port name 'http'")), found.toString());
+        assertTrue(found.stream().anyMatch(v -> v.contains("more than one container port")), found.toString());
     }
 }

@@ -95,6 +95,34 @@ class PackageErrorsIT {
     }
 
     @Test
+    void plainHttpRegistryWithoutInsecureFlagIsOneLineWithinSeconds() throws IOException {
+        long start = System.nanoTime();
+        Cli.Run run = Cli.packageCommand("churn:1", "--image", registry.address() + "/x/plain:1",
+                "--base-image", "tar:" + OfflineBaseImage.dockerArchive(),
+                "--models", models.toString(), "--work-dir", temp.resolve("work").toString());
+        long seconds = (System.nanoTime() - start) / 1_000_000_000L;
+        String line = failsWithOneLine(run, 1);
+        assertTrue(line.contains("target registry " + registry.address() + " does not speak HTTPS")
+                && line.contains("--insecure-registry"), line);
+        assertTrue(seconds < 15, "failed within seconds, took " + seconds + " s");
+        assertNotTagged(registry, "x/plain", "1");
+    }
+
+    @Test
+    void aliasThatSplitsTrafficIsRefusedWithTheReason() throws IOException {
+        dev.berth.registry.LocalRegistry.open(models).setAlias("churn", "canary", new dev.berth.registry.AliasTarget(List.of(
+                new dev.berth.registry.WeightedVersion(1, 90), new dev.berth.registry.WeightedVersion(2, 10))));
+        try {
+            String line = failsWithOneLine(pack("churn@canary", registry.address() + "/x/canary:1", "--base-image", base), 2);
+            assertTrue(line.contains("alias 'canary' of 'churn' splits traffic (version 1 weight 90, version 2 weight 10)")
+                    && line.contains("package churn:1 and churn:2"), line);
+            assertNotTagged(registry, "x/canary", "1");
+        } finally {
+            dev.berth.registry.LocalRegistry.open(models).deleteAlias("churn", "canary");
+        }
+    }
+
+    @Test
     void rejectedPush() throws IOException {
         try (LocalOciRegistry readOnly = LocalOciRegistry.start(true)) {
             String line = failsWithOneLine(pack("churn:1", readOnly.address() + "/x/churn:1", "--base-image", base), 1);

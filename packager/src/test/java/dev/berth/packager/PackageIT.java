@@ -209,11 +209,19 @@ class PackageIT {
     @Order(4)
     void tarOutputFromTarBaseLoadsIntoPodman() throws IOException {
         Path tar = temp.resolve("churn-1.tar");
+        Path k8s = temp.resolve("k8s-tar");
         Cli.Run run = Cli.packageCommand("churn:1", "--image", "berth-test/churn:1", "--to", "tar:" + tar,
                 "--base-image", "tar:" + OfflineBaseImage.dockerArchive(), "--models", models.toString(),
-                "--work-dir", temp.resolve("work").toString());
+                "--work-dir", temp.resolve("work").toString(), "--k8s", k8s.toString());
         assertEquals(0, run.exitCode(), run.describe());
         assertTrue(run.lastLine().matches("sha256:[0-9a-f]{64}"));
+        // no registry holds the local digest: the manifests use the tag given, and say how to pin the pushed one
+        String deployment = Files.readString(k8s.resolve("deployment.yaml"));
+        assertTrue(deployment.contains("image: berth-test/churn:1") && !deployment.contains("@sha256:"), deployment);
+        assertTrue(run.out().contains("skopeo inspect --format '{{.Digest}}' docker://berth-test/churn:1"), run.describe());
+        // the default content is said at package time
+        assertTrue(run.err().contains("image content: the model, its manifest and artifacts; left out: data (")
+                && run.err().contains("(the default; --include data,code,logs keeps them)"), run.describe());
         try (Podman podman = Podman.start(List.of(registry.address()))) {
             String loaded = podman.run("load", "-i", tar.toString());
             assertTrue(loaded.contains("berth-test/churn:1"), loaded);

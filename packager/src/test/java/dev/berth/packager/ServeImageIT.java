@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The packaged image runs: podman pulls it by digest from the loopback registry, starts it as its
@@ -53,8 +54,10 @@ class ServeImageIT {
         String byDigest = registry.address() + "/models/churn@" + digest;
         // as the generated Kubernetes manifests run it: read-only root, a writable /tmp, no capabilities
         // (host networking: both ports are taken from the free ones, never the image's 8080 and 8081)
+        // the reports folder is a tmpfs as the manifests' emptyDir; reports every second so that one is written here
         String container = podman.run("run", "-d", "--name", "berth-churn-" + port, "--env", "PORT=" + port,
-                "--env", "BERTH_GRPC_PORT=" + grpcPort, "--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL", byDigest).trim();
+                "--env", "BERTH_GRPC_PORT=" + grpcPort, "--env", "BERTH_REPORT_INTERVAL=1s", "--read-only", "--tmpfs", "/tmp",
+                "--tmpfs", ImagePackager.REPORTS_DIR + ":rw,mode=1777", "--cap-drop", "ALL", byDigest).trim();
         try {
             String url = "http://127.0.0.1:" + port;
             ServingChecks.awaitReady(podman, container, url);
@@ -68,6 +71,24 @@ class ServeImageIT {
             JsonNode metadata = ServingChecks.getJson(url + "/v2/models/churn");
             assertEquals("[\"1\"]", metadata.path("versions").toString(), "the image serves exactly the packaged version");
             ServingChecks.assertChurnPredictions(url, models.resolve("churn/1/model.onnx"));
+            // the image sets no token: load and unload are closed, not open to whoever reaches the port
+            var unload = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                            java.net.URI.create(url + "/v2/repository/models/churn/unload")).POST(java.net.http.HttpRequest.BodyPublishers.noBody()).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertEquals(403, unload.statusCode(), unload.body());
+            // the predictions above fill a window: a report is written to the writable folder (the image has no
+            // shell to list it; the server's own counters say it), and none failed to be written
+            String metrics = "";
+            for (int i = 0; i < 50 && !metrics.matches("(?s).*berth_reports_written_total\\{[^}]*\\} [1-9].*"); i++) {
+                Thread.sleep(200);
+                metrics = ServingChecks.get(url + "/metrics").body();
+            }
+            Cmd.Result logged = podman.exec("logs", container);
+            String serverLog = logged.out() + logged.err();
+            assertTrue(metrics.matches("(?s).*berth_reports_written_total\\{[^}]*\\} [1-9].*"), "no report written:\n" + serverLog);
+            assertTrue(!metrics.matches("(?s).*berth_report_failures_total\\{[^}]*\\} [1-9].*"), metrics);
+            String logs = podman.run("logs", container);
+            assertTrue(!logs.contains("AccessDeniedException") && !logs.contains("cannot write monitoring report"), logs);
         } finally {
             podman.exec("rm", "--force", "--time", "2", container);
         }

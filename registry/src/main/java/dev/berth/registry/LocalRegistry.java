@@ -31,11 +31,28 @@ public final class LocalRegistry {
     public static final String MODELS_ENV = "BERTH_MODELS";
 
     private final Path root;
+    /** Where monitoring reports go: null for each version's own monitoring/ folder. */
+    private final Path reportsRoot;
     /** Fault injection for tests of the write path; {@link RegistryWriter.Hook#NONE} otherwise. */
     private volatile RegistryWriter.Hook writeHook = RegistryWriter.Hook.NONE;
 
-    private LocalRegistry(Path root) {
+    private LocalRegistry(Path root, Path reportsRoot) {
         this.root = root.toAbsolutePath().normalize();
+        this.reportsRoot = reportsRoot == null ? null : reportsRoot.toAbsolutePath().normalize();
+    }
+
+    /**
+     * This registry with its monitoring reports kept under {@code reportsRoot/<name>/<version>/}
+     * instead of each version's {@code monitoring/} folder: for a server whose registry is read-only
+     * (a container image), the reports go to a writable volume.
+     */
+    public LocalRegistry withReportsDir(Path reportsRoot) {
+        return new LocalRegistry(root, java.util.Objects.requireNonNull(reportsRoot, "reportsRoot"));
+    }
+
+    private Path reportsDir(String model, int version) {
+        return reportsRoot == null ? versionDir(model, version).resolve(MONITORING_DIR)
+                : reportsRoot.resolve(ModelRef.requireValidName(model, "model name")).resolve(Integer.toString(version));
     }
 
     void writeHook(RegistryWriter.Hook hook) {
@@ -44,7 +61,7 @@ public final class LocalRegistry {
 
     /** Opens the registry at {@code root}; the folder need not exist yet (it is created on first write). */
     public static LocalRegistry open(Path root) {
-        return new LocalRegistry(root);
+        return new LocalRegistry(root, null);
     }
 
     /** The registry folder from {@code --models}, else {@code BERTH_MODELS}, else {@code ./models}. */
@@ -201,7 +218,8 @@ public final class LocalRegistry {
     }
 
     /**
-     * Stores a monitoring report in {@code <name>/<version>/monitoring/<fileName>} atomically.
+     * Stores a monitoring report in {@code <name>/<version>/monitoring/<fileName>} (or the folder
+     * {@link #withReportsDir} gave) atomically.
      * Reports are the only files the registry lets a running server add to a version.
      */
     public Path writeMonitoringReport(String model, int version, String fileName, byte[] content) throws IOException {
@@ -209,14 +227,14 @@ public final class LocalRegistry {
         if (!fileName.matches("[A-Za-z0-9][A-Za-z0-9_.-]*")) {
             throw new InvalidArgumentException("invalid report file name '" + fileName + "'");
         }
-        Path target = versionDir(model, version).resolve(MONITORING_DIR).resolve(fileName);
+        Path target = reportsDir(model, version).resolve(fileName);
         AtomicFiles.write(target, content);
         return target;
     }
 
     /** Report files of a version, oldest first by name. */
     public List<Path> monitoringReports(String model, int version) {
-        Path dir = versionDir(model, version).resolve(MONITORING_DIR);
+        Path dir = reportsDir(model, version);
         if (!Files.isDirectory(dir)) {
             return List.of();
         }

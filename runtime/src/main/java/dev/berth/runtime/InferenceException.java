@@ -51,6 +51,20 @@ public abstract class InferenceException extends RuntimeException {
         return this;
     }
 
+    /**
+     * The message for the client, naming the version that answered when one had been chosen and
+     * the message does not name it already: behind a split alias the same bad request can reach
+     * either version, and the client must be able to tell which one refused it.
+     */
+    public final String messageNamingVersion() {
+        String message = getMessage();
+        int v = resolvedVersion;
+        if (v == 0 || message == null || message.matches("(?s).*\\bversion " + v + "\\b.*")) {
+            return message;
+        }
+        return message + " (answered by version " + v + ")";
+    }
+
     /** The client sent something the model cannot take: HTTP 400, gRPC INVALID_ARGUMENT. */
     public static final class InvalidInput extends InferenceException {
         public InvalidInput(String message) {

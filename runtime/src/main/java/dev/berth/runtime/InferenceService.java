@@ -14,6 +14,22 @@ public interface InferenceService extends AutoCloseable {
     /** True once every model marked to load is loaded and warmed up, and until shutdown begins. */
     boolean ready();
 
+    /**
+     * True once the first load of every model marked to load has been tried, whether it succeeded or
+     * not: what a start-up waits for before it says whether the server is ready. The default is
+     * {@link #ready()}.
+     */
+    default boolean loadsTried() {
+        return ready();
+    }
+
+    /**
+     * Why {@link #ready()} is false, for a person (the readiness endpoints' error); empty while ready.
+     */
+    default java.util.Optional<String> notReadyReason() {
+        return ready() ? java.util.Optional.empty() : java.util.Optional.of("models are still loading");
+    }
+
     /** Metadata of a model version; {@code version} null (or blank) means the model's default version. */
     ModelMetadata modelMetadata(String model, String version);
 

@@ -71,9 +71,10 @@ public final class BerthServer implements AutoCloseable {
         this.settings = b;
         this.core = core;
         ServerInfo info = new ServerInfo(ServerInfo.NAME, ServerInfo.berthVersion(), b.extensions);
-        OipRestService rest = new OipRestService(core, info, inFlight, b.requestMetrics, b.maxRequestBytes,
-                Optional.ofNullable(b.repositoryToken), b.maxRequestTime);
-        OipGrpcService grpc = new OipGrpcService(core, info, inFlight, b.requestMetrics, Optional.ofNullable(b.repositoryToken),
+        RepositoryAccess repository = RepositoryAccess.of(Optional.ofNullable(b.repositoryToken), b.openRepositoryApi);
+        OipRestService rest = new OipRestService(core, info, inFlight, b.requestMetrics, b.maxRequestBytes, repository,
+                b.maxRequestTime);
+        OipGrpcService grpc = new OipGrpcService(core, info, inFlight, b.requestMetrics, repository,
                 Optional.ofNullable(b.statistics), b.maxRequestTime);
 
         ConnectionCap connections = new ConnectionCap(b.maxConnections);
@@ -298,13 +299,16 @@ public final class BerthServer implements AutoCloseable {
         private int maxQueueSize = dev.berth.runtime.onnx.OnnxInferenceService.DEFAULT_MAX_QUEUE_SIZE;
         private long maxTensorBytes = dev.berth.runtime.onnx.OnnxInferenceService.DEFAULT_MAX_TENSOR_BYTES;
         private int maxConnections = DEFAULT_MAX_CONNECTIONS;
+        private boolean openRepositoryApi;
+        private boolean strictReadiness = true;
+        private boolean allowEmpty;
 
         private Builder() {
         }
 
         /**
          * Applies a config node (keys {@code models, host, port, grpc-port, max-request-bytes,
-         * repository-token, drain-timeout-seconds, drain-grace-seconds, cors-origins, compression-min-bytes,
+         * repository-token, open-repository-api, lenient-readiness, allow-empty, drain-timeout-seconds, drain-grace-seconds, cors-origins, compression-min-bytes,
          * grpc-keepalive-time, grpc-keepalive-timeout, grpc-permit-keepalive-time,
          * grpc-permit-keepalive-without-calls}); keys that are absent leave the current value.
          * {@code cors-origins} is a list or a comma-separated string.
@@ -317,6 +321,9 @@ public final class BerthServer implements AutoCloseable {
                 node.get("grpc-port").asInt().ifPresent(this::grpcPort);
                 node.get("max-request-bytes").asLong().ifPresent(this::maxRequestBytes);
                 node.get("repository-token").asString().filter(s -> !s.isBlank()).ifPresent(this::repositoryToken);
+                node.get("open-repository-api").asBoolean().ifPresent(this::openRepositoryApi);
+                node.get("lenient-readiness").asBoolean().ifPresent(lenient -> strictReadiness(!lenient));
+                node.get("allow-empty").asBoolean().ifPresent(this::allowEmpty);
                 node.get("drain-timeout-seconds").asLong().ifPresent(s -> drainTimeout(Duration.ofSeconds(s)));
                 node.get("drain-grace-seconds").asLong().ifPresent(s -> drainGrace(Duration.ofSeconds(s)));
                 Config cors = node.get("cors-origins");
@@ -395,9 +402,34 @@ public final class BerthServer implements AutoCloseable {
             return this;
         }
 
-        /** Bearer token the repository API (index, load, unload) demands; none by default. */
+        /**
+         * Bearer token the repository API (index, load, unload) demands. Without one the index is
+         * open and load/unload are refused unless {@link #openRepositoryApi(boolean)}.
+         */
         public Builder repositoryToken(String token) {
             this.repositoryToken = token;
+            return this;
+        }
+
+        /** Lets anyone load and unload models when no token is configured; default false (refused with 403). */
+        public Builder openRepositoryApi(boolean open) {
+            this.openRepositoryApi = open;
+            return this;
+        }
+
+        /**
+         * Strict readiness (the default, as Triton's): the server is ready only when every version
+         * marked to load is loaded and something is served. Applies to the core built from
+         * {@link #models(Path)}; see {@code OnnxInferenceService.Builder#strictReadiness}.
+         */
+        public Builder strictReadiness(boolean strict) {
+            this.strictReadiness = strict;
+            return this;
+        }
+
+        /** Whether serving no model at all counts as ready (strict readiness only); default false. */
+        public Builder allowEmpty(boolean allow) {
+            this.allowEmpty = allow;
             return this;
         }
 
@@ -584,7 +616,7 @@ public final class BerthServer implements AutoCloseable {
                 throw new IllegalArgumentException(String.join("; ", problems));
             }
             InferenceService core = service != null ? service : coreFactory != null ? coreFactory.apply(models, observer)
-                    : Cores.onnx(models, observer, maxQueueSize, maxTensorBytes);
+                    : Cores.onnx(models, observer, maxQueueSize, maxTensorBytes, strictReadiness, allowEmpty);
             return new BerthServer(this, core);
         }
     }

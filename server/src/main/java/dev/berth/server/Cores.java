@@ -12,12 +12,15 @@ final class Cores {
     private Cores() {
     }
 
-    static InferenceService onnx(Path models, InferenceObserver observer, int maxQueueSize, long maxTensorBytes) {
+    static InferenceService onnx(Path models, InferenceObserver observer, int maxQueueSize, long maxTensorBytes,
+                                 boolean strictReadiness, boolean allowEmpty) {
         return OnnxInferenceService.builder()
                 .registry(LocalRegistry.open(models))
                 .observer(observer)
                 .maxQueueSize(maxQueueSize)
                 .maxTensorBytes(maxTensorBytes)
+                .strictReadiness(strictReadiness)
+                .allowEmpty(allowEmpty)
                 .build();
     }
 }

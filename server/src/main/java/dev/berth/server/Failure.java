@@ -21,7 +21,7 @@ record Failure(Kind kind, String message, int retryAfterSeconds) {
      * model made) are over the per-request ceiling, after a body read whole.
      */
     enum Kind {
-        INVALID(400), UNAUTHENTICATED(401), NOT_FOUND(404), METHOD_NOT_ALLOWED(405), TOO_LARGE(413),
+        INVALID(400), UNAUTHENTICATED(401), FORBIDDEN(403), NOT_FOUND(404), METHOD_NOT_ALLOWED(405), TOO_LARGE(413),
         OVER_MEMORY_LIMIT(413), TOO_MANY_REQUESTS(429), UNAVAILABLE(503), DEADLINE_EXCEEDED(504), INTERNAL(500);
 
         final int httpStatus;
@@ -49,6 +49,13 @@ record Failure(Kind kind, String message, int retryAfterSeconds) {
     /** A repository call without the configured bearer token. */
     static final class Unauthenticated extends RuntimeException {
         Unauthenticated(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    /** A repository call the server is not configured to accept from anyone (see {@link RepositoryAccess}). */
+    static final class Forbidden extends RuntimeException {
+        Forbidden(String message) {
             super(message, null, false, false);
         }
     }
@@ -90,21 +97,22 @@ record Failure(Kind kind, String message, int retryAfterSeconds) {
 
     static Failure of(Throwable t) {
         return switch (t) {
-            case InferenceException.InvalidInput e -> new Failure(Kind.INVALID, e.getMessage());
-            case InferenceException.NotFound e -> new Failure(Kind.NOT_FOUND, e.getMessage());
-            case InferenceException.Unavailable e -> new Failure(Kind.UNAVAILABLE, e.getMessage());
-            case InferenceException.DeadlineExceeded e -> new Failure(Kind.DEADLINE_EXCEEDED, e.getMessage());
-            case InferenceException.QueueFull e -> new Failure(Kind.TOO_MANY_REQUESTS, e.getMessage(), e.retryAfterSeconds());
-            case InferenceException.TooLarge e -> new Failure(Kind.OVER_MEMORY_LIMIT, e.getMessage());
+            case InferenceException.InvalidInput e -> new Failure(Kind.INVALID, e.messageNamingVersion());
+            case InferenceException.NotFound e -> new Failure(Kind.NOT_FOUND, e.messageNamingVersion());
+            case InferenceException.Unavailable e -> new Failure(Kind.UNAVAILABLE, e.messageNamingVersion());
+            case InferenceException.DeadlineExceeded e -> new Failure(Kind.DEADLINE_EXCEEDED, e.messageNamingVersion());
+            case InferenceException.QueueFull e -> new Failure(Kind.TOO_MANY_REQUESTS, e.messageNamingVersion(), e.retryAfterSeconds());
+            case InferenceException.TooLarge e -> new Failure(Kind.OVER_MEMORY_LIMIT, e.messageNamingVersion());
             case InferenceException.Internal e -> {
                 LOG.log(System.Logger.Level.ERROR, "internal error: " + e.getMessage(), e.getCause());
-                yield new Failure(Kind.INTERNAL, e.getMessage());
+                yield new Failure(Kind.INTERNAL, e.messageNamingVersion());
             }
             case ModelNotFoundException e -> new Failure(Kind.NOT_FOUND, e.getMessage());
             case InvalidArgumentException e -> new Failure(Kind.INVALID, e.getMessage());
             case InvalidModelException e -> new Failure(Kind.UNAVAILABLE, e.getMessage());
             case TooLarge e -> new Failure(Kind.TOO_LARGE, e.getMessage());
             case Unauthenticated e -> new Failure(Kind.UNAUTHENTICATED, e.getMessage());
+            case Forbidden e -> new Failure(Kind.FORBIDDEN, e.getMessage());
             default -> {
                 LOG.log(System.Logger.Level.ERROR, "unexpected failure", t);
                 yield new Failure(Kind.INTERNAL, "internal server error");

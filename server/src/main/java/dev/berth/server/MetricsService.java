@@ -58,7 +58,11 @@ public final class MetricsService implements HttpService {
         java.time.Duration interval = settings.get("report-interval").asString()
                 .map(BerthMetrics::parseInterval)
                 .orElse(BerthMetrics.DEFAULT_REPORT_INTERVAL);
-        return BerthMetrics.builder().registry(dev.berth.registry.LocalRegistry.open(models)).reportInterval(interval).build();
+        dev.berth.registry.LocalRegistry registry = dev.berth.registry.LocalRegistry.open(models);
+        // a read-only registry (an image) keeps its reports in a writable folder of their own
+        registry = settings.get("reports-dir").asString().filter(s -> !s.isBlank())
+                .map(dir -> dev.berth.registry.LocalRegistry.open(models).withReportsDir(java.nio.file.Path.of(dir))).orElse(registry);
+        return BerthMetrics.builder().registry(registry).reportInterval(interval).build();
     }
 
     @Override

@@ -67,19 +67,19 @@ final class OipGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceService
     private final ServerInfo info;
     private final InFlight inFlight;
     private final RequestMetrics metrics;
-    private final Optional<byte[]> repositoryToken;
+    private final RepositoryAccess repository;
     private final Optional<StatisticsSource> statistics;
     private final java.time.Duration maxRequestTime;
 
     OipGrpcService(InferenceService core, ServerInfo info, InFlight inFlight, RequestMetrics metrics,
-                   Optional<String> repositoryToken, Optional<StatisticsSource> statistics, java.time.Duration maxRequestTime) {
+                   RepositoryAccess repository, Optional<StatisticsSource> statistics, java.time.Duration maxRequestTime) {
         this.maxRequestTime = maxRequestTime;
         this.statistics = statistics;
         this.core = core;
         this.info = info;
         this.inFlight = inFlight;
         this.metrics = metrics;
-        this.repositoryToken = repositoryToken.map(t -> t.getBytes(StandardCharsets.UTF_8));
+        this.repository = repository;
     }
 
     /** Puts the authorization header where the repository RPCs can check it. */
@@ -102,7 +102,7 @@ final class OipGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceService
 
     @Override
     public void serverReady(ServerReadyRequest request, StreamObserver<ServerReadyResponse> out) {
-        answer(out, () -> ServerReadyResponse.newBuilder().setReady(core.ready() && !inFlight.draining()).build());
+        answer(out, () -> ServerReadyResponse.newBuilder().setReady(!inFlight.draining() && core.ready()).build());
     }
 
     @Override
@@ -235,7 +235,7 @@ final class OipGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceService
     @Override
     public void repositoryIndex(RepositoryIndexRequest request, StreamObserver<RepositoryIndexResponse> out) {
         answer(out, () -> {
-            authorize();
+            authorize(false);
             RepositoryIndexResponse.Builder b = RepositoryIndexResponse.newBuilder();
             List<ModelStatus> index = core.repositoryIndex();
             for (ModelStatus s : index) {
@@ -253,7 +253,7 @@ final class OipGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceService
     @Override
     public void repositoryModelLoad(RepositoryModelLoadRequest request, StreamObserver<RepositoryModelLoadResponse> out) {
         answer(out, () -> {
-            authorize();
+            authorize(true);
             admitted(() -> core.load(request.getModelName()));
             return RepositoryModelLoadResponse.getDefaultInstance();
         });
@@ -262,7 +262,7 @@ final class OipGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceService
     @Override
     public void repositoryModelUnload(RepositoryModelUnloadRequest request, StreamObserver<RepositoryModelUnloadResponse> out) {
         answer(out, () -> {
-            authorize();
+            authorize(true);
             admitted(() -> core.unload(request.getModelName()));
             return RepositoryModelUnloadResponse.getDefaultInstance();
         });
@@ -318,13 +318,14 @@ final class OipGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceService
         }
     }
 
-    private void authorize() {
-        if (repositoryToken.isEmpty()) {
-            return;
-        }
+    private void authorize(boolean change) {
         String header = AUTHORIZATION.get();
-        BearerToken.check(repositoryToken.get(), header == null ? "" : header,
-                "the repository API needs 'authorization: Bearer <token>' metadata");
+        String message = "the repository API needs 'authorization: Bearer <token>' metadata";
+        if (change) {
+            repository.checkChange(header == null ? "" : header, message);
+        } else {
+            repository.checkRead(header == null ? "" : header, message);
+        }
     }
 
     private static <T> void answer(StreamObserver<T> out, Supplier<T> work) {
@@ -348,6 +349,7 @@ final class OipGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceService
             case TOO_LARGE, OVER_MEMORY_LIMIT, TOO_MANY_REQUESTS -> Status.RESOURCE_EXHAUSTED;
             case DEADLINE_EXCEEDED -> Status.DEADLINE_EXCEEDED;
             case UNAUTHENTICATED -> Status.UNAUTHENTICATED;
+            case FORBIDDEN -> Status.PERMISSION_DENIED;
             case METHOD_NOT_ALLOWED -> Status.UNIMPLEMENTED;
             case INTERNAL -> Status.INTERNAL;
         };

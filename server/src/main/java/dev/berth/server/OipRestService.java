@@ -41,18 +41,18 @@ final class OipRestService implements HttpService {
     private final InFlight inFlight;
     private final RequestMetrics metrics;
     private final long maxRequestBytes;
-    private final Optional<byte[]> repositoryToken;
+    private final RepositoryAccess repository;
     private final java.time.Duration maxRequestTime;
 
     OipRestService(InferenceService core, ServerInfo info, InFlight inFlight, RequestMetrics metrics,
-                   long maxRequestBytes, Optional<String> repositoryToken, java.time.Duration maxRequestTime) {
+                   long maxRequestBytes, RepositoryAccess repository, java.time.Duration maxRequestTime) {
         this.maxRequestTime = maxRequestTime;
         this.core = core;
         this.info = info;
         this.inFlight = inFlight;
         this.metrics = metrics;
         this.maxRequestBytes = maxRequestBytes;
-        this.repositoryToken = repositoryToken.map(t -> t.getBytes(StandardCharsets.UTF_8));
+        this.repository = repository;
     }
 
     @Override
@@ -104,12 +104,12 @@ final class OipRestService implements HttpService {
     }
 
     private void serverReady(ServerRequest req, ServerResponse res) {
-        boolean ready = core.ready() && !inFlight.draining();
-        if (ready) {
+        // the core says why it is not ready (loading, a failed version, nothing served) in words
+        Optional<String> notReady = inFlight.draining() ? Optional.of("server is shutting down") : core.notReadyReason();
+        if (notReady.isEmpty()) {
             sendJson(res, 200, OipJson.flags("ready", true));
         } else {
-            sendJson(res, 503, OipJson.flags("ready", false, "error", inFlight.draining()
-                    ? "server is shutting down" : "server is not ready: models are still loading"));
+            sendJson(res, 503, OipJson.flags("ready", false, "error", "server is not ready: " + notReady.get()));
         }
     }
 
@@ -182,7 +182,7 @@ final class OipRestService implements HttpService {
     }
 
     private void repositoryIndex(ServerRequest req, ServerResponse res) throws IOException {
-        authorize(req);
+        repository.checkRead(authorization(req), MISSING_TOKEN);
         boolean readyOnly = OipJson.readIndexReadyFlag(readBody(req));
         List<ModelStatus> index = core.repositoryIndex();
         if (readyOnly) {
@@ -192,7 +192,7 @@ final class OipRestService implements HttpService {
     }
 
     private void repositoryChange(ServerRequest req, ServerResponse res, boolean load) throws IOException {
-        authorize(req);
+        repository.checkChange(authorization(req), MISSING_TOKEN);
         OipJson.checkOptionalObject(readBody(req));
         String model = model(req);
         if (!Replies.admitted()) {
@@ -206,12 +206,10 @@ final class OipRestService implements HttpService {
         sendJson(res, 200, "{}".getBytes(StandardCharsets.UTF_8));
     }
 
-    private void authorize(ServerRequest req) {
-        if (repositoryToken.isEmpty()) {
-            return;
-        }
-        BearerToken.check(repositoryToken.get(), req.headers().first(HeaderNames.AUTHORIZATION).orElse(""),
-                "the repository API needs 'Authorization: Bearer <token>'");
+    private static final String MISSING_TOKEN = "the repository API needs 'Authorization: Bearer <token>'";
+
+    private static String authorization(ServerRequest req) {
+        return req.headers().first(HeaderNames.AUTHORIZATION).orElse("");
     }
 
     private static String model(ServerRequest req) {

@@ -21,9 +21,13 @@ import java.util.Map;
  *   grpc-port: 8081             # BERTH_GRPC_PORT, --grpc-port (unset: 8081, or a free port when port is 0)
  *   max-request-bytes: 67108864 # BERTH_MAX_REQUEST_BYTES, --max-request-bytes
  *   repository-token: secret    # BERTH_REPOSITORY_TOKEN, --repository-token
+ *   open-repository-api: false  # BERTH_OPEN_REPOSITORY_API, --open-repository-api (load/unload without a token)
+ *   lenient-readiness: false    # BERTH_LENIENT_READINESS, --lenient-readiness (ready despite failed models)
+ *   allow-empty: false          # BERTH_ALLOW_EMPTY, --allow-empty (serve an empty registry)
  *   drain-timeout-seconds: 30   # BERTH_DRAIN_TIMEOUT_SECONDS, --drain-timeout-seconds (all of a stop)
  *   drain-grace-seconds: 5      # BERTH_DRAIN_GRACE_SECONDS, --drain-grace-seconds (berth serve's default: 5)
  *   report-interval: 5m         # BERTH_REPORT_INTERVAL, --report-interval (monitoring reports)
+ *   reports-dir: /var/reports   # BERTH_REPORTS_DIR, --reports-dir (default: each version's monitoring/ folder)
  *   cors-origins: [https://a]   # BERTH_CORS_ORIGINS (comma-separated), --cors-origins; or "*"
  *   compression-min-bytes: 1024 # BERTH_COMPRESSION_MIN_BYTES; -1 never compresses answers
  *   grpc-keepalive-time: 2h                   # BERTH_GRPC_KEEPALIVE_TIME, --grpc-keepalive-time
@@ -55,9 +59,13 @@ public final class ServeSettings {
         m.put("BERTH_GRPC_PORT", "grpc-port");
         m.put("BERTH_MAX_REQUEST_BYTES", "max-request-bytes");
         m.put("BERTH_REPOSITORY_TOKEN", "repository-token");
+        m.put("BERTH_OPEN_REPOSITORY_API", "open-repository-api");
+        m.put("BERTH_LENIENT_READINESS", "lenient-readiness");
+        m.put("BERTH_ALLOW_EMPTY", "allow-empty");
         m.put("BERTH_DRAIN_TIMEOUT_SECONDS", "drain-timeout-seconds");
         m.put("BERTH_DRAIN_GRACE_SECONDS", "drain-grace-seconds");
         m.put("BERTH_REPORT_INTERVAL", "report-interval");
+        m.put("BERTH_REPORTS_DIR", "reports-dir");
         m.put("BERTH_CORS_ORIGINS", "cors-origins");
         m.put("BERTH_COMPRESSION_MIN_BYTES", "compression-min-bytes");
         m.put("BERTH_GRPC_KEEPALIVE_TIME", "grpc-keepalive-time");

@@ -251,7 +251,7 @@ final class Cases {
     /** Waits until the server's core reports ready (every model marked to load was tried), failing after {@code seconds}. */
     static void awaitReady(BerthServer server, int seconds) throws InterruptedException {
         long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(seconds);
-        while (!server.inferenceService().ready()) {
+        while (!server.inferenceService().loadsTried()) {
             org.junit.jupiter.api.Assertions.assertTrue(System.nanoTime() < deadline, "models did not load within " + seconds + " s");
             Thread.sleep(20);
         }

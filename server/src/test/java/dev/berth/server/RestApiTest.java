@@ -302,7 +302,7 @@ class RestApiTest {
     }
 
     @Test
-    void repositoryIsOpenWithoutAConfiguredToken() {
+    void repositoryIndexIsOpenWithoutAConfiguredToken() {
         try (BerthServer open = BerthServer.builder().inferenceService(new FakeCore()).port(0).build().start()) {
             RestAssured.given().baseUri("http://127.0.0.1").port(open.port()).post("/v2/repository/index")
                     .then().statusCode(200).body("name", hasItem("echo"));

@@ -48,10 +48,10 @@ class SampleModelsTest {
     static void start() throws Exception {
         Cases.registry(models);
         Cases.copy("testing/scalar_io/model.onnx", models.resolve("spare").resolve("1").resolve("model.onnx"));
-        // a version whose file is not a model: it must not keep the others from serving
+        // a version whose file is not a model: it must not keep the others from serving (lenient readiness: not from ready either)
         java.nio.file.Files.createDirectories(models.resolve("broken").resolve("1"));
         java.nio.file.Files.writeString(models.resolve("broken").resolve("1").resolve("model.onnx"), "not an onnx model");
-        server = BerthServer.builder().models(models).port(0).build().start();
+        server = BerthServer.builder().models(models).port(0).openRepositoryApi(true).strictReadiness(false).build().start();
         Cases.awaitReady(server, 120);
         channel = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext()
                 .maxInboundMessageSize(64 << 20).build();

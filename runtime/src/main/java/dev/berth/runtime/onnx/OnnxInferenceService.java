@@ -63,7 +63,8 @@ import java.util.regex.Pattern;
  * <p>Loading starts in the background when the service is built; {@link #ready()} turns true once
  * every version marked to load has been tried. A version that fails to load is
  * {@link ModelState#UNAVAILABLE} with the reason in {@link #repositoryIndex()} and does not hold
- * back the others (unless {@link Builder#strictReadiness(boolean)} is set).
+ * back the others, but keeps {@link #ready()} false (strict readiness, the default; see
+ * {@link Builder#strictReadiness(boolean)}).
  *
  * <p>Thread-safety: all methods may be called from any number of threads (virtual threads
  * included); {@link #infer} blocks its caller until the answer is there.
@@ -84,6 +85,7 @@ public final class OnnxInferenceService implements InferenceService {
     private final Set<String> modelsToLoad;
     private final boolean strictReadiness;
     private final RunLimits limits;
+    private final boolean allowEmpty;
     private final Duration drainTimeout;
     private final LongSupplier ticker;
 
@@ -107,6 +109,7 @@ public final class OnnxInferenceService implements InferenceService {
         this.modelsToLoad = Set.copyOf(b.modelsToLoad);
         this.strictReadiness = b.strictReadiness;
         this.limits = new RunLimits(b.maxElements, b.maxTensorBytes, b.maxQueueSize);
+        this.allowEmpty = b.allowEmpty;
         this.drainTimeout = b.drainTimeout;
         this.ticker = b.ticker;
         int loaderThreads = Math.max(1, Math.min(b.loadThreads, Runtime.getRuntime().availableProcessors()));
@@ -156,20 +159,51 @@ public final class OnnxInferenceService implements InferenceService {
 
     @Override
     public boolean ready() {
-        if (closing || initialLoad.getCount() > 0) {
-            return false;
+        return notReadyReason().isEmpty();
+    }
+
+    @Override
+    public boolean loadsTried() {
+        return initialLoad.getCount() == 0;
+    }
+
+    /**
+     * Why the service is not ready: shutting down, the first load still running, or (strict
+     * readiness) a version marked to load that is loading or failed, or nothing served at all
+     * unless {@link Builder#allowEmpty(boolean)}.
+     */
+    @Override
+    public Optional<String> notReadyReason() {
+        if (closing) {
+            return Optional.of("server is shutting down");
+        }
+        if (initialLoad.getCount() > 0) {
+            return Optional.of("models are still loading");
         }
         if (!strictReadiness) {
-            return true;
+            return Optional.empty();
         }
-        for (ModelView view : views.values()) {
+        List<String> problems = new ArrayList<>();
+        boolean anyReady = false;
+        for (ModelView view : new TreeMap<>(views).values()) {
             for (VersionSlot slot : view.versions.values()) {
-                if (slot.state == ModelState.LOADING || slot.failed && slot.runner == null) {
-                    return false;
+                if (slot.state == ModelState.READY) {
+                    anyReady = true;
+                } else if (slot.state == ModelState.LOADING) {
+                    problems.add("model '" + view.name + "' version " + slot.version + " is loading");
+                } else if (slot.failed && slot.runner == null) {
+                    problems.add("model '" + view.name + "' version " + slot.version + " " + slot.reason);
                 }
             }
         }
-        return true;
+        if (!problems.isEmpty()) {
+            return Optional.of(String.join("; ", problems));
+        }
+        if (!anyReady && !allowEmpty) {
+            return Optional.of(views.isEmpty() ? "the registry " + registry.root() + " holds no model"
+                    : "no model version is loaded");
+        }
+        return Optional.empty();
     }
 
     @Override
@@ -797,7 +831,8 @@ public final class OnnxInferenceService implements InferenceService {
         private InferenceObserver observer = InferenceObserver.NOOP;
         private Duration pollInterval = Duration.ofSeconds(2);
         private Set<String> modelsToLoad = Set.of();
-        private boolean strictReadiness;
+        private boolean strictReadiness = true;
+        private boolean allowEmpty;
         private long maxElements = DEFAULT_MAX_ELEMENTS;
         private long maxTensorBytes = DEFAULT_MAX_TENSOR_BYTES;
         private int maxQueueSize = DEFAULT_MAX_QUEUE_SIZE;
@@ -836,12 +871,22 @@ public final class OnnxInferenceService implements InferenceService {
         }
 
         /**
-         * When true, {@link #ready()} stays false while any version marked to load failed to
-         * load (Triton's {@code --strict-readiness}); default false, so one broken model does not
-         * take the healthy ones out of a load balancer.
+         * When true (the default, as Triton's {@code --strict-readiness}), {@link #ready()} stays
+         * false while any version marked to load is loading or failed to load, and while no version
+         * is loaded at all (unless {@link #allowEmpty(boolean)}). False: ready once the first load
+         * was tried, so that one broken model does not take the healthy ones out of a load balancer.
          */
         public Builder strictReadiness(boolean strict) {
             this.strictReadiness = strict;
+            return this;
+        }
+
+        /**
+         * With strict readiness, whether a service that serves no version at all (an empty
+         * registry, every model unloaded) counts as ready; default false.
+         */
+        public Builder allowEmpty(boolean allow) {
+            this.allowEmpty = allow;
             return this;
         }
 

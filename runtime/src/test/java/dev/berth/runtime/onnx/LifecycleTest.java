@@ -60,8 +60,8 @@ class LifecycleTest {
         Files.writeString(broken.resolve("model.onnx"), "this is not an onnx model");
         RecordingObserver observer = new RecordingObserver();
         try (var service = TestModels.start(OnnxInferenceService.builder().registry(LocalRegistry.open(root))
-                .pollInterval(Duration.ofMillis(50)).observer(observer))) {
-            assertTrue(service.ready(), "one broken model does not hold back readiness");
+                .pollInterval(Duration.ofMillis(50)).observer(observer).strictReadiness(false))) {
+            assertTrue(service.ready(), "lenient readiness: one broken model does not hold back readiness");
             ModelStatus status = service.repositoryIndex().get(0);
             assertEquals("broken", status.name());
             assertEquals(ModelState.UNAVAILABLE, status.state());
@@ -85,9 +85,32 @@ class LifecycleTest {
         }
         Files.writeString(root.resolve("broken/1/model.onnx"), "broken again");
         try (var strict = TestModels.start(OnnxInferenceService.builder().registry(LocalRegistry.open(root))
-                .pollInterval(Duration.ZERO).strictReadiness(true))) {
-            assertFalse(strict.ready(), "strict readiness waits for every model");
+                .pollInterval(Duration.ZERO))) {
+            assertFalse(strict.ready(), "strict readiness (the default) waits for every model");
+            String reason = strict.notReadyReason().orElseThrow();
+            assertTrue(reason.startsWith("model 'broken' version 1 failed to load"), reason);
             assertEquals(1, strict.infer(churn(null)).version());
+        }
+    }
+
+    @Test
+    void strictReadinessIsFalseWithNothingServedUnlessEmptyIsAllowed() throws Exception {
+        try (var empty = TestModels.start(OnnxInferenceService.builder().registry(LocalRegistry.open(root)).pollInterval(Duration.ZERO))) {
+            assertFalse(empty.ready(), "an empty registry is not ready");
+            assertTrue(empty.notReadyReason().orElseThrow().contains("holds no model"), empty.notReadyReason().toString());
+        }
+        try (var empty = TestModels.start(OnnxInferenceService.builder().registry(LocalRegistry.open(root))
+                .pollInterval(Duration.ZERO).allowEmpty(true))) {
+            assertTrue(empty.ready(), "allowEmpty: an empty registry is ready");
+        }
+        TestModels.addVersion(root, "churn", 1, "churn");
+        try (var service = TestModels.start(OnnxInferenceService.builder().registry(LocalRegistry.open(root)).pollInterval(Duration.ZERO))) {
+            assertTrue(service.ready());
+            service.unload("churn");
+            assertFalse(service.ready(), "the only model unloaded: nothing is served");
+            assertEquals("no model version is loaded", service.notReadyReason().orElseThrow());
+            service.load("churn");
+            assertTrue(service.ready(), "loaded again");
         }
     }
 
