@@ -10,7 +10,6 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -50,7 +49,10 @@ class EnvironmentHoldTest {
     void withoutTheHoldTheHookCrashesTheNextRun() throws Exception {
         Run unheld = probe("unheld");
         assertTrue(unheld.output().contains("ONNX Runtime's hook ran"), unheld.output());
-        assertNotEquals(0, unheld.exit(), "a run after ONNX Runtime's hook without berth's reference:\n" + unheld.output());
-        assertTrue(!unheld.output().strip().endsWith("ok"), unheld.output());
+        // with the environment freed the next run either dies in native code (SIGSEGV at ONNX Runtime's
+        // default log level) or, at berth's FATAL level, fails for want of the freed logger: never "run ok"
+        String afterHook = unheld.output().substring(unheld.output().indexOf("ONNX Runtime's hook ran"));
+        assertTrue(!afterHook.contains("run ok"), "a run after ONNX Runtime's hook without berth's reference:\n" + unheld.output());
+        assertTrue(unheld.exit() != 0 || afterHook.contains("Exception"), unheld.output());
     }
 }
