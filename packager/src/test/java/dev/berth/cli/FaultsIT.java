@@ -56,7 +56,7 @@ class FaultsIT {
 
     private void sigtermUnderLoad(List<String> report) throws Exception {
         Path models = SlowModelShutdownIT.registerSlowModel(tmp.resolve("slow"));
-        report.add("## SIGTERM under load, slow model in flight (8 keep-alive connections, grace 2 s, timeout 20 s)");
+        report.add("## SIGTERM under load, slow model in flight (8 keep-alive HTTP/1.1 connections and 2 gRPC channels, grace 2 s, timeout 20 s)");
         report.add("");
         report.add("| round | 200 before | 200 after signal | 503 after signal | dropped | refused (closed, never sent) | not ready after | last answer | exit status | exit after |");
         report.add("|---|---|---|---|---|---|---|---|---|---|");
