@@ -27,22 +27,30 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * SIGTERM to {@code berth serve} under load, through real keep-alive connections (issue 10: every
- * connection lost a request, the listener was gone 0.1 s after the signal). Eight client loops on
- * their own connections (one sending requests of about a second, seven quick ones) and a readiness
- * poller run until the listener refuses connections; then every request sent must have been answered
+ * connection lost a request, the listener was gone 0.1 s after the signal). Eight REST client loops
+ * on their own connections (one sending requests of about a second, seven quick ones), two gRPC
+ * loops (grpc-java, a channel each) and a readiness poller run until the listeners refuse connections; then every request sent must have been answered
  * with 200 or 503 (the 503s with {@code Connection: close}), readiness must have turned false at once
  * while the listener kept answering for the grace period, the process must have exited by itself
  * within the drain timeout, and its last report must hold every 200.
  */
 class DrainUnderLoadIT {
     private static final int CONNECTIONS = 8;
+    /** gRPC client loops beside the REST ones, each on a channel of its own. */
+    static final int GRPC_CHANNELS = 2;
     private static final int GRACE_SECONDS = 2;
     private static final int TIMEOUT_SECONDS = 20;
+
+    /** The connection column of a gRPC outcome. */
+    static final String GRPC = "grpc";
 
     @TempDir
     Path tmp;
 
-    /** One request's fate, times in ms since the signal (negative: before it). */
+    /**
+     * One request's fate, times in ms since the signal (negative: before it). gRPC calls count as
+     * status 200 (OK) or 503 (UNAVAILABLE answered by berth: "server is shutting down").
+     */
     record Outcome(int connection, long sentMs, long answeredMs, int status, String connectionHeader, String error) {
         boolean dropped() {
             return error != null && !error.startsWith("refused");
@@ -58,8 +66,10 @@ class DrainUnderLoadIT {
         assertEquals(List.of(), drill.outcomes.stream().filter(Outcome::dropped).toList(), "requests sent and never answered");
         assertEquals(List.of(), drill.outcomes.stream().filter(o -> o.error == null && o.status != 200 && o.status != 503).toList(),
                 "answers other than 200 and 503");
-        assertEquals(List.of(), drill.outcomes.stream().filter(o -> o.status == 503 && !"close".equalsIgnoreCase(o.connectionHeader)).toList(),
-                "503s without Connection: close");
+        assertEquals(List.of(), drill.outcomes.stream().filter(o -> o.status == 503 && !"close".equalsIgnoreCase(o.connectionHeader)
+                && !o.connectionHeader.equals(GRPC)).toList(), "REST 503s without Connection: close");
+        assertTrue(drill.outcomes.stream().anyMatch(o -> o.connectionHeader.equals(GRPC) && o.status == 503), "gRPC calls during the drain got UNAVAILABLE");
+        assertTrue(drill.outcomes.stream().anyMatch(o -> o.connectionHeader.equals(GRPC) && o.status == 200 && o.answeredMs < 0), "gRPC served before");
         assertTrue(drill.outcomes.stream().anyMatch(o -> o.status == 200 && o.answeredMs > 0), "requests in flight at the signal finished");
         assertTrue(drill.outcomes.stream().anyMatch(o -> o.status == 503), "new work during the drain got 503");
         assertTrue(drill.notReadyMs >= 0 && drill.notReadyMs < 500, "readiness false within 0.5 s of the signal: " + drill.notReadyMs + " ms");
@@ -72,8 +82,8 @@ class DrainUnderLoadIT {
         for (Path f : LocalRegistry.open(models).monitoringReports("slow", 1)) {
             reported += MonitoringReport.read(f).requests().success();
         }
-        // the calibration's two requests are in the report as well
-        assertEquals(drill.outcomes.stream().filter(o -> o.status == 200).count() + 2, reported, "every 200 is in a report");
+        // the calibration's two requests and the gRPC warm-up are in the report as well
+        assertEquals(drill.outcomes.stream().filter(o -> o.status == 200).count() + 3, reported, "every 200 is in a report");
     }
 
     /** A SIGTERM-under-load run and what the clients saw; also used by the fault script (FaultsIT). */
@@ -91,6 +101,7 @@ class DrainUnderLoadIT {
             try (ServeProcess serve = ServeProcess.start(models, "--grpc-port", "0", "--drain-grace-seconds", Integer.toString(graceSeconds),
                     "--drain-timeout-seconds", Integer.toString(timeoutSeconds))) {
                 d.slowRows = SlowModelShutdownIT.calibrate(serve);
+                grpcWarmUp(serve.grpcPort()); // the server's first gRPC call loads its classes: not while the clock runs
                 AtomicLong signal = new AtomicLong(Long.MAX_VALUE);
                 ConcurrentLinkedQueue<Outcome> seen = new ConcurrentLinkedQueue<>();
                 List<Thread> clients = new ArrayList<>();
@@ -98,6 +109,10 @@ class DrainUnderLoadIT {
                     int connection = c;
                     byte[] body = SlowOnnx.request(c == 0 ? d.slowRows : 4);
                     clients.add(Thread.ofPlatform().start(() -> loop(serve.base(), connection, body, signal, seen)));
+                }
+                for (int c = 0; c < GRPC_CHANNELS; c++) {
+                    int connection = connections + c;
+                    clients.add(Thread.ofPlatform().start(() -> grpcLoop(serve.grpcPort(), connection, signal, seen)));
                 }
                 long[] notReady = {-1};
                 Thread poller = Thread.ofPlatform().start(() -> notReady[0] = pollReadiness(serve.base(), signal));
@@ -142,6 +157,70 @@ class DrainUnderLoadIT {
                     return;
                 }
             }
+        }
+
+        /** Sends ModelInfer calls on one channel until the listener refuses the connection. */
+        private static void grpcLoop(int port, int connection, AtomicLong signal, ConcurrentLinkedQueue<Outcome> seen) {
+            io.grpc.ManagedChannel channel = io.grpc.ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+            var request = dev.berth.server.grpc.proto.ModelInferRequest.newBuilder().setModelName("slow")
+                    .addInputs(dev.berth.server.grpc.proto.ModelInferRequest.InferInputTensor.newBuilder().setName("x").setDatatype("FP32")
+                            .addShape(1).addShape(SlowOnnx.WIDTH).setContents(grpcContents())).build();
+            try {
+                while (true) {
+                    long sent = System.nanoTime();
+                    try {
+                        dev.berth.server.grpc.proto.GRPCInferenceServiceGrpc.newBlockingStub(channel)
+                                .withDeadlineAfter(60, TimeUnit.SECONDS).modelInfer(request);
+                        seen.add(new Outcome(connection, ms(sent, signal), ms(System.nanoTime(), signal), 200, GRPC, null));
+                    } catch (io.grpc.StatusRuntimeException e) {
+                        io.grpc.Status st = e.getStatus();
+                        long now = ms(System.nanoTime(), signal);
+                        if (st.getCode() == io.grpc.Status.Code.UNAVAILABLE && String.valueOf(st.getDescription()).contains("shutting down")) {
+                            seen.add(new Outcome(connection, ms(sent, signal), now, 503, GRPC, null));
+                        } else if (st.getCode() == io.grpc.Status.Code.UNAVAILABLE && refused(st.getCause())) {
+                            seen.add(new Outcome(connection, ms(sent, signal), now, 0, GRPC, "refused: " + st));
+                            return;
+                        } else {
+                            seen.add(new Outcome(connection, ms(sent, signal), now, 0, GRPC, st.toString()));
+                            if (System.nanoTime() > signal.get()) {
+                                return;
+                            }
+                        }
+                    }
+                }
+            } finally {
+                channel.shutdownNow();
+            }
+        }
+
+        private static void grpcWarmUp(int port) {
+            io.grpc.ManagedChannel channel = io.grpc.ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+            try {
+                dev.berth.server.grpc.proto.GRPCInferenceServiceGrpc.newBlockingStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS)
+                        .modelInfer(dev.berth.server.grpc.proto.ModelInferRequest.newBuilder().setModelName("slow")
+                                .addInputs(dev.berth.server.grpc.proto.ModelInferRequest.InferInputTensor.newBuilder().setName("x")
+                                        .setDatatype("FP32").addShape(1).addShape(SlowOnnx.WIDTH).setContents(grpcContents())).build());
+            } finally {
+                channel.shutdownNow();
+            }
+        }
+
+        /** A connection refused (the listener is closed): the call was never sent. */
+        private static boolean refused(Throwable cause) {
+            for (Throwable t = cause; t != null; t = t.getCause()) {
+                if (t instanceof ConnectException || String.valueOf(t.getMessage()).contains("Connection refused")) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        private static dev.berth.server.grpc.proto.InferTensorContents grpcContents() {
+            var b = dev.berth.server.grpc.proto.InferTensorContents.newBuilder();
+            for (int i = 0; i < SlowOnnx.WIDTH; i++) {
+                b.addFp32Contents(0.5f);
+            }
+            return b.build();
         }
 
         /** Polls readiness every 20 ms; the ms after the signal at which it first answered 503 (-1: never). */

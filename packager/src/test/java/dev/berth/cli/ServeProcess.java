@@ -24,7 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * state the test left it in.
  */
 final class ServeProcess implements AutoCloseable {
-    private static final Pattern SERVING = Pattern.compile("berth serving .* on http://127\\.0\\.0\\.1:(\\d+)");
+    private static final Pattern SERVING = Pattern.compile("berth serving .* on http://127\\.0\\.0\\.1:(\\d+)(?: \\(REST\\), gRPC on port (\\d+))?");
 
     private final Process process;
     private final long deadline;
@@ -37,6 +37,8 @@ final class ServeProcess implements AutoCloseable {
     /** Every line the server wrote after it announced its port. */
     private final java.util.List<String> log = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
     private final StringBuffer output = new StringBuffer();
+
+    private int grpcPort = -1;
 
     private ServeProcess(Process process, long deadline, int port) {
         this.process = process;
@@ -82,6 +84,7 @@ final class ServeProcess implements AutoCloseable {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
             BufferedReader lines = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
             int port = -1;
+            int grpc = -1;
             StringBuilder log = new StringBuilder();
             while (port < 0 && System.nanoTime() < deadline) {
                 String line = lines.readLine();
@@ -92,12 +95,14 @@ final class ServeProcess implements AutoCloseable {
                 Matcher m = SERVING.matcher(line);
                 if (m.find()) {
                     port = Integer.parseInt(m.group(1));
+                    grpc = m.group(2) == null ? -1 : Integer.parseInt(m.group(2));
                 }
             }
             assertTrue(port > 0, "server announced its port:\n" + log);
             ServeProcess serve = new ServeProcess(p, deadline, port);
             serve.startupLog = log.toString();
             serve.output.append(log);
+            serve.grpcPort = grpc;
             // an unread pipe would block the server once its buffer fills
             serve.drain = Thread.ofPlatform().daemon().start(() -> lines.lines().forEach(l -> {
                 serve.remember(l);
@@ -133,6 +138,11 @@ final class ServeProcess implements AutoCloseable {
     /** {@link System#nanoTime()} at which the start-up's 60 s are over; tests reuse it as their own limit. */
     long deadline() {
         return deadline;
+    }
+
+    /** The gRPC port the server announced (-1 when it did not). */
+    int grpcPort() {
+        return grpcPort;
     }
 
     /** The server's REST address, {@code http://127.0.0.1:PORT}. */

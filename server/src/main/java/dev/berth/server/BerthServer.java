@@ -240,8 +240,11 @@ public final class BerthServer implements AutoCloseable {
             LOG.log(System.Logger.Level.WARNING, "requests still in flight after " + settings.drainTimeout + "; stopping anyway");
         }
         try {
-            grpcServer.stop(min(GRPC_CLOSE_GRACE, Duration.ofNanos(Math.max(0, deadline - System.nanoTime()))));
+            // REST first: an HTTP/1 connection opened in the moment its listener closes can lose its request
+            // (HTTP/1.1 has no way to refuse it), so that moment comes as early as possible; gRPC's GOAWAY
+            // lets clients retry calls the server never started, so its listener can close later
             webServer.stop();
+            grpcServer.stop(min(GRPC_CLOSE_GRACE, Duration.ofNanos(Math.max(0, deadline - System.nanoTime()))));
         } finally {
             core.close();
             LOG.log(System.Logger.Level.INFO, "stopped after " + (System.nanoTime() - start) / 1_000_000 + " ms");

@@ -5,17 +5,17 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import dev.berth.registry.testing.SlowOnnx;
 
-import java.lang.reflect.Constructor;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
 import java.util.Map;
 
 /**
- * A JVM that does what a SIGTERM does to berth's sessions, without the timing: opens a session,
- * runs ONNX Runtime's own shutdown hook body ({@code OrtEnvironment$OrtEnvCloser}), then runs the
- * session again on a fresh thread (a queued request reaching a worker) and closes it. Prints
- * {@code ok} when it survived. With the argument {@code unheld} it first drops berth's reference
- * (the situation before the fix). Run as a child process by {@link EnvironmentHoldTest}.
+ * A JVM that shuts down the way SIGTERM makes berth's shut down, without the timing: opens a
+ * session and runs it, then calls {@link System#exit}, which starts every shutdown hook at once,
+ * ONNX Runtime's own ({@code OrtEnvironment$OrtEnvCloser}) among them. A hook standing for berth's
+ * drain waits until that one has run, runs the session on a fresh thread (a queued request reaching
+ * a worker) and prints {@code ok} when it survived. With the argument {@code unheld} it first drops
+ * berth's reference (the situation before the fix). Run as a child process by {@link EnvironmentHoldTest}.
  */
 public final class EnvironmentHoldProbe {
     private EnvironmentHoldProbe() {
@@ -27,17 +27,22 @@ public final class EnvironmentHoldProbe {
         if (args.length > 0 && args[0].equals("unheld")) {
             EnvironmentHold.release();
         }
-        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
-            OrtSession session = env.createSession(SlowOnnx.model(48), options);
-            run(env, session);
-            ortShutdownHook(env).run();
-            System.out.println("ONNX Runtime's hook ran");
-            Thread worker = new Thread(() -> run(env, session));
-            worker.start();
-            worker.join();
-            session.close();
-        }
-        System.out.println("ok");
+        OrtSession session = env.createSession(SlowOnnx.model(48), new OrtSession.SessionOptions());
+        run(env, session);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                Thread.sleep(500); // ONNX Runtime's hook, started with this one, has run by now
+                System.out.println("ONNX Runtime's hook ran");
+                Thread worker = new Thread(() -> run(env, session));
+                worker.start();
+                worker.join();
+                session.close();
+                System.out.println("ok");
+            } catch (Exception e) {
+                System.out.println("failed: " + e);
+            }
+        }));
+        System.exit(0);
     }
 
     private static void run(OrtEnvironment env, OrtSession session) {
@@ -49,15 +54,5 @@ public final class EnvironmentHoldProbe {
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
-    }
-
-    /** The Runnable ONNX Runtime registers as its shutdown hook, for this environment. */
-    private static Runnable ortShutdownHook(OrtEnvironment env) throws ReflectiveOperationException {
-        Class<?> closer = Class.forName("ai.onnxruntime.OrtEnvironment$OrtEnvCloser");
-        Constructor<?> c = closer.getDeclaredConstructor(long.class, long.class);
-        c.setAccessible(true);
-        java.lang.reflect.Field api = Class.forName("ai.onnxruntime.OnnxRuntime").getDeclaredField("ortApiHandle");
-        api.setAccessible(true);
-        return (Runnable) c.newInstance(api.getLong(null), EnvironmentHold.nativeHandle(env));
     }
 }

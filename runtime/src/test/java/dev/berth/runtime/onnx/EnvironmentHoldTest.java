@@ -13,9 +13,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * ONNX Runtime's shutdown hook frees the native environment; a session run after it dies with
- * SIGSEGV (issue 10). {@link EnvironmentHold} keeps the environment alive until berth lets it go.
- * Each case runs {@link EnvironmentHoldProbe} in its own JVM, since the failure is a crash.
+ * ONNX Runtime's shutdown hook frees the native environment; a session run after it, while the JVM
+ * shuts down, dies with SIGSEGV (issue 10). {@link EnvironmentHold} keeps the environment alive
+ * until berth lets it go. Each case runs {@link EnvironmentHoldProbe} (a real {@code System.exit}
+ * with ONNX Runtime's real hook) in its own JVM, since the failure is a crash.
  */
 class EnvironmentHoldTest {
     @TempDir
