@@ -72,10 +72,13 @@ public final class BerthServer implements AutoCloseable {
         this.core = core;
         ServerInfo info = new ServerInfo(ServerInfo.NAME, ServerInfo.berthVersion(), b.extensions);
         RepositoryAccess repository = RepositoryAccess.of(Optional.ofNullable(b.repositoryToken), b.openRepositoryApi);
-        OipRestService rest = new OipRestService(core, info, inFlight, b.requestMetrics, b.maxRequestBytes, repository,
-                b.maxRequestTime);
-        OipGrpcService grpc = new OipGrpcService(core, info, inFlight, b.requestMetrics, repository,
-                Optional.ofNullable(b.statistics), b.maxRequestTime);
+        // REST's exchanges enter the drain in Replies' filter, from their first byte; gRPC's calls in the exchange
+        OipRestService rest = new OipRestService(core, info, new InferenceExchange(core, b.requestMetrics,
+                RequestMetrics.Protocol.REST, inFlight, InferenceExchange.Admission.ofExchange(Replies::admitted),
+                b.maxRequestTime), b.maxRequestBytes, repository);
+        OipGrpcService grpc = new OipGrpcService(core, info, new InferenceExchange(core, b.requestMetrics,
+                RequestMetrics.Protocol.GRPC, inFlight, InferenceExchange.Admission.ofCalls(inFlight), b.maxRequestTime),
+                repository, Optional.ofNullable(b.statistics));
 
         ConnectionCap connections = new ConnectionCap(b.maxConnections);
         HttpRouting.Builder http = HttpRouting.builder();
