@@ -1,9 +1,10 @@
 package dev.berth.server;
 
-import dev.berth.monitoring.RequestMetrics;
 import dev.berth.runtime.InferenceObserver;
 import dev.berth.runtime.InferenceService;
 import dev.berth.server.codec.AliasingInferMarshaller;
+import dev.berth.server.spi.RequestMetrics;
+import dev.berth.server.spi.ServerMonitoring;
 import io.helidon.config.Config;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.WebServerConfig;
@@ -78,7 +79,7 @@ public final class BerthServer implements AutoCloseable {
                 b.maxRequestTime), b.maxRequestBytes, repository);
         OipGrpcService grpc = new OipGrpcService(core, info, new InferenceExchange(core, b.requestMetrics,
                 RequestMetrics.Protocol.GRPC, inFlight, InferenceExchange.Admission.ofCalls(inFlight), b.maxRequestTime),
-                repository, Optional.ofNullable(b.statistics));
+                repository, Optional.ofNullable(b.monitoring));
 
         ConnectionCap connections = new ConnectionCap(b.maxConnections);
         HttpRouting.Builder http = HttpRouting.builder();
@@ -87,13 +88,14 @@ public final class BerthServer implements AutoCloseable {
         // requests on an HTTP/2 connection over max-connections get a 503 before anything else runs
         http.addFilter(connections.filter());
         Cors.of(b.corsOrigins).ifPresent(cors -> http.addFilter(cors.filter()));
-        // extra services first: monitoring's routes must win over the catch-all answers below
+        // extra services first, then monitoring's: their routes must win over the inference routes and the
+        // catch-all 404 (/v2/models/stats is not a model named "stats")
         for (HttpService s : b.services) {
             http.register(s);
         }
+        http.register(new MonitoringRoutes(Optional.ofNullable(b.monitoring)));
         http.register(rest);
-        http.any((req, res) -> OipRestService.sendError(res, 404, "no such endpoint: " + req.prologue().method().text()
-                + " " + req.path().path()));
+        RestRoutes.install(http);
         this.health = new GrpcHealth(core, inFlight);
         // ModelInfer and ModelStreamInfer parse with aliasing: raw tensors stay views of the received message
         this.grpcServer = GrpcServer.create(b.host, b.resolvedGrpcPort(), b.maxRequestBytes, b.grpcKeepalive,
@@ -293,7 +295,7 @@ public final class BerthServer implements AutoCloseable {
         private String repositoryToken;
         private InferenceObserver observer = InferenceObserver.NOOP;
         private RequestMetrics requestMetrics = RequestMetrics.NOOP;
-        private StatisticsSource statistics;
+        private ServerMonitoring monitoring;
         private final List<HttpService> services = new ArrayList<>();
         private final List<String> extensions = new ArrayList<>(ServerInfo.BUILT_IN_EXTENSIONS);
         private Duration drainTimeout = Duration.ofSeconds(30);
@@ -452,12 +454,16 @@ public final class BerthServer implements AutoCloseable {
         }
 
         /**
-         * Where the gRPC {@code ModelStatistics} RPC reads Triton's statistics; without one the RPC
-         * answers UNIMPLEMENTED. {@link MetricsService#install} sets it.
+         * Plugs monitoring in: it observes the core built from {@link #models(Path)} and every request of
+         * both front ends, answers {@code GET /metrics} and Triton's statistics (REST and the gRPC
+         * {@code ModelStatistics} RPC), and server metadata lists the statistics extension. Without it
+         * those endpoints answer 404 / UNIMPLEMENTED.
          */
-        public Builder statistics(StatisticsSource source) {
-            this.statistics = Objects.requireNonNull(source, "statistics");
-            return this;
+        public Builder monitoring(ServerMonitoring monitoring) {
+            this.monitoring = Objects.requireNonNull(monitoring, "monitoring");
+            observer(monitoring);
+            requestMetrics(monitoring);
+            return addExtension(MonitoringRoutes.STATISTICS_EXTENSION);
         }
 
         /** An extra HTTP service on the REST port (e.g. {@code /metrics}); its routes take precedence. */

@@ -50,7 +50,7 @@ final class ConnectionCap {
         return (chain, req, res) -> {
             if (!overCap.isEmpty() && overCap.contains(req.socketId()) && !admitLate(req.socketId())) {
                 res.header(io.helidon.http.HeaderNames.RETRY_AFTER, "1");
-                OipRestService.sendError(res, 503, message());
+                RestRoutes.sendError(res, 503, message());
                 return;
             }
             chain.proceed();

@@ -1,6 +1,5 @@
 package dev.berth.server;
 
-import dev.berth.monitoring.RequestMetrics;
 import dev.berth.registry.TensorSpec;
 import dev.berth.runtime.InferenceException;
 import dev.berth.runtime.InferenceRequest;
@@ -9,6 +8,7 @@ import dev.berth.runtime.InferenceService;
 import dev.berth.runtime.ModelState;
 import dev.berth.runtime.ModelStatus;
 import dev.berth.server.codec.Classification;
+import dev.berth.server.spi.RequestMetrics;
 
 import java.io.UncheckedIOException;
 import java.time.Duration;

@@ -7,6 +7,7 @@ import dev.berth.runtime.ModelStatus;
 import dev.berth.server.codec.AliasingInferMarshaller;
 import dev.berth.server.codec.OipProto;
 import dev.berth.server.codec.TritonModelConfig;
+import dev.berth.server.codec.TritonStatistics;
 import dev.berth.server.grpc.proto.GRPCInferenceServiceGrpc;
 import dev.berth.server.grpc.proto.ModelConfigRequest;
 import dev.berth.server.grpc.proto.ModelConfigResponse;
@@ -15,13 +16,8 @@ import dev.berth.server.grpc.proto.ModelInferResponse;
 import dev.berth.server.grpc.proto.ModelMetadataRequest;
 import dev.berth.server.grpc.proto.ModelMetadataResponse;
 import dev.berth.server.grpc.proto.ModelStreamInferResponse;
-import dev.berth.monitoring.TritonStats;
-import dev.berth.server.grpc.proto.InferBatchStatistics;
-import dev.berth.server.grpc.proto.InferStatistics;
-import dev.berth.server.grpc.proto.ModelStatistics;
 import dev.berth.server.grpc.proto.ModelStatisticsRequest;
 import dev.berth.server.grpc.proto.ModelStatisticsResponse;
-import dev.berth.server.grpc.proto.StatisticDuration;
 import dev.berth.server.grpc.proto.ModelReadyRequest;
 import dev.berth.server.grpc.proto.ModelReadyResponse;
 import dev.berth.server.grpc.proto.RepositoryIndexRequest;
@@ -36,6 +32,7 @@ import dev.berth.server.grpc.proto.ServerMetadataRequest;
 import dev.berth.server.grpc.proto.ServerMetadataResponse;
 import dev.berth.server.grpc.proto.ServerReadyRequest;
 import dev.berth.server.grpc.proto.ServerReadyResponse;
+import dev.berth.server.spi.ServerMonitoring;
 import io.grpc.Context;
 import io.grpc.Contexts;
 import io.grpc.Deadline;
@@ -65,15 +62,15 @@ final class OipGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceService
     private final ServerInfo info;
     private final InferenceExchange exchange;
     private final RepositoryAccess repository;
-    private final Optional<StatisticsSource> statistics;
+    private final Optional<ServerMonitoring> monitoring;
 
     OipGrpcService(InferenceService core, ServerInfo info, InferenceExchange exchange, RepositoryAccess repository,
-                   Optional<StatisticsSource> statistics) {
+                   Optional<ServerMonitoring> monitoring) {
         this.core = core;
         this.info = info;
         this.exchange = exchange;
         this.repository = repository;
-        this.statistics = statistics;
+        this.monitoring = monitoring;
     }
 
     /** Puts the authorization header where the repository RPCs can check it. */
@@ -238,41 +235,12 @@ final class OipGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceService
 
     @Override
     public void modelStatistics(ModelStatisticsRequest request, StreamObserver<ModelStatisticsResponse> out) {
-        if (statistics.isEmpty()) {
-            out.onError(Status.UNIMPLEMENTED.withDescription(
-                    "the statistics extension is not enabled on this server (no monitoring installed)").asRuntimeException());
+        if (monitoring.isEmpty()) {
+            out.onError(Status.UNIMPLEMENTED.withDescription(MonitoringRoutes.NO_STATISTICS).asRuntimeException());
             return;
         }
-        answer(out, () -> toProto(statistics.get().statistics(blankToNull(request.getName()),
+        answer(out, () -> TritonStatistics.toProto(monitoring.get().statistics(blankToNull(request.getName()),
                 blankToNull(request.getVersion()))));
-    }
-
-    private static ModelStatisticsResponse toProto(TritonStats stats) {
-        ModelStatisticsResponse.Builder b = ModelStatisticsResponse.newBuilder();
-        for (TritonStats.ModelStats m : stats.modelStats()) {
-            TritonStats.InferenceStats i = m.inferenceStats();
-            ModelStatistics.Builder mb = ModelStatistics.newBuilder()
-                    .setName(m.name()).setVersion(m.version())
-                    .setLastInference(m.lastInference())
-                    .setInferenceCount(m.inferenceCount())
-                    .setExecutionCount(m.executionCount())
-                    .setInferenceStats(InferStatistics.newBuilder()
-                            .setSuccess(toProto(i.success())).setFail(toProto(i.fail())).setQueue(toProto(i.queue()))
-                            .setComputeInput(toProto(i.computeInput())).setComputeInfer(toProto(i.computeInfer()))
-                            .setComputeOutput(toProto(i.computeOutput()))
-                            .setCacheHit(toProto(i.cacheHit())).setCacheMiss(toProto(i.cacheMiss())));
-            for (TritonStats.BatchStats batch : m.batchStats()) {
-                mb.addBatchStats(InferBatchStatistics.newBuilder().setBatchSize(batch.batchSize())
-                        .setComputeInput(toProto(batch.computeInput())).setComputeInfer(toProto(batch.computeInfer()))
-                        .setComputeOutput(toProto(batch.computeOutput())));
-            }
-            b.addModelStats(mb);
-        }
-        return b.build();
-    }
-
-    private static StatisticDuration toProto(TritonStats.StatDuration d) {
-        return StatisticDuration.newBuilder().setCount(d.count()).setNs(d.ns()).build();
     }
 
     private void authorize(boolean change) {

@@ -12,11 +12,14 @@ import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HttpException;
 import io.helidon.http.RequestException;
-import io.helidon.webserver.http.Handler;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
+
+import static dev.berth.server.RestRoutes.get;
+import static dev.berth.server.RestRoutes.post;
+import static dev.berth.server.RestRoutes.sendJson;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -34,7 +37,6 @@ import java.util.OptionalLong;
  */
 final class OipRestService implements HttpService {
     static final HeaderName INFERENCE_HEADER_LENGTH = HeaderNames.create("Inference-Header-Content-Length");
-    static final String JSON = "application/json";
     static final String OCTET_STREAM = "application/octet-stream";
 
     private final InferenceService core;
@@ -69,37 +71,6 @@ final class OipRestService implements HttpService {
         post(rules, "/v2/repository/models/{model}/unload", (req, res) -> repositoryChange(req, res, false));
     }
 
-    private void get(HttpRules rules, String path, Handler handler) {
-        rules.get(path, guarded(handler));
-        // HTTP requires HEAD wherever GET works; load balancers and uptime checkers probe health with it
-        rules.head(path, guarded(handler));
-        rules.any(path, methodNotAllowed("GET, HEAD"));
-    }
-
-    private void post(HttpRules rules, String path, Handler handler) {
-        rules.post(path, guarded(handler));
-        rules.any(path, methodNotAllowed("POST"));
-    }
-
-    private static Handler methodNotAllowed(String allowed) {
-        return (req, res) -> {
-            res.header(HeaderNames.ALLOW, allowed);
-            sendError(res, 405, "method " + req.prologue().method().text() + " is not allowed on "
-                    + req.path().path() + "; use " + allowed);
-        };
-    }
-
-    /** Every handler's failures are classified once, in {@link Failure}. */
-    private static Handler guarded(Handler handler) {
-        return (req, res) -> {
-            try {
-                handler.handle(req, res);
-            } catch (RuntimeException e) {
-                sendFailure(res, Failure.of(e));
-            }
-        };
-    }
-
     private void serverReady(ServerRequest req, ServerResponse res) {
         // the core says why it is not ready (loading, a failed version, nothing served) in words
         Optional<String> notReady = exchange.notReadyReason();
@@ -131,7 +102,7 @@ final class OipRestService implements HttpService {
             throw e.getCause();
         }
         if (result.failed()) {
-            sendFailure(res, result.failure());
+            RestRoutes.sendFailure(res, result.failure());
             return;
         }
         RestInferResponse encoded = result.answer();
@@ -199,11 +170,11 @@ final class OipRestService implements HttpService {
         return req.headers().first(HeaderNames.AUTHORIZATION).orElse("");
     }
 
-    private static String model(ServerRequest req) {
+    static String model(ServerRequest req) {
         return pathSegment("model name", req.path().pathParameters().get("model"));
     }
 
-    private static String version(ServerRequest req) {
+    static String version(ServerRequest req) {
         return req.path().pathParameters().first("version").map(v -> pathSegment("version", v)).orElse(null);
     }
 
@@ -291,32 +262,5 @@ final class OipRestService implements HttpService {
         return new Failure.TooLarge("request body " + (size >= 0 ? "of " + size + " bytes " : "")
                 + "exceeds the limit of " + maxRequestBytes + " bytes"
                 + (coding == null ? "" : " once decoded (Content-Encoding: " + coding + ")"));
-    }
-
-    static void sendFailure(ServerResponse res, Failure failure) {
-        if (failure.kind() == Failure.Kind.UNAUTHENTICATED) {
-            res.header(HeaderNames.WWW_AUTHENTICATE, "Bearer");
-        }
-        if (failure.kind() == Failure.Kind.TOO_MANY_REQUESTS) {
-            res.header(HeaderNames.RETRY_AFTER, Integer.toString(Math.max(1, failure.retryAfterSeconds())));
-        }
-        if (failure.kind() == Failure.Kind.TOO_LARGE) {
-            // the rest of the body stays unread: draining it (through an inflater, for a compressed one)
-            // would cost what the limit is there to prevent, so the connection ends with this answer
-            res.header(HeaderNames.CONNECTION, "close");
-        }
-        sendError(res, failure.kind().httpStatus, failure.message());
-    }
-
-    static void sendError(ServerResponse res, int status, String message) {
-        if (res.isSent()) {
-            return;
-        }
-        sendJson(res, status, OipJson.error(message));
-    }
-
-    /** A JSON answer; compressed, HEAD-shaped, as {@link Replies} does for every answer. */
-    static void sendJson(ServerResponse res, int status, byte[] body) {
-        Replies.send(res, status, JSON, body);
     }
 }

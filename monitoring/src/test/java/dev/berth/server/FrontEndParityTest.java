@@ -114,13 +114,13 @@ class FrontEndParityTest {
 
     @Test
     void bothFrontEndsAnswerAndCountTheSame() throws Exception {
-        MonitoringEndpointsTest.copyChurn(models);
+        Churn.copyChurn(models);
         BerthMetrics metrics = BerthMetrics.builder().registry(LocalRegistry.open(models))
                 .reportInterval(Duration.ofHours(1)).jvmMetrics(false).build();
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-        try (BerthServer server = MetricsService.install(BerthServer.builder().models(models).port(0)
-                .maxTensorBytes(MAX_TENSOR_BYTES), metrics).build().start()) {
-            MonitoringEndpointsTest.awaitReady(server, "churn");
+        try (BerthServer server = BerthServer.builder().models(models).port(0)
+                .maxTensorBytes(MAX_TENSOR_BYTES).monitoring(metrics).build().start()) {
+            Churn.awaitReady(server, "churn");
             ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
             List<String> mismatches = new ArrayList<>();
             try {
