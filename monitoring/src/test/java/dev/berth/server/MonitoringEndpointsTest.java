@@ -75,6 +75,15 @@ class MonitoringEndpointsTest {
             Response scrape = http.get("/metrics");
             assertEquals(200, scrape.statusCode());
             assertEquals(BerthMetrics.PROMETHEUS_TEXT, scrape.contentType());
+            // HEAD like GET, as everywhere on the port (uncompressed, so both lengths are the identity body's)
+            Response head = http.header("Accept-Encoding", "identity").head("/metrics");
+            assertEquals(200, head.statusCode());
+            assertEquals(BerthMetrics.PROMETHEUS_TEXT, head.contentType());
+            assertTrue(Long.parseLong(head.header("Content-Length")) > 1000, head.headers().toString());
+            assertEquals("", head.asString());
+            Response stats404 = http.get("/v2/models/no-such-model/stats");
+            assertEquals(404, stats404.statusCode());
+            assertEquals("no statistics for model 'no-such-model': it is not loaded", stats404.jsonPath().getString("error"));
             Exposition e = Exposition.parse(scrape.asString());
             assertEquals(5, e.value("berth_requests_total", "model", "churn", "version", "1", "protocol", "rest", "outcome", "success"));
             assertEquals(3, e.value("berth_requests_total", "model", "churn", "version", "1", "protocol", "grpc", "outcome", "success"));
