@@ -27,6 +27,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -35,6 +36,8 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * berth's monitoring, the server's {@link ServerMonitoring}: the meters of the protocol front ends
@@ -64,7 +67,7 @@ public final class BerthMetrics implements ServerMonitoring, AutoCloseable {
 
     private static final System.Logger LOG = System.getLogger(BerthMetrics.class.getName());
 
-    /** Completed by a background thread: a cold JVM takes a few hundred ms to set up the Prometheus client, which need not delay a server's start. */
+    /** Completed by a background thread: setting up the Prometheus client is slow in a cold JVM, and need not delay a server's start. */
     private final CompletableFuture<PrometheusMeterRegistry> setup = new CompletableFuture<>();
     private volatile PrometheusMeterRegistry meters;
     private final RequestMeterBinder requestBinder = new RequestMeterBinder();
@@ -308,7 +311,7 @@ public final class BerthMetrics implements ServerMonitoring, AutoCloseable {
     public static Duration parseInterval(String text) {
         String t = text == null ? "" : text.trim().toLowerCase(Locale.ROOT);
         Duration d = null;
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("([0-9]{1,9})(ms|s|m|h)?").matcher(t);
+        Matcher m = Pattern.compile("([0-9]{1,9})(ms|s|m|h)?").matcher(t);
         if (m.matches()) {
             long n = Long.parseLong(m.group(1));
             d = switch (m.group(2) == null ? "s" : m.group(2)) {
@@ -320,7 +323,7 @@ public final class BerthMetrics implements ServerMonitoring, AutoCloseable {
         } else if (t.startsWith("pt")) {
             try {
                 d = Duration.parse(t.toUpperCase(Locale.ROOT));
-            } catch (java.time.format.DateTimeParseException e) {
+            } catch (DateTimeParseException e) {
                 d = null;
             }
         }

@@ -2,25 +2,27 @@ package dev.berth.server;
 
 import dev.berth.runtime.InferenceObserver;
 import dev.berth.runtime.InferenceService;
+import dev.berth.runtime.onnx.OnnxInferenceService;
 import dev.berth.server.codec.AliasingInferMarshaller;
 import dev.berth.server.spi.RequestMetrics;
 import dev.berth.server.spi.ServerMonitoring;
 import io.helidon.config.Config;
+import io.helidon.config.ConfigException;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.WebServerConfig;
+import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http1.Http1Config;
 import io.helidon.webserver.http1.Http1ConnectionSelector;
 import io.helidon.webserver.http2.Http2Config;
 import io.helidon.webserver.http2.Http2ConnectionSelector;
 import io.helidon.webserver.http2.Http2Upgrader;
-import io.helidon.webserver.http.HttpRouting;
-import io.helidon.webserver.http.HttpService;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
-import java.net.BindException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -128,7 +130,7 @@ public final class BerthServer implements AutoCloseable {
                 .directHandlers(DirectAnswers.create(b.maxRequestBytes, b.maxConnections))
                 .shutdownGracePeriod(b.drainTimeout)
                 // Responses leave in several writes (headers, JSON, binary tensors); with Nagle's
-                // algorithm on, each write after the first waits for the client's delayed ACK (~40 ms).
+                // algorithm on, each write after the first waits for the client's delayed ACK.
                 .connectionOptions(o -> o.tcpNoDelay(true))
                 .addRouting(http);
         this.webServer = web.build();
@@ -304,8 +306,8 @@ public final class BerthServer implements AutoCloseable {
         private int compressionMinBytes = ContentCodings.DEFAULT_MIN_BYTES;
         private BiFunction<Path, InferenceObserver, InferenceService> coreFactory;
         private Duration maxRequestTime = DEFAULT_MAX_REQUEST_TIME;
-        private int maxQueueSize = dev.berth.runtime.onnx.OnnxInferenceService.DEFAULT_MAX_QUEUE_SIZE;
-        private long maxTensorBytes = dev.berth.runtime.onnx.OnnxInferenceService.DEFAULT_MAX_TENSOR_BYTES;
+        private int maxQueueSize = OnnxInferenceService.DEFAULT_MAX_QUEUE_SIZE;
+        private long maxTensorBytes = OnnxInferenceService.DEFAULT_MAX_TENSOR_BYTES;
         private int maxConnections = DEFAULT_MAX_CONNECTIONS;
         private boolean openRepositoryApi;
         private boolean strictReadiness = true;
@@ -351,7 +353,7 @@ public final class BerthServer implements AutoCloseable {
                 k = duration(node, "grpc-permit-keepalive-time").map(k::withPermitTime).orElse(k);
                 k = node.get("grpc-permit-keepalive-without-calls").asBoolean().map(k::withPermitWithoutCalls).orElse(k);
                 grpcKeepalive(k);
-            } catch (io.helidon.config.ConfigException e) {
+            } catch (ConfigException e) {
                 throw new IllegalArgumentException("invalid configuration: " + e.getMessage(), e);
             }
             return this;

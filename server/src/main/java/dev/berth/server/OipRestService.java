@@ -229,8 +229,8 @@ final class OipRestService implements HttpService {
             byte[] body;
             if (declared.isPresent() && coding == null && declared.getAsLong() <= PREALLOCATE_LIMIT) {
                 // one array of the declared size, filled in place: readNBytes(int) would gather chunks and
-                // copy them again, which was a fifth of the server's CPU on large binary tensors. Past the
-                // limit a client's Content-Length alone must not make the server reserve the memory.
+                // copy them again, a second pass over every byte of a large binary tensor. Past the limit a
+                // client's Content-Length alone must not make the server reserve the memory.
                 body = new byte[(int) declared.getAsLong()];
                 int read = in.readNBytes(body, 0, body.length);
                 body = read == body.length ? body : Arrays.copyOf(body, read);
