@@ -42,6 +42,10 @@ import java.util.function.BiFunction;
  *
  * The server owns its core: {@link #stop()} stops admitting requests, lets those in flight finish,
  * stops the listeners and closes the core.
+ *
+ * <p>Longer than berth's other classes because its {@link Builder} is the public list of serving
+ * options, one documented setter each, plus {@code config(Config)} reading them; one declaration per
+ * option (issue 12, item 5) is where it shrinks.
  */
 public final class BerthServer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(BerthServer.class.getName());
