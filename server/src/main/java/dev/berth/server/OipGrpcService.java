@@ -49,8 +49,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /**
- * {@code inference.GRPCInferenceService} over the same core as REST: decode, call, encode; failures
- * go through {@link Failure} and leave as gRPC status codes.
+ * {@code inference.GRPCInferenceService} over the same core as REST: it decodes each message and
+ * encodes the answer; inference runs through the {@link InferenceExchange} it shares with REST, and
+ * failures leave as the gRPC status codes {@link #status} gives each {@link Failure} kind.
  */
 final class OipGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceServiceImplBase {
     /** Carries the caller's authorization header from the interceptor to the repository RPCs. */

@@ -32,8 +32,9 @@ import java.util.OptionalLong;
 
 /**
  * The Open Inference Protocol over REST, with Triton's binary tensor data and model repository
- * extensions. A thin adapter: read the body, decode, call the core, encode; failures go through
- * {@link Failure} and leave as {@code {"error": "..."}}.
+ * extensions. A thin adapter: it reads and decodes the body and encodes the answer; inference runs
+ * through the {@link InferenceExchange} it shares with gRPC, routes and failures through
+ * {@link RestRoutes}, which answers {@code {"error": "..."}}.
  */
 final class OipRestService implements HttpService {
     static final HeaderName INFERENCE_HEADER_LENGTH = HeaderNames.create("Inference-Header-Content-Length");
