@@ -95,6 +95,18 @@ class InspectIT {
     }
 
     @Test
+    void ociArchiveWrittenBySkopeo() throws Exception {
+        Path oci = fixture.temp().resolve("churn-1-oci.tar");
+        Process p = new ProcessBuilder("skopeo", "copy", "--quiet", "docker-archive:" + tar, "oci-archive:" + oci)
+                .redirectErrorStream(true).start();
+        String log = new String(p.getInputStream().readAllBytes());
+        assertEquals(0, p.waitFor(), log);
+        Cli.Run run = Cli.berth("inspect", oci.toString());
+        assertEquals(0, run.exitCode(), run.describe());
+        assertTrue(run.out().lines().anyMatch(l -> l.startsWith("model.onnx ") && l.endsWith(" ok")), run.describe());
+    }
+
+    @Test
     void aModelChangedInsideTheTarballIsNamed() throws IOException {
         Path altered = fixture.temp().resolve("altered.tar");
         rewriteModelLayer(tar, altered);
