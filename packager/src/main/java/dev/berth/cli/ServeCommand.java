@@ -216,8 +216,9 @@ final class ServeCommand implements Callable<Integer> {
             err.println("berth: warning: not ready (/v2/health/ready answers 503): " + reason);
             err.flush();
         });
-        out.println("berth serving " + root.toAbsolutePath().normalize() + " on http://" + server.host() + ":" + server.port()
-                + " (REST), gRPC on port " + server.grpcPort());
+        out.println("berth serving " + root.toAbsolutePath().normalize() + " on " + (server.tls() ? "https" : "http") + "://"
+                + server.host() + ":" + server.port() + " (REST), gRPC on port " + server.grpcPort()
+                + (server.metricsPort() >= 0 ? ", metrics on port " + server.metricsPort() : ""));
         out.flush();
         stopped.await();
         return 0;

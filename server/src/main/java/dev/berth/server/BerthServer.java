@@ -231,6 +231,11 @@ public final class BerthServer implements AutoCloseable {
         return webServer.port();
     }
 
+    /** Whether both listeners speak TLS. */
+    public boolean tls() {
+        return settings.tls != null;
+    }
+
     /** The bound metrics port, or -1 when metrics are served on the REST port. */
     public int metricsPort() {
         return settings.metricsPort >= 0 ? webServer.port(METRICS_SOCKET) : -1;

@@ -131,6 +131,14 @@ class ServerSecurityTest {
                     url + "/v2/models/churn/infer");
             assertEquals("200", infer.status(), infer.output());
             assertTrue(infer.output().contains("\"model_name\":\"churn\""), infer.output());
+            // every HTTP version over TLS: HTTP/1.0 named in ALPN (curl -0), HTTP/2 negotiated by ALPN
+            for (String version : List.of("--http1.0", "--http1.1", "--http2")) {
+                Curl c = curl("--cacert", ca.toString(), version, "-o", "/dev/null", "-w", "%{http_version}\n%{http_code}", url + "/v2");
+                assertEquals("200", c.status(), version + ": " + c.output());
+                // curl writes HTTP/1.0 as "1"
+                assertTrue(c.output().startsWith(version.equals("--http1.0") ? "1\n" : version.equals("--http1.1") ? "1.1\n" : "2\n"),
+                        version + ": " + c.output());
+            }
             // a client that does not trust the CA is refused by its own TLS check (curl exit 60)
             assertEquals(60, curl(url + "/v2/health/ready").exit());
 
