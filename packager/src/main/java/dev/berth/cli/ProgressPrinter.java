@@ -88,12 +88,6 @@ final class ProgressPrinter implements PackageListener {
     }
 
     static String bytes(long n) {
-        if (n < 1024) {
-            return n + " B";
-        }
-        if (n < 1024 * 1024) {
-            return String.format(Locale.ROOT, "%.1f KiB", n / 1024.0);
-        }
-        return String.format(Locale.ROOT, "%.1f MiB", n / (1024.0 * 1024));
+        return Sizes.human(n);
     }
 }

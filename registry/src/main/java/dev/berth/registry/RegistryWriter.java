@@ -11,7 +11,11 @@ import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.List;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.Set;
 import java.util.UUID;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -88,6 +92,13 @@ final class RegistryWriter {
         ModelInfo info = registry.exists(name) ? registry.info(name) : ModelInfo.empty(name);
         int version = nextVersion(modelDir);
         ModelManifest manifest = staged.manifest(version);
+        if (!r.allowDuplicate()) {
+            // Under the lock, so two identical registrations racing each other make one version, not two.
+            OptionalInt same = identicalVersion(name, manifest);
+            if (same.isPresent()) {
+                throw new DuplicateVersionException(name, same.getAsInt());
+            }
+        }
         AtomicFiles.write(staging.resolve(LocalRegistry.MANIFEST_FILE), RegistryJson.mapper().writeValueAsBytes(manifest));
 
         ModelInfo newInfo = info;
@@ -123,6 +134,34 @@ final class RegistryWriter {
             throw e;
         }
         return manifest;
+    }
+
+    /** The lowest existing version whose stored files (paths and SHA-256) are exactly {@code manifest}'s. */
+    private OptionalInt identicalVersion(String name, ModelManifest manifest) {
+        if (!registry.exists(name)) {
+            return OptionalInt.empty();
+        }
+        Set<String> content = contentKey(manifest);
+        for (int v : registry.versions(name)) {
+            Optional<ModelManifest> other;
+            try {
+                other = registry.storedManifest(name, v);
+            } catch (RegistryException e) {
+                continue; // an unreadable manifest is verify's business, not a reason to refuse a registration
+            }
+            if (other.isPresent() && contentKey(other.get()).equals(content)) {
+                return OptionalInt.of(v);
+            }
+        }
+        return OptionalInt.empty();
+    }
+
+    private static Set<String> contentKey(ModelManifest m) {
+        Set<String> key = new HashSet<>();
+        for (FileEntry f : m.storedFiles()) {
+            key.add(f.path() + "\0" + f.sha256().toLowerCase(java.util.Locale.ROOT));
+        }
+        return key;
     }
 
     /**
@@ -367,11 +406,17 @@ final class RegistryWriter {
             Path versionDir = registry.versionDir(model, version);
             Path trash = root.resolve(TRASH_PREFIX + model + "-" + version + "-" + UUID.randomUUID());
             int last = Math.max(version, nextVersion(modelDir) - 1);
+            boolean lastOne = registry.versions(model).equals(List.of(version));
             // Disappear in one rename, so no reader sees half a version; then drop the aliases that pointed at it.
             Files.move(versionDir, trash, StandardCopyOption.ATOMIC_MOVE);
             try {
                 AtomicFiles.write(lastFile, (last + "\n").getBytes(StandardCharsets.US_ASCII));
-                if (!newInfo.equals(info)) {
+                if (lastOne) {
+                    // No version left: the model goes too (no empty row in list). The folder keeps only
+                    // .last-version, so a later registration under this name does not reuse a number.
+                    Files.deleteIfExists(infoFile);
+                    hook.reached(Step.MOVED, infoFile);
+                } else if (!newInfo.equals(info)) {
                     writeInfo(newInfo);
                 }
             } catch (IOException | RuntimeException e) {
