@@ -151,11 +151,7 @@ public final class LocalRegistry {
         if (!Files.exists(file)) {
             return Optional.empty();
         }
-        try {
-            return Optional.of(RegistryJson.mapper().readValue(file.toFile(), ModelManifest.class));
-        } catch (IOException e) {
-            throw new RegistryException("unreadable manifest " + file + ": " + e.getMessage(), e);
-        }
+        return Optional.of(RegistryFiles.read(file, ModelManifest.class));
     }
 
     /** The model file the runtime loads for a version. */
@@ -165,8 +161,36 @@ public final class LocalRegistry {
                 .orElse(versionDir(model, version).resolve(MODEL_FILE));
     }
 
-    /** Per-model information; {@link ModelInfo#empty(String)} where no {@code model.json} exists. */
+    /**
+     * Per-model information: {@code model.json} ({@link ModelInfo#empty(String)} where there is none),
+     * with what a Triton {@code config.pbtxt} beside the versions states laid over it (see
+     * {@link TritonConfig}: its version policy and batching, instance and tensor settings win;
+     * threads, optimisation level and warm-up come from {@code model.json}). Warnings about
+     * {@code config.pbtxt} fields berth does not act on are the caller's to show
+     * ({@link #tritonConfig(String)}); {@code berth serve} prints them once at start.
+     *
+     * @throws InvalidArgumentException when {@code model.json} or {@code config.pbtxt} is malformed
+     *                                  or holds a wrong value (the message names the file and key)
+     */
     public ModelInfo info(String model) {
+        ModelInfo stored = storedInfo(model);
+        Optional<TritonConfig> triton = tritonConfig(model);
+        if (triton.isEmpty()) {
+            return stored;
+        }
+        TritonConfig t = triton.get();
+        ServingConfig base = stored.serving() != null ? stored.serving() : ServingConfig.defaults();
+        return new ModelInfo(model, stored.description(), stored.aliases(), t.versionPolicy(), t.servingOver(base));
+    }
+
+    /** A model's {@code config.pbtxt}, read and checked; empty when the model has none. */
+    public Optional<TritonConfig> tritonConfig(String model) {
+        Path file = modelDir(model).resolve(TritonConfig.FILE);
+        return Files.isRegularFile(file) ? Optional.of(TritonConfig.read(file, model)) : Optional.empty();
+    }
+
+    /** {@code model.json} alone, as berth writes it back (never with {@code config.pbtxt}'s settings folded in). */
+    ModelInfo storedInfo(String model) {
         if (!exists(model)) {
             throw new ModelNotFoundException("no model '" + model + "' in " + root);
         }
@@ -174,12 +198,8 @@ public final class LocalRegistry {
         if (!Files.exists(file)) {
             return ModelInfo.empty(model);
         }
-        try {
-            ModelInfo info = RegistryJson.mapper().readValue(file.toFile(), ModelInfo.class);
-            return new ModelInfo(model, info.description(), info.aliases(), info.versionPolicy(), info.serving());
-        } catch (IOException e) {
-            throw new RegistryException("unreadable model info " + file + ": " + e.getMessage(), e);
-        }
+        ModelInfo info = RegistryFiles.read(file, ModelInfo.class);
+        return new ModelInfo(model, info.description(), info.aliases(), info.versionPolicy(), info.serving());
     }
 
     /**

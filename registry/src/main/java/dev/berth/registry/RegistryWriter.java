@@ -89,7 +89,7 @@ final class RegistryWriter {
         byte[] infoBefore = readIfExists(infoFile);
         byte[] lastBefore = readIfExists(lastFile);
 
-        ModelInfo info = registry.exists(name) ? registry.info(name) : ModelInfo.empty(name);
+        ModelInfo info = registry.exists(name) ? registry.storedInfo(name) : ModelInfo.empty(name);
         int version = nextVersion(modelDir);
         ModelManifest manifest = staged.manifest(version);
         if (!r.allowDuplicate()) {
@@ -298,7 +298,7 @@ final class RegistryWriter {
         byte[] infoBefore = readIfExists(infoFile);
         byte[] lastBefore = readIfExists(lastFile);
         int last = Math.max(version, nextVersion(modelDir) - 1);
-        ModelInfo info = registry.exists(name) ? registry.info(name) : ModelInfo.empty(name);
+        ModelInfo info = registry.exists(name) ? registry.storedInfo(name) : ModelInfo.empty(name);
         ModelInfo newInfo = info.description().isEmpty() && !manifest.description().isEmpty()
                 ? info.withDescription(manifest.description()) : info;
         for (String alias : aliases) {
@@ -339,7 +339,7 @@ final class RegistryWriter {
     }
 
     private void setAliasesLocked(String model, int version, List<String> aliases) throws IOException {
-        ModelInfo info = registry.info(model);
+        ModelInfo info = registry.storedInfo(model);
         ModelInfo newInfo = info;
         for (String alias : aliases) {
             newInfo = newInfo.withAlias(alias, AliasTarget.single(version));
@@ -358,7 +358,7 @@ final class RegistryWriter {
             for (WeightedVersion v : target.targets()) {
                 registry.requireVersion(model, v.version());
             }
-            writeInfo(registry.info(model).withAlias(alias, target));
+            writeInfo(registry.storedInfo(model).withAlias(alias, target));
         } catch (IOException e) {
             throw new RegistryException("setting alias '" + alias + "' of '" + model + "' failed: " + e, e);
         }
@@ -368,7 +368,7 @@ final class RegistryWriter {
     void deleteAlias(String model, String alias) {
         ModelRef.requireValidName(alias, "alias");
         try (RegistryLock lock = RegistryLock.acquire(root)) {
-            ModelInfo info = registry.info(model);
+            ModelInfo info = registry.storedInfo(model);
             if (info.alias(alias).isEmpty()) {
                 throw new ModelNotFoundException("model '" + model + "' has no alias '" + alias + "' (aliases: " + info.aliases().keySet() + ")");
             }
@@ -385,7 +385,7 @@ final class RegistryWriter {
     List<String> deleteVersion(String model, int version, boolean force) {
         try (RegistryLock lock = RegistryLock.acquire(root)) {
             registry.requireVersion(model, version);
-            ModelInfo info = registry.info(model);
+            ModelInfo info = registry.storedInfo(model);
             List<String> pointing = info.aliases().entrySet().stream()
                     .filter(e -> e.getValue().references(version)).map(Map.Entry::getKey).toList();
             if (!pointing.isEmpty() && !force) {
