@@ -28,6 +28,12 @@ final class RegistryFiles {
         try {
             return RegistryJson.mapper().readValue(file.toFile(), type);
         } catch (JsonMappingException e) {
+            for (Throwable t = e.getCause(); t != null; t = t.getCause()) {
+                if (t instanceof com.fasterxml.jackson.core.exc.StreamReadException syntax) {
+                    // a syntax error met inside a nested reader: still a syntax error, where it is
+                    throw new RegistryException(file + " is not valid JSON: " + original(syntax) + location(syntax), e);
+                }
+            }
             InvalidArgumentException ours = ownCause(e);
             String key = keyPath(e);
             if (ours != null) {
