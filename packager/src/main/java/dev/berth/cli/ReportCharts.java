@@ -13,9 +13,11 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * The charts of {@code berth report}: end-to-end latency percentiles and throughput over the report
- * windows, and per input column the distribution of served values (all windows together) beside the
- * training data's over the same bins. One layout, drawn on any {@link Canvas}.
+ * The charts of {@code berth report}: end-to-end latency percentiles, throughput and drift (the
+ * largest PSI of each window: the whole history as a series, a gap where a window had too few rows)
+ * over the report windows, and per input column the distribution of served values in the latest
+ * window ("now") beside the training data's over the same bins, titled with that window's PSI. One
+ * layout, drawn on any {@link Canvas}.
  */
 final class ReportCharts {
     static final int WIDTH = 1000;
@@ -28,20 +30,18 @@ final class ReportCharts {
     private static final Color TRAINING = new Color(0xaa, 0xaa, 0xaa);
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("MM-dd HH:mm:ss").withZone(ZoneOffset.UTC);
 
-    /** One served distribution: bin labels, served shares and (where known) training shares. */
-    record Distribution(String title, List<String> bins, double[] served, double[] training, long count) {
-        /** PSI of all served values against the training data, or null without training data. */
-        Double psi() {
-            if (training == null || count == 0) {
-                return null;
+    /**
+     * One served distribution of the latest window: bin labels, served shares, (where known) training
+     * shares, how many values, and that window's PSI as the server computed it: null where the
+     * window had too few values ({@code tooFew}) or there is no training data.
+     */
+    record Distribution(String title, List<String> bins, double[] served, double[] training, long count, Double psi, boolean tooFew) {
+        /** How the chart titles the PSI: the latest window's value, or why there is none. */
+        String psiLabel() {
+            if (psi != null) {
+                return String.format(Locale.ROOT, "PSI now %.3f", psi);
             }
-            double psi = 0;
-            for (int i = 0; i < served.length; i++) {
-                double a = Math.max(1e-4, served[i]);
-                double e = Math.max(1e-4, training[i]);
-                psi += (a - e) * Math.log(a / e);
-            }
-            return psi;
+            return tooFew ? "PSI now: not enough data (" + count + " of " + MonitoringReport.MIN_PSI_ROWS + " rows)" : null;
         }
     }
 
@@ -61,21 +61,40 @@ final class ReportCharts {
 
     int height() {
         int rows = (Math.min(MAX_DISTRIBUTIONS, distributions.size()) + 1) / 2;
-        return 560 + rows * 250;
+        return distributionsTop() + rows * 250;
     }
 
-    /** Served values of every window added up, per column (or per input where no columns are named). */
+    private boolean hasDrift() {
+        return reports.stream().anyMatch(r -> r.drift() != null);
+    }
+
+    private int distributionsTop() {
+        return hasDrift() ? 820 : 570;
+    }
+
+    /**
+     * Served values of the latest window, per column (or per input where no columns are named):
+     * "now", where a dashboard shows now. Older windows are in the drift series.
+     */
     static List<Distribution> distributions(List<MonitoringReport> reports) {
         Map<String, Map<String, double[]>> served = new LinkedHashMap<>();
         Map<String, Map<String, Double>> training = new LinkedHashMap<>();
         Map<String, Map<String, Double>> order = new LinkedHashMap<>();
-        for (MonitoringReport r : reports) {
+        Map<String, Double> psi = new LinkedHashMap<>();
+        Map<String, Boolean> tooFew = new LinkedHashMap<>();
+        if (!reports.isEmpty()) {
+            MonitoringReport r = reports.get(reports.size() - 1);
             for (MonitoringReport.InputStats input : r.inputs()) {
                 if (input.columns().isEmpty()) {
                     add(input.name(), input.summary(), served, training, order);
+                    psi.put(input.name(), input.summary().psi());
                 } else {
                     for (MonitoringReport.ColumnStats c : input.columns()) {
-                        add(input.name() + "." + c.name(), c.summary(), served, training, order);
+                        String key = input.name() + "." + c.name();
+                        add(key, c.summary(), served, training, order);
+                        psi.put(key, c.summary().psi());
+                        tooFew.put(key, r.drift() != null && (r.drift().notEnoughData().containsKey(key)
+                                || c.summary().psi() == null && c.summary().count() < MonitoringReport.MIN_PSI_ROWS));
                     }
                 }
             }
@@ -100,7 +119,8 @@ final class ReportCharts {
                     t[i] = train.getOrDefault(key, 0.0);
                 }
             }
-            out.add(new Distribution(e.getKey(), labels, s, t, total));
+            out.add(new Distribution(e.getKey(), labels, s, t, total, psi.get(e.getKey()),
+                    tooFew.getOrDefault(e.getKey(), false)));
         }
         return out;
     }
@@ -151,10 +171,25 @@ final class ReportCharts {
         }
         timeSeries(c, 20, 70, WIDTH - 40, 210, "End-to-end latency (ms)", at, latency, new String[]{"p50", "p95", "p99"});
         timeSeries(c, 20, 320, WIDTH - 40, 210, "Throughput (requests/s)", at, traffic, new String[]{"successful", "errors"});
+        if (hasDrift()) {
+            double[][] drift = new double[1][n];
+            for (int i = 0; i < n; i++) {
+                MonitoringReport.Drift d = reports.get(i).drift();
+                drift[0][i] = d == null || d.maxPsi() == null ? Double.NaN : d.maxPsi();
+            }
+            timeSeries(c, 20, 570, WIDTH - 40, 210, "Drift: largest PSI per window (gaps: fewer than "
+                    + MonitoringReport.MIN_PSI_ROWS + " rows; above 0.25 is usually read as a shift)", at, drift, new String[]{"max PSI"});
+        }
+        int top = distributionsTop();
+        if (!distributions.isEmpty() && n > 0) {
+            MonitoringReport last = reports.get(n - 1);
+            c.text("Served inputs in the latest window (" + TIME.format(last.start()) + " to " + TIME.format(last.end())
+                    + " UTC) beside the training data", 20, top - 12, 13, MUTED, Canvas.Align.START, false);
+        }
         int shown = Math.min(MAX_DISTRIBUTIONS, distributions.size());
         for (int i = 0; i < shown; i++) {
             double x = 20 + (i % 2) * (WIDTH - 40) / 2.0;
-            double y = 570 + (i / 2) * 250;
+            double y = top + (i / 2) * 250;
             histogram(c, x, y, (WIDTH - 40) / 2.0 - 20, 210, distributions.get(i));
         }
     }
@@ -175,7 +210,9 @@ final class ReportCharts {
         double max = 0;
         for (double[] s : series) {
             for (double v : s) {
-                max = Math.max(max, v);
+                if (Double.isFinite(v)) {
+                    max = Math.max(max, v);
+                }
             }
         }
         max = max <= 0 ? 1 : max * 1.1;
@@ -191,12 +228,27 @@ final class ReportCharts {
             xs[i] = at.length == 1 ? (left + right) / 2 : left + (right - left) * (at[i].toEpochMilli() - t0) / (double) (t1 - t0);
         }
         for (int s = 0; s < series.length; s++) {
-            double[] ys = new double[at.length];
-            for (int i = 0; i < at.length; i++) {
-                ys[i] = bottom - (bottom - top) * series[s][i] / max;
-                c.rect(xs[i] - 2.5, ys[i] - 2.5, 5, 5, SERIES[s]);
+            // a value that is not there (NaN: no PSI for that window) is a gap, not a zero
+            int from = 0;
+            while (from < at.length) {
+                while (from < at.length && !Double.isFinite(series[s][from])) {
+                    from++;
+                }
+                int to = from;
+                while (to < at.length && Double.isFinite(series[s][to])) {
+                    to++;
+                }
+                if (to > from) {
+                    double[] sx = java.util.Arrays.copyOfRange(xs, from, to);
+                    double[] sy = new double[to - from];
+                    for (int i = from; i < to; i++) {
+                        sy[i - from] = bottom - (bottom - top) * series[s][i] / max;
+                        c.rect(xs[i] - 2.5, sy[i - from] - 2.5, 5, 5, SERIES[s]);
+                    }
+                    c.polyline(sx, sy, SERIES[s], 2);
+                }
+                from = to;
             }
-            c.polyline(xs, ys, SERIES[s], 2);
             c.rect(right - 90 * (series.length - s), y + 4, 12, 12, SERIES[s]);
             c.text(names[s], right - 90 * (series.length - s) + 16, y + 14, 11, INK, Canvas.Align.START, false);
         }
@@ -215,8 +267,8 @@ final class ReportCharts {
             }
         }
         max = max <= 0 ? 1 : Math.min(1, max * 1.1);
-        Double psi = d.psi();
-        frame(c, x, y, w, h, d.title() + (psi == null ? "" : String.format(Locale.ROOT, "  (PSI %.3f)", psi)), max * 100, "%.0f%%");
+        String psi = d.psiLabel();
+        frame(c, x, y, w, h, d.title() + (psi == null ? "" : "  (" + psi + ")"), max * 100, "%.0f%%");
         double left = x + 60;
         double right = x + w;
         double top = y + 26;

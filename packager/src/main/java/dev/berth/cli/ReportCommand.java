@@ -78,6 +78,10 @@ final class ReportCommand implements Callable<Integer> {
         } else {
             out.println("monitoring reports of " + title);
             Table.print(out, rows(reports));
+            String now = driftNow(reports);
+            if (now != null) {
+                out.println(now);
+            }
         }
         if (html != null || png != null) {
             ReportCharts charts = new ReportCharts("berth report " + title, reports);
@@ -103,9 +107,28 @@ final class ReportCommand implements Callable<Integer> {
                     Long.toString(m.requests().errors()), f(m.throughput(), 2), f(m.latency().endToEnd().p50(), 3),
                     f(m.latency().endToEnd().p95(), 3), f(m.latency().endToEnd().p99(), 3), f(m.latency().queue().p95(), 3),
                     f(m.latency().compute().p95(), 3), m.batches().executed() == 0 ? "-" : f(m.batches().meanRows(), 1),
-                    m.drift() == null ? "-" : f(m.drift().maxPsi(), 3)});
+                    m.drift() == null ? "-" : m.drift().maxPsi() == null ? "not enough data" : f(m.drift().maxPsi(), 3)});
         }
         return rows;
+    }
+
+    /**
+     * The drift "now": the latest window's largest PSI and its column, or why it has none. Null
+     * when the version has no training data.
+     */
+    static String driftNow(List<MonitoringReport> reports) {
+        MonitoringReport last = reports.get(reports.size() - 1);
+        MonitoringReport.Drift d = last.drift();
+        if (d == null) {
+            return null;
+        }
+        String when = "drift now (latest window, " + TIME.format(last.start()) + " UTC): ";
+        if (d.maxPsi() == null) {
+            long most = d.notEnoughData().values().stream().mapToLong(Long::longValue).max().orElse(0);
+            return when + "not enough data (" + most + " rows; PSI needs " + MonitoringReport.MIN_PSI_ROWS + " per column)";
+        }
+        String column = d.columns().entrySet().stream().max(java.util.Map.Entry.comparingByValue()).map(java.util.Map.Entry::getKey).orElse("");
+        return when + "max PSI " + f(d.maxPsi(), 3) + " (" + column + ")";
     }
 
     private static String f(double v, int decimals) {
@@ -136,8 +159,11 @@ final class ReportCommand implements Callable<Integer> {
             h.append("</table>\n");
             MonitoringReport last = reports.get(reports.size() - 1);
             if (last.drift() != null) {
+                h.append("<p>").append(SvgCanvas.escape(driftNow(reports))).append(".</p>\n");
                 h.append("<p>Training data: <code>").append(SvgCanvas.escape(last.drift().trainingData())).append("</code> (")
-                        .append(last.drift().trainingRows()).append(" rows). PSI below 0.1 is usually read as stable, above 0.25 as a shift.</p>\n");
+                        .append(last.drift().trainingRows()).append(" rows). PSI below 0.1 is usually read as stable, above 0.25 as a shift;")
+                        .append(" a window with fewer than ").append(MonitoringReport.MIN_PSI_ROWS)
+                        .append(" values of a column has no PSI for it (not enough data).</p>\n");
             }
         }
         h.append(svg.toSvg()).append("</body></html>\n");
