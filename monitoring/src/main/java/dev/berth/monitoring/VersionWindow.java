@@ -1,6 +1,7 @@
 package dev.berth.monitoring;
 
 import dev.berth.runtime.Tensor;
+import dev.berth.server.spi.RequestMetrics;
 
 import java.nio.ByteBuffer;
 import java.time.Instant;

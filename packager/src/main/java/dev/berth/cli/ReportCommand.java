@@ -86,7 +86,7 @@ final class ReportCommand implements Callable<Integer> {
         if (html != null || png != null) {
             ReportCharts charts = new ReportCharts("berth report " + title, reports);
             if (png != null) {
-                ImageCanvas.writePng(charts, png);
+                charts.writePng(png);
                 out.println("wrote " + png);
             }
             if (html != null) {
@@ -136,14 +136,12 @@ final class ReportCommand implements Callable<Integer> {
     }
 
     private static String html(String title, List<MonitoringReport> reports, ReportCharts charts) {
-        SvgCanvas svg = new SvgCanvas(ReportCharts.WIDTH, charts.height());
-        charts.draw(svg);
         StringBuilder h = new StringBuilder();
         h.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>berth report ")
-                .append(SvgCanvas.escape(title)).append("</title>\n<style>body{font-family:sans-serif;margin:24px;color:#222}"
+                .append(escape(title)).append("</title>\n<style>body{font-family:sans-serif;margin:24px;color:#222}"
                         + "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ddd;padding:4px 8px;text-align:right}"
                         + "th{background:#f4f4f4}td:first-child{text-align:left}</style></head><body>\n");
-        h.append("<h1>berth report ").append(SvgCanvas.escape(title)).append("</h1>\n");
+        h.append("<h1>berth report ").append(escape(title)).append("</h1>\n");
         if (reports.isEmpty()) {
             h.append("<p>No monitoring reports yet.</p>\n");
         } else {
@@ -152,21 +150,25 @@ final class ReportCommand implements Callable<Integer> {
             for (int i = 0; i < rows.size(); i++) {
                 h.append("<tr>");
                 for (String cell : rows.get(i)) {
-                    h.append(i == 0 ? "<th>" : "<td>").append(SvgCanvas.escape(cell)).append(i == 0 ? "</th>" : "</td>");
+                    h.append(i == 0 ? "<th>" : "<td>").append(escape(cell)).append(i == 0 ? "</th>" : "</td>");
                 }
                 h.append("</tr>\n");
             }
             h.append("</table>\n");
             MonitoringReport last = reports.get(reports.size() - 1);
             if (last.drift() != null) {
-                h.append("<p>").append(SvgCanvas.escape(driftNow(reports))).append(".</p>\n");
-                h.append("<p>Training data: <code>").append(SvgCanvas.escape(last.drift().trainingData())).append("</code> (")
+                h.append("<p>").append(escape(driftNow(reports))).append(".</p>\n");
+                h.append("<p>Training data: <code>").append(escape(last.drift().trainingData())).append("</code> (")
                         .append(last.drift().trainingRows()).append(" rows). PSI below 0.1 is usually read as stable, above 0.25 as a shift;")
                         .append(" a window with fewer than ").append(MonitoringReport.MIN_PSI_ROWS)
                         .append(" values of a column has no PSI for it (not enough data).</p>\n");
             }
         }
-        h.append(svg.toSvg()).append("</body></html>\n");
+        h.append(charts.toSvg()).append("</body></html>\n");
         return h.toString();
+    }
+
+    private static String escape(String text) {
+        return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
     }
 }

@@ -1,11 +1,10 @@
 package dev.berth.cli;
 
+import dev.berth.monitoring.BerthMetrics;
 import dev.berth.registry.InvalidArgumentException;
 import dev.berth.registry.LocalRegistry;
-import dev.berth.monitoring.BerthMetrics;
 import dev.berth.runtime.onnx.OrtNatives;
 import dev.berth.server.BerthServer;
-import dev.berth.server.MetricsService;
 import dev.berth.server.ServeSettings;
 import io.helidon.config.Config;
 import picocli.CommandLine.Command;
@@ -17,6 +16,7 @@ import picocli.CommandLine.Spec;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -107,7 +107,7 @@ final class ServeCommand implements Callable<Integer> {
     Long drainTimeoutSeconds;
 
     /** {@code berth serve}'s grace: long enough for a load balancer polling readiness every few seconds. */
-    static final java.time.Duration DEFAULT_DRAIN_GRACE = java.time.Duration.ofSeconds(5);
+    static final Duration DEFAULT_DRAIN_GRACE = Duration.ofSeconds(5);
 
     @Override
     public Integer call() throws InterruptedException {
@@ -160,8 +160,8 @@ final class ServeCommand implements Callable<Integer> {
         BerthServer server;
         BerthMetrics metrics = null;
         try {
-            metrics = MetricsService.metrics(root, settings);
-            server = MetricsService.install(BerthServer.builder().drainGrace(DEFAULT_DRAIN_GRACE).config(settings).models(root), metrics).build();
+            metrics = metrics(root, settings);
+            server = BerthServer.builder().drainGrace(DEFAULT_DRAIN_GRACE).config(settings).models(root).monitoring(metrics).build();
         } catch (IllegalArgumentException e) {
             if (metrics != null) {
                 metrics.close();
@@ -210,6 +210,22 @@ final class ServeCommand implements Callable<Integer> {
      * and a server whose loads are still running after {@link #READY_PATIENCE} announces itself anyway
      * (it serves what loaded).
      */
+    /**
+     * The monitoring of {@code berth serve}: meters, and reports into the registry at {@code models} (or
+     * the {@code reports-dir} of the settings, for a read-only registry such as an image's) every
+     * {@code report-interval} (default 5 minutes).
+     *
+     * @throws IllegalArgumentException when the interval is not a duration
+     */
+    static BerthMetrics metrics(Path models, Config settings) {
+        Duration interval = settings.get("report-interval").asString().map(BerthMetrics::parseInterval)
+                .orElse(BerthMetrics.DEFAULT_REPORT_INTERVAL);
+        LocalRegistry registry = LocalRegistry.open(models);
+        registry = settings.get("reports-dir").asString().filter(s -> !s.isBlank())
+                .map(dir -> LocalRegistry.open(models).withReportsDir(Path.of(dir))).orElse(registry);
+        return BerthMetrics.builder().registry(registry).reportInterval(interval).build();
+    }
+
     private static void awaitLoads(BerthServer server, PrintWriter out) throws InterruptedException {
         long start = System.nanoTime();
         long nextNotice = start + SLOW_LOAD_NOTICE.toNanos();
@@ -223,8 +239,8 @@ final class ServeCommand implements Callable<Integer> {
         }
     }
 
-    private static final java.time.Duration SLOW_LOAD_NOTICE = java.time.Duration.ofSeconds(3);
-    private static final java.time.Duration READY_PATIENCE = java.time.Duration.ofMinutes(5);
+    private static final Duration SLOW_LOAD_NOTICE = Duration.ofSeconds(3);
+    private static final Duration READY_PATIENCE = Duration.ofMinutes(5);
 
     private static void put(Map<String, String> flags, String key, Object value) {
         if (value != null) {

@@ -1,25 +1,28 @@
 package dev.berth.server;
 
-import dev.berth.monitoring.RequestMetrics;
 import dev.berth.runtime.InferenceObserver;
 import dev.berth.runtime.InferenceService;
+import dev.berth.runtime.onnx.OnnxInferenceService;
 import dev.berth.server.codec.AliasingInferMarshaller;
+import dev.berth.server.spi.RequestMetrics;
+import dev.berth.server.spi.ServerMonitoring;
 import io.helidon.config.Config;
+import io.helidon.config.ConfigException;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.WebServerConfig;
+import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http1.Http1Config;
 import io.helidon.webserver.http1.Http1ConnectionSelector;
 import io.helidon.webserver.http2.Http2Config;
 import io.helidon.webserver.http2.Http2ConnectionSelector;
 import io.helidon.webserver.http2.Http2Upgrader;
-import io.helidon.webserver.http.HttpRouting;
-import io.helidon.webserver.http.HttpService;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
-import java.net.BindException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -39,6 +42,10 @@ import java.util.function.BiFunction;
  *
  * The server owns its core: {@link #stop()} stops admitting requests, lets those in flight finish,
  * stops the listeners and closes the core.
+ *
+ * <p>Longer than berth's other classes because its {@link Builder} is the public list of serving
+ * options, one documented setter each, plus {@code config(Config)} reading them; one declaration per
+ * option (issue 12, item 5) is where it shrinks.
  */
 public final class BerthServer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(BerthServer.class.getName());
@@ -72,10 +79,13 @@ public final class BerthServer implements AutoCloseable {
         this.core = core;
         ServerInfo info = new ServerInfo(ServerInfo.NAME, ServerInfo.berthVersion(), b.extensions);
         RepositoryAccess repository = RepositoryAccess.of(Optional.ofNullable(b.repositoryToken), b.openRepositoryApi);
-        OipRestService rest = new OipRestService(core, info, inFlight, b.requestMetrics, b.maxRequestBytes, repository,
-                b.maxRequestTime);
-        OipGrpcService grpc = new OipGrpcService(core, info, inFlight, b.requestMetrics, repository,
-                Optional.ofNullable(b.statistics), b.maxRequestTime);
+        // REST's exchanges enter the drain in Replies' filter, from their first byte; gRPC's calls in the exchange
+        OipRestService rest = new OipRestService(core, info, new InferenceExchange(core, b.requestMetrics,
+                RequestMetrics.Protocol.REST, inFlight, InferenceExchange.Admission.ofExchange(Replies::admitted),
+                b.maxRequestTime), b.maxRequestBytes, repository);
+        OipGrpcService grpc = new OipGrpcService(core, info, new InferenceExchange(core, b.requestMetrics,
+                RequestMetrics.Protocol.GRPC, inFlight, InferenceExchange.Admission.ofCalls(inFlight), b.maxRequestTime),
+                repository, Optional.ofNullable(b.monitoring));
 
         ConnectionCap connections = new ConnectionCap(b.maxConnections);
         HttpRouting.Builder http = HttpRouting.builder();
@@ -84,13 +94,14 @@ public final class BerthServer implements AutoCloseable {
         // requests on an HTTP/2 connection over max-connections get a 503 before anything else runs
         http.addFilter(connections.filter());
         Cors.of(b.corsOrigins).ifPresent(cors -> http.addFilter(cors.filter()));
-        // extra services first: monitoring's routes must win over the catch-all answers below
+        // extra services first, then monitoring's: their routes must win over the inference routes and the
+        // catch-all 404 (/v2/models/stats is not a model named "stats")
         for (HttpService s : b.services) {
             http.register(s);
         }
+        http.register(new MonitoringRoutes(Optional.ofNullable(b.monitoring)));
         http.register(rest);
-        http.any((req, res) -> OipRestService.sendError(res, 404, "no such endpoint: " + req.prologue().method().text()
-                + " " + req.path().path()));
+        RestRoutes.install(http);
         this.health = new GrpcHealth(core, inFlight);
         // ModelInfer and ModelStreamInfer parse with aliasing: raw tensors stay views of the received message
         this.grpcServer = GrpcServer.create(b.host, b.resolvedGrpcPort(), b.maxRequestBytes, b.grpcKeepalive,
@@ -123,7 +134,7 @@ public final class BerthServer implements AutoCloseable {
                 .directHandlers(DirectAnswers.create(b.maxRequestBytes, b.maxConnections))
                 .shutdownGracePeriod(b.drainTimeout)
                 // Responses leave in several writes (headers, JSON, binary tensors); with Nagle's
-                // algorithm on, each write after the first waits for the client's delayed ACK (~40 ms).
+                // algorithm on, each write after the first waits for the client's delayed ACK.
                 .connectionOptions(o -> o.tcpNoDelay(true))
                 .addRouting(http);
         this.webServer = web.build();
@@ -290,7 +301,7 @@ public final class BerthServer implements AutoCloseable {
         private String repositoryToken;
         private InferenceObserver observer = InferenceObserver.NOOP;
         private RequestMetrics requestMetrics = RequestMetrics.NOOP;
-        private StatisticsSource statistics;
+        private ServerMonitoring monitoring;
         private final List<HttpService> services = new ArrayList<>();
         private final List<String> extensions = new ArrayList<>(ServerInfo.BUILT_IN_EXTENSIONS);
         private Duration drainTimeout = Duration.ofSeconds(30);
@@ -299,8 +310,8 @@ public final class BerthServer implements AutoCloseable {
         private int compressionMinBytes = ContentCodings.DEFAULT_MIN_BYTES;
         private BiFunction<Path, InferenceObserver, InferenceService> coreFactory;
         private Duration maxRequestTime = DEFAULT_MAX_REQUEST_TIME;
-        private int maxQueueSize = dev.berth.runtime.onnx.OnnxInferenceService.DEFAULT_MAX_QUEUE_SIZE;
-        private long maxTensorBytes = dev.berth.runtime.onnx.OnnxInferenceService.DEFAULT_MAX_TENSOR_BYTES;
+        private int maxQueueSize = OnnxInferenceService.DEFAULT_MAX_QUEUE_SIZE;
+        private long maxTensorBytes = OnnxInferenceService.DEFAULT_MAX_TENSOR_BYTES;
         private int maxConnections = DEFAULT_MAX_CONNECTIONS;
         private boolean openRepositoryApi;
         private boolean strictReadiness = true;
@@ -346,7 +357,7 @@ public final class BerthServer implements AutoCloseable {
                 k = duration(node, "grpc-permit-keepalive-time").map(k::withPermitTime).orElse(k);
                 k = node.get("grpc-permit-keepalive-without-calls").asBoolean().map(k::withPermitWithoutCalls).orElse(k);
                 grpcKeepalive(k);
-            } catch (io.helidon.config.ConfigException e) {
+            } catch (ConfigException e) {
                 throw new IllegalArgumentException("invalid configuration: " + e.getMessage(), e);
             }
             return this;
@@ -449,12 +460,16 @@ public final class BerthServer implements AutoCloseable {
         }
 
         /**
-         * Where the gRPC {@code ModelStatistics} RPC reads Triton's statistics; without one the RPC
-         * answers UNIMPLEMENTED. {@link MetricsService#install} sets it.
+         * Plugs monitoring in: it observes the core built from {@link #models(Path)} and every request of
+         * both front ends, answers {@code GET /metrics} and Triton's statistics (REST and the gRPC
+         * {@code ModelStatistics} RPC), and server metadata lists the statistics extension. Without it
+         * those endpoints answer 404 / UNIMPLEMENTED.
          */
-        public Builder statistics(StatisticsSource source) {
-            this.statistics = Objects.requireNonNull(source, "statistics");
-            return this;
+        public Builder monitoring(ServerMonitoring monitoring) {
+            this.monitoring = Objects.requireNonNull(monitoring, "monitoring");
+            observer(monitoring);
+            requestMetrics(monitoring);
+            return addExtension(MonitoringRoutes.STATISTICS_EXTENSION);
         }
 
         /** An extra HTTP service on the REST port (e.g. {@code /metrics}); its routes take precedence. */
