@@ -11,8 +11,8 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 
-import static dev.berth.monitoring.RequestMetrics.Outcome.SUCCESS;
-import static dev.berth.monitoring.RequestMetrics.Protocol.REST;
+import static dev.berth.server.spi.RequestMetrics.Outcome.SUCCESS;
+import static dev.berth.server.spi.RequestMetrics.Protocol.REST;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
