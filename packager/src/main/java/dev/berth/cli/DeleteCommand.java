@@ -28,9 +28,10 @@ import java.util.concurrent.Callable;
  * traffic that names no version, goes now.
  */
 @Command(name = "delete", mixinStandardHelpOptions = true,
-        description = {"Deletes one version. Refused while an alias points at it, unless --move-aliases-to V, which",
-                "moves those aliases to V first, or --force, which takes the version out of them and prints where",
-                "their traffic goes now. Deleting the last version removes the model. Version numbers are not reused."})
+        description = {"Deletes one version; deleting the last one removes the model.",
+                "Refused while an alias points at the version, unless --move-aliases-to V, which moves those aliases to V",
+                "first, or --force, which takes the version out of them and prints where their traffic goes now.",
+                "Version numbers are not reused."})
 final class DeleteCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

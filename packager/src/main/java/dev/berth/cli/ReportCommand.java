@@ -86,16 +86,32 @@ final class ReportCommand implements Callable<Integer> {
         if (html != null || png != null) {
             ReportCharts charts = new ReportCharts("berth report " + title, reports);
             if (png != null) {
+                folderFor(png, "--png");
                 charts.writePng(png);
                 out.println("wrote " + png);
             }
             if (html != null) {
+                folderFor(html, "--html");
                 Files.writeString(html, html(title, reports, charts), StandardCharsets.UTF_8);
                 out.println("wrote " + html);
             }
         }
         out.flush();
         return 0;
+    }
+
+    /** Creates the folder a report file goes into (a missing folder is made, not an error); one line when it cannot be. */
+    private static void folderFor(Path file, String option) throws IOException {
+        Path parent = file.toAbsolutePath().getParent();
+        if (parent == null || Files.isDirectory(parent)) {
+            return;
+        }
+        for (Path p = parent; p != null; p = p.getParent()) {
+            if (Files.exists(p) && !Files.isDirectory(p)) {
+                throw new dev.berth.registry.InvalidArgumentException(option + " " + file + ": " + p + " is a file, not a folder");
+            }
+        }
+        Files.createDirectories(parent);
     }
 
     static List<String[]> rows(List<MonitoringReport> reports) {

@@ -215,6 +215,9 @@ class PackageIT {
                 "--work-dir", temp.resolve("work").toString(), "--k8s", k8s.toString());
         assertEquals(0, run.exitCode(), run.describe());
         assertTrue(run.lastLine().matches("sha256:[0-9a-f]{64}"));
+        // a tar has no layers to push and Jib counts it in units, not bytes: no "layers 0/0  0 B / 1 B"
+        assertTrue(run.err().lines().noneMatch(l -> l.contains("layers 0/0") || l.matches(".* / 1 B")), run.describe());
+        assertTrue(run.err().lines().anyMatch(l -> l.matches("\\[[= ]+\\] +\\d+% writing tar")), run.describe());
         // no registry holds the local digest: the manifests use the tag given, and say how to pin the pushed one
         String deployment = Files.readString(k8s.resolve("deployment.yaml"));
         assertTrue(deployment.contains("image: berth-test/churn:1") && !deployment.contains("@sha256:"), deployment);

@@ -124,6 +124,13 @@ public final class LocalRegistry {
         return List.copyOf(versions);
     }
 
+    /** "no model 'chrun' in models; did you mean 'churn'?": the nearest existing names, when one is close. */
+    private ModelNotFoundException noSuchModel(String model) {
+        List<String> near = Suggestions.near(model, models());
+        return new ModelNotFoundException("no model '" + model + "' in " + root
+                + (near.isEmpty() ? "" : "; did you mean " + String.join(" or ", near.stream().map(n -> "'" + n + "'").toList()) + "?"));
+    }
+
     /** The model's folder, whether or not it exists; throws {@link InvalidArgumentException} for an invalid name. */
     public Path modelDir(String model) {
         return root.resolve(ModelRef.requireValidName(model, "model name"));
@@ -137,7 +144,7 @@ public final class LocalRegistry {
     /** Throws {@link ModelNotFoundException} unless the version exists. */
     public void requireVersion(String model, int version) {
         if (!exists(model)) {
-            throw new ModelNotFoundException("no model '" + model + "' in " + root);
+            throw noSuchModel(model);
         }
         if (!versions(model).contains(version)) {
             throw new ModelNotFoundException("model '" + model + "' has no version " + version + " (versions: " + versions(model) + ")");
@@ -192,7 +199,7 @@ public final class LocalRegistry {
     /** {@code model.json} alone, as berth writes it back (never with {@code config.pbtxt}'s settings folded in). */
     ModelInfo storedInfo(String model) {
         if (!exists(model)) {
-            throw new ModelNotFoundException("no model '" + model + "' in " + root);
+            throw noSuchModel(model);
         }
         Path file = modelDir(model).resolve(MODEL_INFO_FILE);
         if (!Files.exists(file)) {
@@ -209,7 +216,7 @@ public final class LocalRegistry {
     public int resolve(ModelRef ref) {
         List<Integer> versions = versions(ref.name());
         if (!exists(ref.name())) {
-            throw new ModelNotFoundException("no model '" + ref.name() + "' in " + root);
+            throw noSuchModel(ref.name());
         }
         if (ref.version().isPresent()) {
             requireVersion(ref.name(), ref.version().getAsInt());
@@ -369,7 +376,7 @@ public final class LocalRegistry {
     /** {@link #verify(String)}, reading manifest-less model files with {@code modelReader} (null: none). */
     public VerifyReport verify(String model, SignatureReader modelReader) {
         if (!exists(model)) {
-            throw new ModelNotFoundException("no model '" + model + "' in " + root);
+            throw noSuchModel(model);
         }
         Verifier v = new Verifier(this, modelReader);
         versions(model).forEach(version -> v.verify(model, version));
