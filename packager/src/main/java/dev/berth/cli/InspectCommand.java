@@ -38,10 +38,11 @@ import java.util.concurrent.Callable;
  * registry copy of the same version.
  */
 @Command(name = "inspect", mixinStandardHelpOptions = true,
-        description = {"Reads a serving image built by berth package (a registry reference, or a tarball: tar:FILE or a .tar path)",
-                "and prints the model version it carries: its manifest, dependencies, labels and the sha256 of every file,",
-                "each checked against the digest the packaged manifest records. With --against, the version's manifest",
-                "in a registry (a folder, or oci://REGISTRY/REPOSITORY) must match too. Exit 1 names each difference."})
+        description = {"Reads a serving image built by berth package and prints the model version it carries.",
+                "The image is a registry reference or a tarball (tar:FILE or a .tar path). Prints the version's manifest,",
+                "dependencies, labels and the sha256 of every file, each checked against the digest the packaged manifest",
+                "records. With --against, the version's manifest in a registry (a folder, or oci://REGISTRY/REPOSITORY)",
+                "must match too. Exit 1 names each difference."})
 final class InspectCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();
 

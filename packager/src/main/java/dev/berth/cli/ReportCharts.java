@@ -40,9 +40,11 @@ import java.util.Map;
 import java.util.TimeZone;
 
 /**
- * The charts of {@code berth report}: end-to-end latency percentiles and throughput over the report
- * windows, and per input column the distribution of served values (all windows together) beside the
- * training data's over the same bins. Drawn with JFreeChart, as one PNG or one SVG (JFreeSVG) of the same layout.
+ * The charts of {@code berth report}: end-to-end latency percentiles, throughput and drift (the
+ * largest PSI of each window: the whole history as a series, a gap where a window had too few rows)
+ * over the report windows, and per input column the distribution of served values in the latest
+ * window ("now") beside the training data's over the same bins, titled with that window's PSI.
+ * Drawn with JFreeChart, as one PNG or one SVG (JFreeSVG) of the same layout.
  */
 final class ReportCharts {
     static final int WIDTH = 1000;
@@ -56,20 +58,18 @@ final class ReportCharts {
     private static final TimeZone UTC = TimeZone.getTimeZone(ZoneOffset.UTC);
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("MM-dd HH:mm:ss").withZone(ZoneOffset.UTC);
 
-    /** One served distribution: bin labels, served shares and (where known) training shares. */
-    record Distribution(String title, List<String> bins, double[] served, double[] training, long count) {
-        /** PSI of all served values against the training data, or null without training data. */
-        Double psi() {
-            if (training == null || count == 0) {
-                return null;
+    /**
+     * One served distribution of the latest window: bin labels, served shares, (where known) training
+     * shares, how many values, and that window's PSI as the server computed it: null where the
+     * window had too few values ({@code tooFew}) or there is no training data.
+     */
+    record Distribution(String title, List<String> bins, double[] served, double[] training, long count, Double psi, boolean tooFew) {
+        /** How the chart titles the PSI: the latest window's value, or why there is none. */
+        String psiLabel() {
+            if (psi != null) {
+                return String.format(Locale.ROOT, "PSI now %.3f", psi);
             }
-            double psi = 0;
-            for (int i = 0; i < served.length; i++) {
-                double a = Math.max(1e-4, served[i]);
-                double e = Math.max(1e-4, training[i]);
-                psi += (a - e) * Math.log(a / e);
-            }
-            return psi;
+            return tooFew ? "PSI now: not enough data (" + count + " of " + MonitoringReport.MIN_PSI_ROWS + " rows)" : null;
         }
     }
 
@@ -89,21 +89,40 @@ final class ReportCharts {
 
     int height() {
         int rows = (Math.min(MAX_DISTRIBUTIONS, distributions.size()) + 1) / 2;
-        return 560 + rows * 250;
+        return distributionsTop() + rows * 250;
     }
 
-    /** Served values of every window added up, per column (or per input where no columns are named). */
+    private boolean hasDrift() {
+        return reports.stream().anyMatch(r -> r.drift() != null);
+    }
+
+    private int distributionsTop() {
+        return hasDrift() ? 840 : 590;
+    }
+
+    /**
+     * Served values of the latest window, per column (or per input where no columns are named):
+     * "now", where a dashboard shows now. Older windows are in the drift series.
+     */
     static List<Distribution> distributions(List<MonitoringReport> reports) {
         Map<String, Map<String, double[]>> served = new LinkedHashMap<>();
         Map<String, Map<String, Double>> training = new LinkedHashMap<>();
         Map<String, Map<String, Double>> order = new LinkedHashMap<>();
-        for (MonitoringReport r : reports) {
+        Map<String, Double> psi = new LinkedHashMap<>();
+        Map<String, Boolean> tooFew = new LinkedHashMap<>();
+        if (!reports.isEmpty()) {
+            MonitoringReport r = reports.get(reports.size() - 1);
             for (MonitoringReport.InputStats input : r.inputs()) {
                 if (input.columns().isEmpty()) {
                     add(input.name(), input.summary(), served, training, order);
+                    psi.put(input.name(), input.summary().psi());
                 } else {
                     for (MonitoringReport.ColumnStats c : input.columns()) {
-                        add(input.name() + "." + c.name(), c.summary(), served, training, order);
+                        String key = input.name() + "." + c.name();
+                        add(key, c.summary(), served, training, order);
+                        psi.put(key, c.summary().psi());
+                        tooFew.put(key, r.drift() != null && (r.drift().notEnoughData().containsKey(key)
+                                || c.summary().psi() == null && c.summary().count() < MonitoringReport.MIN_PSI_ROWS));
                     }
                 }
             }
@@ -128,7 +147,8 @@ final class ReportCharts {
                     t[i] = train.getOrDefault(key, 0.0);
                 }
             }
-            out.add(new Distribution(e.getKey(), labels, s, t, total));
+            out.add(new Distribution(e.getKey(), labels, s, t, total, psi.get(e.getKey()),
+                    tooFew.getOrDefault(e.getKey(), false)));
         }
         return out;
     }
@@ -189,10 +209,29 @@ final class ReportCharts {
         }
         timeSeries("End-to-end latency (ms)", "ms", List.of(p50, p95, p99)).draw(g, new Rectangle2D.Double(10, 64, WIDTH - 20, 240));
         timeSeries("Throughput (requests/s)", "requests/s", List.of(ok, errors)).draw(g, new Rectangle2D.Double(10, 314, WIDTH - 20, 240));
+        if (hasDrift()) {
+            TimeSeries maxPsi = new TimeSeries("max PSI");
+            for (MonitoringReport r : reports) {
+                // no value (too few rows) is a gap in the line, not a zero
+                Double v = r.drift() == null ? null : r.drift().maxPsi();
+                maxPsi.addOrUpdate(new Millisecond(java.util.Date.from(r.end()), UTC, Locale.ROOT), v);
+            }
+            timeSeries("Drift: largest PSI per window (gaps: fewer than " + MonitoringReport.MIN_PSI_ROWS
+                    + " rows; above 0.25 is usually read as a shift)", "PSI", List.of(maxPsi))
+                    .draw(g, new Rectangle2D.Double(10, 564, WIDTH - 20, 240));
+        }
+        int top = distributionsTop();
+        if (!distributions.isEmpty() && !reports.isEmpty()) {
+            MonitoringReport last = reports.get(reports.size() - 1);
+            g.setColor(MUTED);
+            g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 13));
+            g.drawString("Served inputs in the latest window (" + TIME.format(last.start()) + " to " + TIME.format(last.end())
+                    + " UTC) beside the training data", 20, top - 8);
+        }
         int shown = Math.min(MAX_DISTRIBUTIONS, distributions.size());
         double cell = (WIDTH - 20) / 2.0;
         for (int i = 0; i < shown; i++) {
-            histogram(distributions.get(i)).draw(g, new Rectangle2D.Double(10 + (i % 2) * cell, 570 + (i / 2) * 250, cell - 10, 240));
+            histogram(distributions.get(i)).draw(g, new Rectangle2D.Double(10 + (i % 2) * cell, top + (i / 2) * 250, cell - 10, 240));
         }
     }
 
@@ -249,8 +288,8 @@ final class ReportCharts {
                 data.addValue(d.training()[i] * 100, "training", d.bins().get(i));
             }
         }
-        Double psi = d.psi();
-        JFreeChart chart = ChartFactory.createBarChart(d.title() + (psi == null ? "" : String.format(Locale.ROOT, "  (PSI %.3f)", psi)),
+        String psi = d.psiLabel();
+        JFreeChart chart = ChartFactory.createBarChart(d.title() + (psi == null ? "" : "  (" + psi + ")"),
                 null, "% of values", data, PlotOrientation.VERTICAL, true, false, false);
         style(chart);
         CategoryPlot plot = chart.getCategoryPlot();

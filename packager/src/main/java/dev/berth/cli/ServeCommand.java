@@ -176,6 +176,7 @@ final class ServeCommand implements Callable<Integer> {
         if (!settings.get("allow-empty").asBoolean().orElse(false)) {
             EmptyRegistry.check(root);
         }
+        ModelConfigs.check(LocalRegistry.open(root), spec.commandLine().getErr());
         BerthServer server;
         BerthMetrics metrics = null;
         try {
