@@ -9,6 +9,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 
 /**
@@ -30,6 +32,9 @@ public final class LocalRegistry {
     /** Environment variable naming the registry folder when no --models is given. */
     public static final String MODELS_ENV = "BERTH_MODELS";
 
+    private static final System.Logger LOG = System.getLogger(LocalRegistry.class.getName());
+    /** Report folders already swept of abandoned temporary files by this instance. */
+    private final Set<Path> cleanedReportDirs = ConcurrentHashMap.newKeySet();
     private final Path root;
     /** Where monitoring reports go: null for each version's own monitoring/ folder. */
     private final Path reportsRoot;
@@ -254,7 +259,15 @@ public final class LocalRegistry {
         if (!fileName.matches("[A-Za-z0-9][A-Za-z0-9_.-]*")) {
             throw new InvalidArgumentException("invalid report file name '" + fileName + "'");
         }
-        Path target = reportsDir(model, version).resolve(fileName);
+        Path dir = reportsDir(model, version);
+        if (cleanedReportDirs.add(dir)) {
+            // once per folder and process: what an earlier, killed server left half-written
+            int removed = AtomicFiles.removeAbandoned(dir);
+            if (removed > 0) {
+                LOG.log(System.Logger.Level.INFO, "removed " + removed + " unfinished report file(s) a stopped process left in " + dir);
+            }
+        }
+        Path target = dir.resolve(fileName);
         AtomicFiles.write(target, content);
         return target;
     }
