@@ -106,6 +106,21 @@ final class ServeCommand implements Callable<Integer> {
             description = "After SIGTERM, exit within this many seconds whatever is left in flight (default: 30).")
     Long drainTimeoutSeconds;
 
+    @Option(names = "--tls-cert", paramLabel = "FILE",
+            description = "PEM certificate chain: with --tls-key, REST (https) and gRPC are served over TLS.")
+    String tlsCert;
+    @Option(names = "--tls-key", paramLabel = "FILE", description = "PEM private key of --tls-cert (PKCS#8 or PKCS#1, unencrypted).")
+    String tlsKey;
+    @Option(names = "--tls-client-ca", paramLabel = "FILE",
+            description = "Require client certificates signed by this PEM CA (mutual TLS; needs --tls-cert).")
+    String tlsClientCa;
+    @Option(names = "--inference-token-file", paramLabel = "FILE",
+            description = "Bearer tokens (one per line) that inference and /metrics need; health stays open. Also BERTH_INFERENCE_TOKENS.")
+    String inferenceTokenFile;
+    @Option(names = "--metrics-port", paramLabel = "PORT",
+            description = "Serve /metrics on this port of its own (plain HTTP, no token) instead of the REST port.")
+    Integer metricsPort;
+
     /** {@code berth serve}'s grace: long enough for a load balancer polling readiness every few seconds. */
     static final Duration DEFAULT_DRAIN_GRACE = Duration.ofSeconds(5);
 
@@ -138,6 +153,11 @@ final class ServeCommand implements Callable<Integer> {
         put(flags, "grpc-keepalive-timeout", grpcKeepaliveTimeout);
         put(flags, "grpc-permit-keepalive-time", grpcPermitKeepaliveTime);
         put(flags, "grpc-permit-keepalive-without-calls", grpcPermitKeepaliveWithoutCalls);
+        put(flags, "tls-cert", tlsCert);
+        put(flags, "tls-key", tlsKey);
+        put(flags, "tls-client-ca", tlsClientCa);
+        put(flags, "inference-token-file", inferenceTokenFile);
+        put(flags, "metrics-port", metricsPort);
         Config settings;
         try {
             settings = ServeSettings.load(config, System.getenv(), flags);
@@ -197,8 +217,9 @@ final class ServeCommand implements Callable<Integer> {
             err.println("berth: warning: not ready (/v2/health/ready answers 503): " + reason);
             err.flush();
         });
-        out.println("berth serving " + root.toAbsolutePath().normalize() + " on http://" + server.host() + ":" + server.port()
-                + " (REST), gRPC on port " + server.grpcPort());
+        out.println("berth serving " + root.toAbsolutePath().normalize() + " on " + (server.tls() ? "https" : "http") + "://"
+                + server.host() + ":" + server.port() + " (REST), gRPC on port " + server.grpcPort()
+                + (server.metricsPort() >= 0 ? ", metrics on port " + server.metricsPort() : ""));
         out.flush();
         stopped.await();
         return 0;

@@ -6,6 +6,7 @@ import dev.berth.runtime.onnx.OnnxInferenceService;
 import dev.berth.server.codec.AliasingInferMarshaller;
 import dev.berth.server.spi.RequestMetrics;
 import dev.berth.server.spi.ServerMonitoring;
+import io.grpc.ServerInterceptor;
 import io.helidon.config.Config;
 import io.helidon.config.ConfigException;
 import io.helidon.webserver.WebServer;
@@ -64,6 +65,8 @@ public final class BerthServer implements AutoCloseable {
     public static final Duration DEFAULT_MAX_REQUEST_TIME = Duration.ofSeconds(30);
     /** Default cap on open connections, per listener (REST, gRPC). */
     public static final int DEFAULT_MAX_CONNECTIONS = 1000;
+    /** Helidon's name for the listener of {@link Builder#metricsPort}. */
+    private static final String METRICS_SOCKET = "metrics";
 
     private final Builder settings;
     private final InferenceService core;
@@ -94,19 +97,24 @@ public final class BerthServer implements AutoCloseable {
         // requests on an HTTP/2 connection over max-connections get a 503 before anything else runs
         http.addFilter(connections.filter());
         Cors.of(b.corsOrigins).ifPresent(cors -> http.addFilter(cors.filter()));
+        // after CORS: a browser's preflight carries no credentials
+        Optional<InferenceAuthentication> auth = InferenceAuthentication.of(b.inferenceTokens, Optional.ofNullable(b.repositoryToken));
+        auth.ifPresent(a -> http.addFilter(a.restFilter()));
         // extra services first, then monitoring's: their routes must win over the inference routes and the
         // catch-all 404 (/v2/models/stats is not a model named "stats")
         for (HttpService s : b.services) {
             http.register(s);
         }
-        http.register(new MonitoringRoutes(Optional.ofNullable(b.monitoring)));
+        boolean metricsApart = b.metricsPort >= 0;
+        http.register(new MonitoringRoutes(Optional.ofNullable(b.monitoring), metricsApart ? MonitoringRoutes.Metrics.ELSEWHERE
+                : MonitoringRoutes.Metrics.HERE));
         http.register(rest);
         RestRoutes.install(http);
         this.health = new GrpcHealth(core, inFlight);
         // ModelInfer and ModelStreamInfer parse with aliasing: raw tensors stay views of the received message
         this.grpcServer = GrpcServer.create(b.host, b.resolvedGrpcPort(), b.maxRequestBytes, b.grpcKeepalive,
-                AliasingInferMarshaller.aliasingInfer(grpc), health, List.of(OipGrpcService.authorizationInterceptor()),
-                new GrpcConnectionCap(b.maxConnections));
+                AliasingInferMarshaller.aliasingInfer(grpc), health, grpcInterceptors(auth),
+                new GrpcConnectionCap(b.maxConnections), Optional.ofNullable(b.tls).map(TransportSecurity::grpc));
 
         // one set of HTTP/1 limits for Helidon's selector and berth's (which takes HTTP/1.0 and over-long lines)
         Http1Config http1 = Http1Config.builder()
@@ -137,11 +145,30 @@ public final class BerthServer implements AutoCloseable {
                 // algorithm on, each write after the first waits for the client's delayed ACK.
                 .connectionOptions(o -> o.tcpNoDelay(true))
                 .addRouting(http);
+        if (b.tls != null) {
+            web.tls(b.tls.rest());
+        }
+        if (metricsApart) {
+            web.putSocket(METRICS_SOCKET, s -> s.host(b.host).port(b.metricsPort));
+            HttpRouting.Builder metrics = HttpRouting.builder();
+            metrics.addFilter(Replies.filter(b.compressionMinBytes, inFlight));
+            metrics.register(new MonitoringRoutes(Optional.ofNullable(b.monitoring), MonitoringRoutes.Metrics.ONLY));
+            RestRoutes.install(metrics);
+            web.routing(METRICS_SOCKET, metrics);
+        }
         this.webServer = web.build();
     }
 
     public static Builder builder() {
         return new Builder();
+    }
+
+    private static List<ServerInterceptor> grpcInterceptors(Optional<InferenceAuthentication> auth) {
+        List<ServerInterceptor> out = new ArrayList<>();
+        out.add(OipGrpcService.authorizationInterceptor());
+        // registered last of these, so it runs first: an unauthenticated call goes no further
+        auth.ifPresent(a -> out.add(a.grpcInterceptor()));
+        return out;
     }
 
     /**
@@ -169,8 +196,11 @@ public final class BerthServer implements AutoCloseable {
             throw new UncheckedIOException(new BindException("cannot listen on " + settings.host + " port " + settings.port
                     + " (in use, or the address is not local)"));
         }
-        LOG.log(System.Logger.Level.INFO, "berth serving the Open Inference Protocol on http://" + settings.host + ":" + port()
-                + " (REST), gRPC on port " + grpcPort());
+        LOG.log(System.Logger.Level.INFO, "berth serving the Open Inference Protocol on " + (settings.tls != null ? "https" : "http")
+                + "://" + settings.host + ":" + port() + " (REST), gRPC" + (settings.tls != null ? " over TLS" : "") + " on port " + grpcPort()
+                + (settings.metricsPort >= 0 ? ", metrics on http://" + settings.host + ":" + metricsPort() + "/metrics" : "")
+                + (settings.inferenceTokens.isEmpty() ? "" : "; inference needs a bearer token")
+                + (settings.tls != null && settings.tls.requiresClientCertificates() ? "; clients need a certificate" : ""));
         return this;
     }
 
@@ -199,6 +229,16 @@ public final class BerthServer implements AutoCloseable {
     /** The bound HTTP port (useful after configuring port 0). */
     public int port() {
         return webServer.port();
+    }
+
+    /** Whether both listeners speak TLS. */
+    public boolean tls() {
+        return settings.tls != null;
+    }
+
+    /** The bound metrics port, or -1 when metrics are served on the REST port. */
+    public int metricsPort() {
+        return settings.metricsPort >= 0 ? webServer.port(METRICS_SOCKET) : -1;
     }
 
     /** The bound gRPC port (useful after configuring port 0). */
@@ -316,6 +356,9 @@ public final class BerthServer implements AutoCloseable {
         private boolean openRepositoryApi;
         private boolean strictReadiness = true;
         private boolean allowEmpty;
+        private TransportSecurity tls;
+        private List<String> inferenceTokens = List.of();
+        private int metricsPort = -1;
 
         private Builder() {
         }
@@ -351,6 +394,25 @@ public final class BerthServer implements AutoCloseable {
                 node.get("max-queue-size").asInt().ifPresent(this::maxQueueSize);
                 node.get("max-tensor-bytes").asLong().ifPresent(this::maxTensorBytes);
                 node.get("max-connections").asInt().ifPresent(this::maxConnections);
+                Optional<String> cert = node.get("tls-cert").asString().filter(v -> !v.isBlank());
+                Optional<String> key = node.get("tls-key").asString().filter(v -> !v.isBlank());
+                if (cert.isPresent() != key.isPresent()) {
+                    throw new IllegalArgumentException("TLS needs both tls-cert and tls-key (--tls-cert, --tls-key)");
+                }
+                Optional<Path> clientCa = node.get("tls-client-ca").asString().filter(v -> !v.isBlank()).map(Path::of);
+                if (cert.isPresent()) {
+                    tls(TransportSecurity.of(Path.of(cert.get()), Path.of(key.get()), clientCa));
+                } else if (clientCa.isPresent()) {
+                    throw new IllegalArgumentException("tls-client-ca needs tls-cert and tls-key: client certificates are asked for over TLS");
+                }
+                List<String> tokens = new ArrayList<>();
+                node.get("inference-tokens").asString().ifPresent(v -> Cors.split(v).forEach(tokens::add));
+                node.get("inference-token-file").asString().filter(v -> !v.isBlank())
+                        .ifPresent(f -> tokens.addAll(InferenceAuthentication.readTokens(Path.of(f))));
+                if (!tokens.isEmpty()) {
+                    inferenceTokens(tokens);
+                }
+                node.get("metrics-port").asInt().ifPresent(this::metricsPort);
                 GrpcKeepalive k = grpcKeepalive;
                 k = duration(node, "grpc-keepalive-time").map(k::withTime).orElse(k);
                 k = duration(node, "grpc-keepalive-timeout").map(k::withTimeout).orElse(k);
@@ -573,6 +635,30 @@ public final class BerthServer implements AutoCloseable {
         }
 
         /** Checks every option, reporting all problems at once, and builds the core when given a models folder. */
+        /** TLS on the REST and gRPC listeners (and client certificates, when it asks for them). */
+        public Builder tls(TransportSecurity security) {
+            this.tls = Objects.requireNonNull(security, "tls");
+            return this;
+        }
+
+        /**
+         * Bearer tokens inference needs (REST {@code /v2} and {@code /metrics}, the gRPC inference
+         * service; health stays open); empty, the default, leaves inference open.
+         */
+        public Builder inferenceTokens(List<String> tokens) {
+            this.inferenceTokens = List.copyOf(tokens);
+            return this;
+        }
+
+        /**
+         * Serve {@code /metrics} on this port of its own (plain HTTP, no token: for a scraper on a
+         * private network), and not on the REST port; 0 picks a free one, -1 (the default) keeps it on the REST port.
+         */
+        public Builder metricsPort(int port) {
+            this.metricsPort = port;
+            return this;
+        }
+
         public BerthServer build() {
             List<String> problems = new ArrayList<>();
             if ((models == null) == (service == null)) {
@@ -580,6 +666,9 @@ public final class BerthServer implements AutoCloseable {
             }
             if (port < 0 || port > 65535) {
                 problems.add("port must be 0..65535, got " + port);
+            }
+            if (metricsPort < -1 || metricsPort > 65535 || (metricsPort > 0 && (metricsPort == port || metricsPort == resolvedGrpcPort()))) {
+                problems.add("metrics port must be 0..65535 and differ from the REST and gRPC ports, got " + metricsPort);
             }
             int grpc = resolvedGrpcPort();
             if (grpc < 0 || grpc > 65535) {

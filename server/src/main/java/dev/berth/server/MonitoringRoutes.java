@@ -26,18 +26,38 @@ final class MonitoringRoutes implements HttpService {
     static final String NO_STATISTICS = "the statistics extension is not enabled on this server (no monitoring installed)";
     private static final String NO_METRICS = "metrics are not served: this server has no monitoring installed";
 
-    private final Optional<ServerMonitoring> monitoring;
+    private static final String METRICS_ELSEWHERE = "metrics are served on the metrics port of this server (--metrics-port), not here";
 
-    MonitoringRoutes(Optional<ServerMonitoring> monitoring) {
+    /** Where {@code /metrics} is answered. */
+    enum Metrics {
+        /** On this listener, with the statistics extension (the default). */
+        HERE,
+        /** On a listener of its own: this one answers 404 for it, and keeps the statistics extension. */
+        ELSEWHERE,
+        /** This is the metrics listener: {@code /metrics} only. */
+        ONLY
+    }
+
+    private final Optional<ServerMonitoring> monitoring;
+    private final Metrics metrics;
+
+    MonitoringRoutes(Optional<ServerMonitoring> monitoring, Metrics metrics) {
         this.monitoring = monitoring;
+        this.metrics = metrics;
     }
 
     @Override
     public void routing(HttpRules rules) {
         RestRoutes.get(rules, "/metrics", (req, res) -> {
+            if (metrics == Metrics.ELSEWHERE) {
+                throw new InferenceException.NotFound(METRICS_ELSEWHERE);
+            }
             Scrape scrape = monitoring(NO_METRICS).scrape(req.headers().first(HeaderNames.ACCEPT).orElse(null));
             Replies.send(res, 200, scrape.contentType(), scrape.body());
         });
+        if (metrics == Metrics.ONLY) {
+            return;
+        }
         RestRoutes.get(rules, "/v2/models/stats", (req, res) -> stats(req, res, false, false));
         RestRoutes.get(rules, "/v2/models/{model}/stats", (req, res) -> stats(req, res, true, false));
         RestRoutes.get(rules, "/v2/models/{model}/versions/{version}/stats", (req, res) -> stats(req, res, true, true));
