@@ -83,4 +83,16 @@ final class ImageCanvas implements Canvas {
             throw new java.io.IOException("no PNG writer in this JDK");
         }
     }
+
+    /** Draws a {@code berth perf} chart and returns the PNG's bytes (headless, like the report charts). */
+    static byte[] png(PerfCharts charts) throws java.io.IOException {
+        System.setProperty("java.awt.headless", "true");
+        ImageCanvas canvas = new ImageCanvas(PerfCharts.WIDTH, charts.height());
+        charts.draw(canvas);
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        if (!javax.imageio.ImageIO.write(canvas.finish(), "png", bytes)) {
+            throw new java.io.IOException("no PNG writer in this JDK");
+        }
+        return bytes.toByteArray();
+    }
 }
