@@ -558,7 +558,8 @@ public final class OipJson {
 
         private float floatValue(JsonParser p, JsonToken t) throws IOException {
             if (t == JsonToken.VALUE_NUMBER_FLOAT || t == JsonToken.VALUE_NUMBER_INT) {
-                float v = p.getFloatValue();
+                // from the parser's own characters: no String, no boxing (see JsonNumbers)
+                float v = JsonNumbers.parseFloat(p.getTextCharacters(), p.getTextOffset(), p.getTextLength());
                 if (Float.isInfinite(v)) {
                     throw overflow(p);
                 }
@@ -569,7 +570,7 @@ public final class OipJson {
 
         private double doubleValue(JsonParser p, JsonToken t) throws IOException {
             if (t == JsonToken.VALUE_NUMBER_FLOAT || t == JsonToken.VALUE_NUMBER_INT) {
-                double v = p.getDoubleValue();
+                double v = JsonNumbers.parseDouble(p.getTextCharacters(), p.getTextOffset(), p.getTextLength());
                 if (Double.isInfinite(v)) {
                     throw overflow(p);
                 }
@@ -749,10 +750,10 @@ public final class OipJson {
                     }
                 }
             }
-            case FP16 -> { while (b.hasRemaining()) g.writeNumber(Elements.fromFp16(b.getShort())); }
-            case BF16 -> { while (b.hasRemaining()) g.writeNumber(Elements.fromBf16(b.getShort())); }
-            case FP32 -> { while (b.hasRemaining()) g.writeNumber(b.getFloat()); }
-            case FP64 -> { while (b.hasRemaining()) g.writeNumber(b.getDouble()); }
+            case FP16 -> { JsonNumbers.Writer w = new JsonNumbers.Writer(); while (b.hasRemaining()) w.write(g, Elements.fromFp16(b.getShort())); }
+            case BF16 -> { JsonNumbers.Writer w = new JsonNumbers.Writer(); while (b.hasRemaining()) w.write(g, Elements.fromBf16(b.getShort())); }
+            case FP32 -> { JsonNumbers.Writer w = new JsonNumbers.Writer(); while (b.hasRemaining()) w.write(g, b.getFloat()); }
+            case FP64 -> { JsonNumbers.Writer w = new JsonNumbers.Writer(); while (b.hasRemaining()) w.write(g, b.getDouble()); }
             default -> throw new IllegalStateException("unexpected datatype " + t.datatype());
         }
         g.writeEndArray();
