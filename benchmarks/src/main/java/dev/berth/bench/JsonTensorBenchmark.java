@@ -35,7 +35,7 @@ import java.util.concurrent.TimeUnit;
  * streaming reader) against Jackson's tree parser on the same text ({@code decodeJacksonTree}, the
  * baseline a Jackson user gets), and MB/s of JSON text written from an FP32 answer
  * ({@code encodeBerth}) against Jackson's {@code ObjectMapper} writing the same {@code float[]}
- * ({@code encodeJackson}). The {@code mb} counter is the figure: megabytes of JSON text per second,
+ * ({@code encodeJackson}); {@code tokensJackson} is Jackson's tokenizer alone on the same text. The {@code mb} counter is the figure: megabytes of JSON text per second,
  * one thread (one core). Run with {@code -prof gc} for the allocation per request.
  *
  * <p>{@code numbers}: {@code python} writes each value as Python's {@code json.dumps} writes a NumPy
@@ -110,6 +110,22 @@ public class JsonTensorBenchmark {
     public Object decodeJacksonTree(Text text) throws IOException {
         text.mb += body.length / 1e6;
         return MAPPER.readTree(body);
+    }
+
+    /**
+     * Jackson's streaming tokenizer alone over the same text: every token, no number converted. The
+     * floor of any decoder built on Jackson's parser, to show where decodeBerth's time goes.
+     */
+    @Benchmark
+    public long tokensJackson(Text text) throws IOException {
+        text.mb += body.length / 1e6;
+        long tokens = 0;
+        try (com.fasterxml.jackson.core.JsonParser p = MAPPER.getFactory().createParser(body)) {
+            while (p.nextToken() != null) {
+                tokens++;
+            }
+        }
+        return tokens;
     }
 
     @Benchmark
