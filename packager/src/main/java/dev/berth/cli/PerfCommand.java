@@ -40,9 +40,9 @@ import java.util.concurrent.Callable;
  * of the same run, and writes {@code perf/<UTC time>.json} and a chart PNG into the version folder.
  */
 @Command(name = "perf", mixinStandardHelpOptions = true,
-        description = {"Measures a version's throughput and latency over REST JSON, REST binary and gRPC against",
-                "in-process ONNX Runtime, and keeps the result in the registry (perf/<time>.json and .png).",
-                "Without --url the version is served by an in-process server on free ports for the run."})
+        description = {"Measures a version's throughput and latency over REST JSON, REST binary and gRPC,",
+                "beside in-process ONNX Runtime, and keeps the result in the registry (perf/<time>.json, .png).",
+                "Without --url, an in-process server on free ports serves the version for the run."})
 final class PerfCommand implements Callable<Integer> {
     static final List<String> FRONT_ENDS = List.of("rest-json", "rest-binary", "grpc");
     private static final DateTimeFormatter FILE_TIME = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
@@ -64,12 +64,12 @@ final class PerfCommand implements Callable<Integer> {
     @Option(names = "--grpc", paramLabel = "HOST:PORT",
             description = "With --url: the server's gRPC address (default: the --url host, port 8081).")
     String grpc;
-    @Option(names = "--concurrency", paramLabel = "N,...", split = ",", description = "Concurrent clients (connections) to sweep (default: 1,2,4,8).")
+    @Option(names = "--concurrency", paramLabel = "N", split = ",", description = "Concurrent clients (connections) to sweep (default: 1,2,4,8).")
     List<Integer> concurrency = List.of(1, 2, 4, 8);
-    @Option(names = "--batch", paramLabel = "N,...", split = ",",
+    @Option(names = "--batch", paramLabel = "N", split = ",",
             description = "Batch sizes (rows per request) where the inputs have a dynamic batch axis (default: 1,8; 1 otherwise).")
     List<Integer> batch;
-    @Option(names = "--front-ends", paramLabel = "NAME,...", split = ",",
+    @Option(names = "--front-ends", paramLabel = "NAME", split = ",",
             description = "Any of rest-json, rest-binary, grpc (default: all three).")
     List<String> frontEnds = FRONT_ENDS;
     @Option(names = "--no-ceiling", description = "Skip the in-process ONNX Runtime ceiling.")
