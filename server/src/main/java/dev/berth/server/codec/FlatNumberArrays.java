@@ -180,23 +180,11 @@ final class FlatNumberArrays {
         char[] scratch = null;
         while (true) {
             int start = i;
-            i = number(body, i, end);
-            double fast = clinger(body, start, i);
             if (fp32) {
-                float v;
-                double a = Math.abs(fast);
-                if (!Double.isNaN(fast) && (fast == 0 || a >= Float.MIN_NORMAL && a <= Float.MAX_VALUE
-                        && (Double.doubleToRawLongBits(fast) & ((1L << 29) - 1)) != (1L << 28))) {
-                    v = (float) fast;
-                } else {
-                    scratch = chars(body, start, i, scratch);
-                    v = JsonNumbers.parseFloat(scratch, 0, i - start);
-                }
-                if (Float.isInfinite(v)) {
-                    throw new FallBack(); // the ordinary path names the element that overflows
-                }
-                out.add(v);
+                i = fp32(body, i, end, out);
             } else {
+                i = number(body, i, end);
+                double fast = clinger(body, start, i);
                 double v = fast;
                 if (Double.isNaN(v)) {
                     scratch = chars(body, start, i, scratch);
@@ -219,6 +207,108 @@ final class FlatNumberArrays {
                 throw new FallBack(); // a trailing comma
             }
         }
+    }
+
+    /**
+     * One FP32 element in one pass: checks JSON's number grammar while it keeps the first 18
+     * significant digits as a {@code long} {@code m} and the decimal exponent {@code e}. Where
+     * {@code |e| <= 22}, {@code d = m * 10^e} (or {@code / 10^-e}) in double is within a few
+     * double ulps of the exact value (the long's conversion, the one operation, the digits beyond
+     * 18), far finer than a float's ulp: unless {@code d} lies within 16 double ulps of a point
+     * halfway between two floats, the exact value and {@code d} round to the same float. Near such
+     * a point (exact ties included), out of that exponent range or outside the normal float range,
+     * FastDoubleParser decides on the text.
+     */
+    private static int fp32(byte[] b, int i, int end, Receiver out) {
+        int start = i;
+        boolean negative = false;
+        if (b[i] == '-') {
+            negative = true;
+            i++;
+        }
+        if (i >= end) {
+            throw new FallBack();
+        }
+        long m = 0;
+        int significant = 0;
+        int exponent = 0;
+        byte c = b[i];
+        if (c == '0') {
+            i++;
+            if (i < end && b[i] >= '0' && b[i] <= '9') {
+                throw new FallBack(); // a leading zero: not JSON
+            }
+        } else if (c >= '1' && c <= '9') {
+            do {
+                if (significant < 18) {
+                    m = m * 10 + (c - '0');
+                    significant++;
+                } else {
+                    exponent++;
+                }
+                i++;
+            } while (i < end && (c = b[i]) >= '0' && c <= '9');
+        } else {
+            throw new FallBack();
+        }
+        if (i < end && b[i] == '.') {
+            i++;
+            int digits = i;
+            while (i < end && (c = b[i]) >= '0' && c <= '9') {
+                if (m == 0 && c == '0') {
+                    exponent--;
+                } else if (significant < 18) {
+                    m = m * 10 + (c - '0');
+                    significant++;
+                    exponent--;
+                }
+                i++;
+            }
+            if (i == digits) {
+                throw new FallBack();
+            }
+        }
+        if (i < end && ((c = b[i]) == 'e' || c == 'E')) {
+            i++;
+            boolean negativeExponent = false;
+            if (i < end && (b[i] == '+' || b[i] == '-')) {
+                negativeExponent = b[i] == '-';
+                i++;
+            }
+            int digits = i;
+            int e = 0;
+            while (i < end && (c = b[i]) >= '0' && c <= '9') {
+                if (e < 100_000) {
+                    e = e * 10 + (c - '0');
+                }
+                i++;
+            }
+            if (i == digits) {
+                throw new FallBack();
+            }
+            exponent += negativeExponent ? -e : e;
+        }
+        if (i - start > 1000) {
+            throw new FallBack(); // Jackson's limit on a number's length decides
+        }
+        float v;
+        if (m == 0) {
+            v = negative ? -0f : 0f;
+        } else {
+            double d = exponent >= -22 && exponent <= 22 ? (exponent >= 0 ? m * POWERS[exponent] : m / POWERS[-exponent]) : Double.NaN;
+            long low = Double.doubleToRawLongBits(d) & ((1L << 29) - 1);
+            if (d >= Float.MIN_NORMAL && d <= Float.MAX_VALUE && Math.abs(low - (1L << 28)) > 16) {
+                v = negative ? (float) -d : (float) d;
+            } else {
+                char[] text = chars(b, start, i, null);
+                v = JsonNumbers.parseFloat(text, 0, i - start);
+            }
+        }
+        if (Float.isInfinite(v)) {
+            throw new FallBack(); // the ordinary path names the element that overflows
+        }
+        out.add(v);
+        return i;
     }
 
     private static char[] chars(byte[] body, int start, int end, char[] scratch) {

@@ -140,6 +140,35 @@ class FlatNumberArraysTest {
     }
 
     @Test
+    void fp32ElementsRoundLikeTheJdkNearEveryTie() throws Exception {
+        SplittableRandom r = new SplittableRandom(4);
+        List<String> texts = new ArrayList<>();
+        for (int i = 0; i < 20_000; i++) {
+            float f = (float) (r.nextGaussian() * Math.pow(10, r.nextInt(-30, 30)));
+            java.math.BigDecimal low = new java.math.BigDecimal(f);
+            java.math.BigDecimal mid = low.add(new java.math.BigDecimal(Math.nextUp(f))).divide(java.math.BigDecimal.valueOf(2));
+            java.math.BigDecimal nudge = mid.abs().movePointLeft(20).max(java.math.BigDecimal.valueOf(Double.MIN_VALUE));
+            texts.add(mid.toString());                                      // exactly halfway (many digits)
+            texts.add(mid.add(nudge).round(new java.math.MathContext(22)).toString()); // just above
+            texts.add(mid.subtract(nudge).round(new java.math.MathContext(22)).toString()); // just below
+            texts.add(mid.round(new java.math.MathContext(r.nextInt(9, 20))).toString());   // near it, 9-19 digits
+            texts.add(Double.toString(f).toLowerCase(Locale.ROOT));
+        }
+        for (int i = (1 << 24) + 1; i < (1 << 24) + 200; i++) {
+            texts.add(Integer.toString(i));
+        }
+        String json = request("FP32", texts.size(), String.join(", ", texts).replace("E+", "e+").replace("E-", "e-"), false);
+        byte[] body = json.getBytes(StandardCharsets.UTF_8);
+        RestInferRequest fast = OipJson.readSkeleton("m", null, body, body.length, FlatNumberArrays.find(body, body.length));
+        ByteBuffer data = fast.request().inputs().get(0).data().duplicate().order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (String t : texts) {
+            float want = Float.parseFloat(t);
+            float got = data.getFloat();
+            assertEquals(Float.floatToRawIntBits(want), Float.floatToRawIntBits(got), t);
+        }
+    }
+
+    @Test
     void refusalsKeepTheOrdinaryPathsMessages() {
         SplittableRandom r = new SplittableRandom(3);
         String ok = numbers(r, "java", N);
