@@ -147,15 +147,20 @@ final class FlatNumberArrays {
     private static int flatEnd(byte[] body, int open, int length) {
         for (int k = open + 1; k < length; k++) {
             byte c = body[k];
-            if (c == ']') {
-                return k;
-            }
-            if (!((c >= '0' && c <= '9') || c == ',' || c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E'
-                    || c == ' ' || c == '\n' || c == '\r' || c == '\t')) {
-                return -1;
+            if (!NUMBER_TEXT[c & 0xff]) {
+                return c == ']' ? k : -1;
             }
         }
         return -1;
+    }
+
+    /** The bytes a flat array of JSON numbers is made of, closing bracket excepted. */
+    private static final boolean[] NUMBER_TEXT = new boolean[256];
+
+    static {
+        for (char c : "0123456789,.-+eE \n\r\t".toCharArray()) {
+            NUMBER_TEXT[c] = true;
+        }
     }
 
     /** Receives the elements of a span. */
