@@ -124,6 +124,9 @@ final class Reporter implements AutoCloseable {
                 for (MonitoringReport.ColumnStats column : input.columns()) {
                     if (column.summary().psi() != null && column.summary().count() > 0) {
                         state.reportMeters().drift(input.name(), column.name(), column.summary().psi());
+                    } else if (report.drift().notEnoughData().containsKey(input.name() + "." + column.name())) {
+                        // not enough data this window: the gauge shows no value (NaN), so last window's cannot keep an alert firing
+                        state.reportMeters().drift(input.name(), column.name(), Double.NaN);
                     }
                 }
             }

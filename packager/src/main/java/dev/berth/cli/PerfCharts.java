@@ -1,17 +1,35 @@
 package dev.berth.cli;
 
+import org.jfree.chart.ChartFactory;
+import org.jfree.chart.JFreeChart;
+import org.jfree.chart.plot.CategoryPlot;
+import org.jfree.chart.plot.PlotOrientation;
+import org.jfree.chart.renderer.category.LineAndShapeRenderer;
+import org.jfree.data.category.DefaultCategoryDataset;
+
+import javax.imageio.ImageIO;
+import java.awt.BasicStroke;
 import java.awt.Color;
+import java.awt.Font;
+import java.awt.Graphics2D;
+import java.awt.RenderingHints;
+import java.awt.geom.Rectangle2D;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.ToDoubleFunction;
 
 /**
- * The chart of a {@code berth perf} report, drawn on the same {@link Canvas} as the monitoring
- * report charts: per batch size one row of three panels (inferences per second, p50 and p99
- * latency) against concurrency, one line per front end, the in-process ceiling in grey.
+ * The chart of a {@code berth perf} report, drawn with JFreeChart as the monitoring report charts
+ * are: per batch size one row of three line charts (inferences per second, p50 and p99 latency)
+ * against concurrency, one line per front end, the in-process ceiling in grey.
  */
 final class PerfCharts {
-    static final int WIDTH = 1000;
-    private static final int ROW = 260;
+    static final int WIDTH = 1200;
+    private static final int ROW = 300;
+    private static final int TOP = 64;
     private static final Color INK = new Color(0x22, 0x22, 0x22);
     private static final Color GRID = new Color(0xdd, 0xdd, 0xdd);
     private static final Color MUTED = new Color(0x66, 0x66, 0x66);
@@ -25,78 +43,77 @@ final class PerfCharts {
     }
 
     int height() {
-        return 90 + Math.max(1, report.settings().batchSizes().size()) * ROW;
+        return TOP + Math.max(1, report.settings().batchSizes().size()) * ROW;
     }
 
-    void draw(Canvas c) {
-        c.text("berth perf " + report.model() + ":" + report.version(), 20, 32, 20, INK, Canvas.Align.START, true);
-        PerfReport.Machine m = report.machine();
-        c.text(report.created() + ", " + (report.target().url() == null ? "in-process server" : report.target().url())
-                        + ", " + m.cores() + " cores" + (m.loadAverage() == null ? "" : String.format(Locale.ROOT, ", load %.1f before", m.loadAverage()))
-                        + ", windows of " + report.settings().windowMs() + " ms",
-                20, 52, 12, MUTED, Canvas.Align.START, false);
-        List<String> fronts = report.frontEnds();
-        for (int i = 0; i < fronts.size(); i++) {
-            c.rect(20 + i * 150, 62, 12, 12, color(fronts, fronts.get(i)));
-            c.text(fronts.get(i), 36 + i * 150, 72, 11, INK, Canvas.Align.START, false);
+    /** The chart as PNG bytes (headless: reports are drawn on servers and in CI without a display). */
+    byte[] png() throws IOException {
+        System.setProperty("java.awt.headless", "true");
+        BufferedImage image = new BufferedImage(WIDTH, height(), BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = image.createGraphics();
+        try {
+            draw(g);
+        } finally {
+            g.dispose();
         }
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        if (!ImageIO.write(image, "png", bytes)) {
+            throw new IOException("no PNG writer in this JDK");
+        }
+        return bytes.toByteArray();
+    }
+
+    void draw(Graphics2D g) {
+        g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
+        g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
+        g.setColor(Color.WHITE);
+        g.fillRect(0, 0, WIDTH, height());
+        g.setColor(INK);
+        g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 20));
+        g.drawString("berth perf " + report.model() + ":" + report.version(), 20, 32);
+        PerfReport.Machine m = report.machine();
+        g.setColor(MUTED);
+        g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
+        g.drawString(report.created() + ", " + (report.target().url() == null ? "in-process server" : report.target().url())
+                + ", " + m.cores() + " cores" + (m.loadAverage() == null ? "" : String.format(Locale.ROOT, ", load %.1f before", m.loadAverage()))
+                + ", windows of " + report.settings().windowMs() + " ms until " + report.settings().stableWindows() + " agree within "
+                + ReportCharts.num(report.settings().stabilityPercent()) + " %", 20, 52);
+        double cell = (WIDTH - 20) / 3.0;
         List<Integer> batches = report.settings().batchSizes();
         for (int b = 0; b < batches.size(); b++) {
             int batch = batches.get(b);
-            double y = 90 + b * ROW;
-            double w = (WIDTH - 40) / 3.0;
-            panel(c, 20, y, w - 10, ROW - 40, "inferences/s, batch " + batch, batch, Metric.THROUGHPUT, fronts);
-            panel(c, 20 + w, y, w - 10, ROW - 40, "p50 latency (ms), batch " + batch, batch, Metric.P50, fronts);
-            panel(c, 20 + 2 * w, y, w - 10, ROW - 40, "p99 latency (ms), batch " + batch, batch, Metric.P99, fronts);
+            double y = TOP + b * ROW;
+            chart("inferences/s, batch " + batch, "inferences/s", batch, PerfReport.Result::inferencesPerSecond)
+                    .draw(g, new Rectangle2D.Double(10, y, cell - 10, ROW - 10));
+            chart("p50 latency, batch " + batch, "ms", batch, r -> r.latencyMs().p50())
+                    .draw(g, new Rectangle2D.Double(10 + cell, y, cell - 10, ROW - 10));
+            chart("p99 latency, batch " + batch, "ms", batch, r -> r.latencyMs().p99())
+                    .draw(g, new Rectangle2D.Double(10 + 2 * cell, y, cell - 10, ROW - 10));
         }
     }
 
-    private enum Metric { THROUGHPUT, P50, P99 }
-
-    private static double value(PerfReport.Result r, Metric m) {
-        return switch (m) {
-            case THROUGHPUT -> r.inferencesPerSecond();
-            case P50 -> r.latencyMs().p50();
-            case P99 -> r.latencyMs().p99();
-        };
-    }
-
-    private static Color color(List<String> fronts, String front) {
-        return SERIES[Math.min(SERIES.length - 1, fronts.indexOf(front))];
-    }
-
-    private void panel(Canvas c, double x, double y, double w, double h, String title, int batch, Metric metric, List<String> fronts) {
-        List<Integer> conc = report.settings().concurrency();
-        double max = report.results().stream().filter(r -> r.batch() == batch).mapToDouble(r -> value(r, metric)).max().orElse(1);
-        max = max <= 0 ? 1 : max * 1.1;
-        c.text(title, x, y + 14, 13, INK, Canvas.Align.START, true);
-        double left = x + 50;
-        double right = x + w - 10;
-        double top = y + 26;
-        double bottom = y + h - 20;
-        for (int g = 0; g <= 4; g++) {
-            double gy = bottom - (bottom - top) * g / 4;
-            c.line(left, gy, right, gy, GRID, 1);
-            c.text(ReportCharts.num(Double.parseDouble(String.format(Locale.ROOT, "%.3g", max * g / 4))), left - 4, gy + 4, 10, MUTED, Canvas.Align.END, false);
-        }
-        double[] xs = new double[conc.size()];
-        for (int i = 0; i < conc.size(); i++) {
-            xs[i] = conc.size() == 1 ? (left + right) / 2 : left + (right - left) * i / (conc.size() - 1);
-            c.text(Integer.toString(conc.get(i)), xs[i], bottom + 14, 10, MUTED, Canvas.Align.MIDDLE, false);
-        }
-        c.text("concurrency", (left + right) / 2, bottom + 28, 10, MUTED, Canvas.Align.MIDDLE, false);
+    private JFreeChart chart(String title, String unit, int batch, ToDoubleFunction<PerfReport.Result> value) {
+        DefaultCategoryDataset data = new DefaultCategoryDataset();
+        List<String> fronts = report.frontEnds();
         for (String front : fronts) {
-            List<PerfReport.Result> points = report.results().stream()
-                    .filter(r -> r.batch() == batch && r.frontEnd().equals(front)).toList();
-            double[] px = new double[points.size()];
-            double[] py = new double[points.size()];
-            for (int i = 0; i < points.size(); i++) {
-                int at = Math.max(0, conc.indexOf(points.get(i).concurrency()));
-                px[i] = xs.length == 0 ? left : xs[at];
-                py[i] = bottom - (bottom - top) * value(points.get(i), metric) / max;
-                c.rect(px[i] - 2.5, py[i] - 2.5, 5, 5, color(fronts, front));
+            for (int c : report.settings().concurrency()) {
+                report.results().stream().filter(r -> r.batch() == batch && r.concurrency() == c && r.frontEnd().equals(front))
+                        .findFirst().ifPresent(r -> data.addValue(value.applyAsDouble(r), front, Integer.toString(c)));
             }
-            c.polyline(px, py, color(fronts, front), 2);
         }
+        JFreeChart chart = ChartFactory.createLineChart(title, "concurrency", unit, data, PlotOrientation.VERTICAL, true, false, false);
+        chart.setBackgroundPaint(Color.WHITE);
+        chart.getTitle().setFont(new Font(Font.SANS_SERIF, Font.BOLD, 14));
+        chart.getTitle().setPaint(INK);
+        CategoryPlot plot = chart.getCategoryPlot();
+        plot.setBackgroundPaint(Color.WHITE);
+        plot.setRangeGridlinePaint(GRID);
+        LineAndShapeRenderer lines = new LineAndShapeRenderer(true, true);
+        for (int i = 0; i < fronts.size(); i++) {
+            lines.setSeriesPaint(i, SERIES[Math.min(SERIES.length - 1, i)]);
+            lines.setSeriesStroke(i, new BasicStroke(2f));
+        }
+        plot.setRenderer(lines);
+        return chart;
     }
 }

@@ -194,7 +194,7 @@ final class PerfCommand implements Callable<Integer> {
                     serving, results);
             String stem = FILE_TIME.format(report.created());
             Path json = registry.writePerfReport(name, version, stem + ".json", report.toJson());
-            Path png = registry.writePerfReport(name, version, stem + ".png", ImageCanvas.png(new PerfCharts(report)));
+            Path png = registry.writePerfReport(name, version, stem + ".png", new PerfCharts(report).png());
             PerfTables.summary(out, report);
             out.println("perf report: " + json + " (chart " + png.getFileName() + ")");
             out.flush();

@@ -1,7 +1,7 @@
 package dev.berth.cli;
 
 import dev.berth.monitoring.BerthMetrics;
-import dev.berth.monitoring.RequestMetrics;
+import dev.berth.server.spi.RequestMetrics;
 import dev.berth.registry.DataType;
 import dev.berth.registry.LocalRegistry;
 import dev.berth.registry.testing.Samples;
