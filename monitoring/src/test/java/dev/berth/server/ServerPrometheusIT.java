@@ -41,8 +41,10 @@ class ServerPrometheusIT {
         Files.createDirectories(models.resolve("broken/1"));
         Files.writeString(models.resolve("broken/1/model.onnx"), "this is not an ONNX model");
         // customers with far longer tenure and higher charges than any the model was trained on
-        float[] drifted = Churn.EXAMPLE.clone();
-        for (int row = 0; row < 2; row++) {
+        // 20 rows a request: PSI needs 100 rows per column in a window (MonitoringReport.MIN_PSI_ROWS), also on a slow machine
+        float[] drifted = new float[20 * 8];
+        for (int row = 0; row < 20; row++) {
+            System.arraycopy(Churn.EXAMPLE, (row % 2) * 8, drifted, row * 8, 8);
             drifted[row * 8] += 60;
             drifted[row * 8 + 1] *= 3;
             drifted[row * 8 + 2] *= 6;

@@ -56,7 +56,12 @@ final class ReportCommand implements Callable<Integer> {
         }
         LocalRegistry registry = models.registry();
         ModelRef r = ModelRef.parse(ref);
-        int version = registry.resolve(r);
+        // a deleted version's reports are kept (retired/<version>/): NAME:VERSION still shows them
+        int version = r.version().isPresent() && registry.hasRetiredReports(r.name(), r.version().getAsInt()) ? r.version().getAsInt()
+                : registry.resolve(r);
+        if (!registry.versions(r.name()).contains(version)) {
+            err.println("version " + version + " of " + r.name() + " was deleted; these are the reports it left");
+        }
         List<MonitoringReport> reports = new ArrayList<>();
         for (Path p : registry.monitoringReports(r.name(), version)) {
             if (!p.getFileName().toString().endsWith(".json")) {

@@ -31,6 +31,8 @@ public final class LocalRegistry {
     public static final String MONITORING_DIR = "monitoring";
     /** The folder in a version folder where {@code berth perf} keeps its performance reports. */
     public static final String PERF_DIR = "perf";
+    /** Under a model's folder: the monitoring reports of its deleted versions, {@code retired/<version>/monitoring/}. */
+    public static final String RETIRED_DIR = "retired";
     /** Environment variable naming the registry folder when no --models is given. */
     public static final String MODELS_ENV = "BERTH_MODELS";
 
@@ -58,8 +60,28 @@ public final class LocalRegistry {
     }
 
     private Path reportsDir(String model, int version) {
-        return reportsRoot == null ? versionDir(model, version).resolve(MONITORING_DIR)
-                : reportsRoot.resolve(ModelRef.requireValidName(model, "model name")).resolve(Integer.toString(version));
+        if (reportsRoot != null) {
+            return reportsRoot.resolve(ModelRef.requireValidName(model, "model name")).resolve(Integer.toString(version));
+        }
+        return versions(model).contains(version) ? versionDir(model, version).resolve(MONITORING_DIR) : retiredReportsDir(model, version);
+    }
+
+    /** Where the reports of a deleted version are kept (and where a server's last window for it lands). */
+    Path retiredReportsDir(String model, int version) {
+        return modelDir(model).resolve(RETIRED_DIR).resolve(Integer.toString(version)).resolve(MONITORING_DIR);
+    }
+
+    /** Whether {@code version} of {@code model} was deleted and left monitoring reports behind. */
+    public boolean hasRetiredReports(String model, int version) {
+        Path dir = retiredReportsDir(model, version);
+        if (!Files.isDirectory(dir)) {
+            return false;
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.anyMatch(p -> p.getFileName().toString().endsWith(".json"));
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     void writeHook(RegistryWriter.Hook hook) {
@@ -257,7 +279,10 @@ public final class LocalRegistry {
      * Reports are the only files the registry lets a running server add to a version.
      */
     public Path writeMonitoringReport(String model, int version, String fileName, byte[] content) throws IOException {
-        requireVersion(model, version);
+        // a version deleted while it was served still gets its last window: into retired/<version>/
+        if (!versions(model).contains(version) && !Files.isDirectory(modelDir(model))) {
+            requireVersion(model, version);
+        }
         if (!fileName.matches("[A-Za-z0-9][A-Za-z0-9_.-]*")) {
             throw new InvalidArgumentException("invalid report file name '" + fileName + "'");
         }

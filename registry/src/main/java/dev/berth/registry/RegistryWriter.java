@@ -430,6 +430,7 @@ final class RegistryWriter {
                 }
                 throw e;
             }
+            keepReports(trash.resolve(LocalRegistry.MONITORING_DIR), registry.retiredReportsDir(model, version));
             deleteTreeQuietly(trash);
             return pointing;
         } catch (IOException e) {
@@ -438,6 +439,30 @@ final class RegistryWriter {
     }
 
     // ---------------------------------------------------------------- helpers
+
+    /**
+     * Moves a deleted version's monitoring reports to {@code retired/<version>/monitoring/}: what was
+     * measured stays readable ({@code berth report NAME:VERSION}) after the model file is gone. Best
+     * effort: the version is already deleted, so a failure here loses the reports but not the delete.
+     */
+    private static void keepReports(Path from, Path to) {
+        if (!Files.isDirectory(from)) {
+            return;
+        }
+        try {
+            Files.createDirectories(to);
+            try (var files = Files.list(from)) {
+                for (Path f : files.toList()) {
+                    if (!f.getFileName().toString().startsWith(".")) {
+                        AtomicFiles.move(f, to.resolve(f.getFileName().toString()));
+                    }
+                }
+            }
+        } catch (IOException e) {
+            System.getLogger(RegistryWriter.class.getName()).log(System.Logger.Level.WARNING,
+                    "the reports of the deleted version could not be kept in " + to + ": " + e);
+        }
+    }
 
     private void writeInfo(ModelInfo info) throws IOException {
         AtomicFiles.write(registry.modelDir(info.name()).resolve(LocalRegistry.MODEL_INFO_FILE),
