@@ -40,8 +40,9 @@ import java.util.concurrent.Callable;
  * of the same run, and writes {@code perf/<UTC time>.json} and a chart PNG into the version folder.
  */
 @Command(name = "perf", mixinStandardHelpOptions = true,
-        description = {"Measures a version's throughput and latency over REST JSON, REST binary and gRPC,",
-                "beside in-process ONNX Runtime, and keeps the result in the registry (perf/<time>.json, .png).",
+        description = {"Measures a version's throughput and latency and keeps the result in the registry.",
+                "Sweeps concurrency (and batch sizes) over REST JSON, REST binary and gRPC beside in-process ONNX Runtime;",
+                "the result goes beside the version as perf/<time>.json and a chart .png.",
                 "Without --url, an in-process server on free ports serves the version for the run."})
 final class PerfCommand implements Callable<Integer> {
     static final List<String> FRONT_ENDS = List.of("rest-json", "rest-binary", "grpc");
