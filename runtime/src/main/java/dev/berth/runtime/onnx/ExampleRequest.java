@@ -51,7 +51,7 @@ final class ExampleRequest {
             }
             root = JSON.readTree(file.toFile());
         } catch (IOException e) {
-            throw new IllegalArgumentException(FILE + " is not JSON: " + VersionRunner.firstLine(e.getMessage()));
+            throw new IllegalArgumentException(FILE + " is not JSON: " + RunFailures.firstLine(e.getMessage()));
         }
         JsonNode inputs = root == null ? null : root.get("inputs");
         if (inputs == null || !inputs.isArray() || inputs.isEmpty()) {
