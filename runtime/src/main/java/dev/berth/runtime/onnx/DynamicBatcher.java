@@ -22,7 +22,7 @@ import java.util.function.LongSupplier;
  * function needs exclusively during a run (for the core, a session and its scratch memory).
  *
  * <p><b>How a batch forms.</b> A worker that becomes free takes the oldest request and every
- * compatible one already queued (same {@linkplain Job#key() key}, up to {@code maxBatchSize} rows)
+ * compatible one already queued (same {@linkplain BatchJob#key() key}, up to {@code maxBatchSize} rows)
  * and, while fewer requests joined than were recently in flight at once (the peak over the last
  * 1-2 s), waits for more until the oldest has waited {@code maxQueueDelay}. Only one worker gathers
  * at a time, so that arrivals join one batch instead of being spread over idle workers. Requests
@@ -59,11 +59,11 @@ final class DynamicBatcher<L, P, R> {
     interface RunFunction<L, P, R> {
         /**
          * Runs {@code batch} (one job, or several with equal keys) and answers every job with
-         * {@link Job#answer} or {@link Job#fail}. Returns false, answering none, when a merged run
+         * {@link BatchJob#answer} or {@link BatchJob#fail}. Returns false, answering none, when a merged run
          * failed in a way one request may have caused: each job is then run again alone, so that only
          * the culprit fails. A throwable that escapes fails the jobs left unanswered.
          */
-        boolean run(L lane, List<Job<P, R>> batch) throws Exception;
+        boolean run(L lane, List<BatchJob<P, R>> batch) throws Exception;
     }
 
     private final String label;
@@ -74,10 +74,10 @@ final class DynamicBatcher<L, P, R> {
     private final long maxQueueDelayNanos;
     private final int maxQueueSize;
     private final LongSupplier ticker;
-    private final Function<Job<P, R>, RuntimeException> expiredInQueue;
+    private final Function<BatchJob<P, R>, RuntimeException> expiredInQueue;
     private final int laneCount;
 
-    private final LinkedBlockingDeque<Job<P, R>> queue = new LinkedBlockingDeque<>();
+    private final LinkedBlockingDeque<BatchJob<P, R>> queue = new LinkedBlockingDeque<>();
     private final LinkedBlockingDeque<L> idleLanes = new LinkedBlockingDeque<>();
     private final ReentrantLock gatherLock = new ReentrantLock();
     private final AtomicInteger liveWorkers;
@@ -89,7 +89,7 @@ final class DynamicBatcher<L, P, R> {
      * a batch or waits for a lane. What {@code maxQueueSize} bounds.
      */
     private final AtomicInteger waiting = new AtomicInteger();
-    private final Job<P, R> stop;
+    private final BatchJob<P, R> stop;
     private boolean retired;
     // the most requests in flight at once, over the current and the previous window: how many
     // callers a batch can expect to gather. Races between updates only blur the estimate.
@@ -113,7 +113,7 @@ final class DynamicBatcher<L, P, R> {
         this.idleLanes.addAll(b.lanes);
         this.liveWorkers = new AtomicInteger(laneCount);
         this.windowStart = ticker.getAsLong();
-        this.stop = new Job<>(null, null, 0, 0, Long.MAX_VALUE, 0, inFlight, waiting);
+        this.stop = new BatchJob<>(null, null, 0, 0, Long.MAX_VALUE, 0, inFlight, waiting);
     }
 
     /** A builder; label, lanes, run function, lane closer and expiry failure are required. */
@@ -140,8 +140,8 @@ final class DynamicBatcher<L, P, R> {
      * @throws InferenceException.QueueFull   when {@code maxQueueSize} requests already wait
      * @throws InferenceException.Unavailable when every worker has stopped
      */
-    Job<P, R> submit(P payload, Object key, int rows, long deadline, long timeoutNanos) {
-        Job<P, R> job = new Job<>(payload, key, rows, ticker.getAsLong(), deadline, timeoutNanos, inFlight, waiting);
+    BatchJob<P, R> submit(P payload, Object key, int rows, long deadline, long timeoutNanos) {
+        BatchJob<P, R> job = new BatchJob<>(payload, key, rows, ticker.getAsLong(), deadline, timeoutNanos, inFlight, waiting);
         L lane = null;
         synchronized (this) {
             if (retired) {
@@ -157,10 +157,9 @@ final class DynamicBatcher<L, P, R> {
                 throw new InferenceException.QueueFull(label + " has " + maxQueueSize
                         + " requests waiting, its queue limit (max_queue_size); retry later", 1);
             }
-            recordConcurrency(inFlight.incrementAndGet(), job.enqueuedNanos);
+            recordConcurrency(inFlight.incrementAndGet(), job.enqueuedNanos());
             if (lane == null) {
-                job.waiting = true;
-                waiting.incrementAndGet();
+                job.markWaiting();
                 queue.addLast(job);
             }
         }
@@ -185,7 +184,7 @@ final class DynamicBatcher<L, P, R> {
      * for count against {@code maxQueueSize}. False when a worker has taken it already (the worker
      * then drops it, since its answer is given).
      */
-    boolean withdraw(Job<P, R> job) {
+    boolean withdraw(BatchJob<P, R> job) {
         if (queue.remove(job)) {
             job.release();
             return true;
@@ -227,11 +226,11 @@ final class DynamicBatcher<L, P, R> {
     private void work() {
         try {
             while (true) {
-                List<Job<P, R>> batch;
+                List<BatchJob<P, R>> batch;
                 L lane;
                 gatherLock.lock();
                 try {
-                    Job<P, R> first = queue.takeFirst();
+                    BatchJob<P, R> first = queue.takeFirst();
                     if (first == stop) {
                         return;
                     }
@@ -262,7 +261,7 @@ final class DynamicBatcher<L, P, R> {
             closeOneLane();
             if (liveWorkers.decrementAndGet() == 0) {
                 // fail anything a dead worker left behind rather than leave callers waiting forever
-                Job<P, R> left;
+                BatchJob<P, R> left;
                 while ((left = queue.pollFirst()) != null) {
                     if (left != stop) {
                         left.fail(new InferenceException.Unavailable(label + " was unloaded"));
@@ -302,12 +301,12 @@ final class DynamicBatcher<L, P, R> {
      * Answers a job whose deadline passed before it ran (or whose caller stopped waiting) without
      * running it. Returns true when the job is done and must be skipped.
      */
-    private boolean skipExpired(Job<P, R> job) {
-        if (job.future.isDone()) {
+    private boolean skipExpired(BatchJob<P, R> job) {
+        if (job.future().isDone()) {
             job.release();
             return true;
         }
-        if (job.deadline != Long.MAX_VALUE && ticker.getAsLong() - job.deadline >= 0) {
+        if (job.deadline() != Long.MAX_VALUE && ticker.getAsLong() - job.deadline() >= 0) {
             job.fail(expiredInQueue.apply(job));
             return true;
         }
@@ -319,19 +318,19 @@ final class DynamicBatcher<L, P, R> {
      * than were recently in flight at once have joined, whatever arrives until the oldest has waited
      * {@code maxQueueDelay}.
      */
-    private List<Job<P, R>> gather(Job<P, R> first) throws InterruptedException {
-        if (!batching.getAsBoolean() || first.rows >= maxBatchSize || first.key == null) {
+    private List<BatchJob<P, R>> gather(BatchJob<P, R> first) throws InterruptedException {
+        if (!batching.getAsBoolean() || first.rows() >= maxBatchSize || first.key() == null) {
             return List.of(first);
         }
-        List<Job<P, R>> batch = new ArrayList<>();
+        List<BatchJob<P, R>> batch = new ArrayList<>();
         batch.add(first);
-        long rows = first.rows;
-        long deadline = first.enqueuedNanos + maxQueueDelayNanos;
+        long rows = first.rows();
+        long deadline = first.enqueuedNanos() + maxQueueDelayNanos;
         int expected = recentConcurrency();
-        List<Job<P, R>> deferred = new ArrayList<>();
+        List<BatchJob<P, R>> deferred = new ArrayList<>();
         while (rows < maxBatchSize) {
             long wait = batch.size() < expected ? deadline - ticker.getAsLong() : 0;
-            Job<P, R> next = wait > 0 ? queue.pollFirst(wait, TimeUnit.NANOSECONDS) : queue.pollFirst();
+            BatchJob<P, R> next = wait > 0 ? queue.pollFirst(wait, TimeUnit.NANOSECONDS) : queue.pollFirst();
             if (next == null) {
                 break;
             }
@@ -339,19 +338,19 @@ final class DynamicBatcher<L, P, R> {
                 deferred.add(next);
                 break;
             }
-            if (!Objects.equals(first.key, next.key)) {
+            if (!Objects.equals(first.key(), next.key())) {
                 deferred.add(next);
                 continue;
             }
             if (skipExpired(next)) {
                 continue;
             }
-            if (rows + next.rows > maxBatchSize) {
+            if (rows + next.rows() > maxBatchSize) {
                 deferred.add(next);
                 break;
             }
             batch.add(next);
-            rows += next.rows;
+            rows += next.rows();
         }
         for (int i = deferred.size() - 1; i >= 0; i--) {
             queue.addFirst(deferred.get(i));
@@ -359,8 +358,8 @@ final class DynamicBatcher<L, P, R> {
         return batch;
     }
 
-    private void execute(L lane, List<Job<P, R>> batch) {
-        for (Job<P, R> job : batch) {
+    private void execute(L lane, List<BatchJob<P, R>> batch) {
+        for (BatchJob<P, R> job : batch) {
             job.markStarted();
         }
         long start = ticker.getAsLong();
@@ -368,7 +367,7 @@ final class DynamicBatcher<L, P, R> {
         try {
             answered = runFunction.run(lane, batch) || batch.size() == 1;
         } catch (Throwable t) {
-            for (Job<P, R> job : batch) {
+            for (BatchJob<P, R> job : batch) {
                 job.fail(t);
             }
             return;
@@ -377,8 +376,8 @@ final class DynamicBatcher<L, P, R> {
             recordSingleRun(ticker.getAsLong() - start);
         }
         if (answered) {
-            for (Job<P, R> job : batch) {
-                if (!job.released) {
+            for (BatchJob<P, R> job : batch) {
+                if (!job.released()) {
                     job.fail(new IllegalStateException("the run of " + label + " left a request unanswered"));
                 }
             }
@@ -386,116 +385,9 @@ final class DynamicBatcher<L, P, R> {
         }
         LOG.log(System.Logger.Level.DEBUG, () -> "merged run of " + batch.size() + " requests of " + label
                 + " failed, running them one by one");
-        for (Job<P, R> job : batch) {
+        for (BatchJob<P, R> job : batch) {
             if (!skipExpired(job)) {
                 execute(lane, List.of(job));
-            }
-        }
-    }
-
-    /**
-     * One request: its payload, what batching needs to know of it, and the answer its caller waits
-     * for. The batcher's count of requests in flight drops exactly once per job, before its answer is
-     * given, so that a caller that sends its next request as soon as it has the answer is alone again.
-     *
-     * @param <P> the payload
-     * @param <R> the answer
-     */
-    static final class Job<P, R> {
-        private final P payload;
-        private final Object key;
-        private final int rows;
-        private final long enqueuedNanos;
-        private final long deadline;
-        private final long timeoutNanos;
-        private final AtomicInteger inFlight;
-        private final AtomicInteger waitingCount;
-        private final CompletableFuture<R> future = new CompletableFuture<>();
-        private boolean released;
-        /** Counted in {@code waitingCount}: queued and not started. */
-        private boolean waiting;
-        /** Set when the job's run starts. */
-        private volatile boolean started;
-
-        private Job(P payload, Object key, int rows, long enqueuedNanos, long deadline, long timeoutNanos,
-                    AtomicInteger inFlight, AtomicInteger waitingCount) {
-            this.payload = payload;
-            this.key = key;
-            this.rows = rows;
-            this.enqueuedNanos = enqueuedNanos;
-            this.deadline = deadline;
-            this.timeoutNanos = timeoutNanos;
-            this.inFlight = inFlight;
-            this.waitingCount = waitingCount;
-        }
-
-        P payload() {
-            return payload;
-        }
-
-        /** Requests merge only with requests of an equal key; null runs alone. */
-        Object key() {
-            return key;
-        }
-
-        int rows() {
-            return rows;
-        }
-
-        /** {@code ticker} time of the submit. */
-        long enqueuedNanos() {
-            return enqueuedNanos;
-        }
-
-        /** {@code ticker} time past which the job is not started; {@link Long#MAX_VALUE} for none. */
-        long deadline() {
-            return deadline;
-        }
-
-        long timeoutNanos() {
-            return timeoutNanos;
-        }
-
-        /** Whether its run has started. */
-        boolean started() {
-            return started;
-        }
-
-        /** The answer; the caller may also complete it (exceptionally) when it stops waiting. */
-        CompletableFuture<R> future() {
-            return future;
-        }
-
-        /** Gives the job's answer (called by the run function). */
-        void answer(R result) {
-            release();
-            future.complete(result);
-        }
-
-        /** Fails the job (called by the run function, or the batcher). */
-        void fail(Throwable failure) {
-            release();
-            future.completeExceptionally(failure);
-        }
-
-        private void markStarted() {
-            started = true;
-            leaveWaiting();
-        }
-
-        // only whoever holds the job calls these: the thread that took it out of the queue, or the caller that ran it
-        private void release() {
-            if (!released) {
-                released = true;
-                leaveWaiting();
-                inFlight.decrementAndGet();
-            }
-        }
-
-        private void leaveWaiting() {
-            if (waiting) {
-                waiting = false;
-                waitingCount.decrementAndGet();
             }
         }
     }
@@ -512,7 +404,7 @@ final class DynamicBatcher<L, P, R> {
         private List<L> lanes = List.of();
         private RunFunction<L, P, R> runFunction;
         private Consumer<L> closeLane;
-        private Function<Job<P, R>, RuntimeException> expiredInQueue;
+        private Function<BatchJob<P, R>, RuntimeException> expiredInQueue;
         private BooleanSupplier batching = () -> true;
         private int maxBatchSize = 1;
         private long maxQueueDelayNanos;
@@ -546,7 +438,7 @@ final class DynamicBatcher<L, P, R> {
         }
 
         /** The failure of a request whose deadline passed before it started. */
-        Builder<L, P, R> expiredInQueue(Function<Job<P, R>, RuntimeException> failure) {
+        Builder<L, P, R> expiredInQueue(Function<BatchJob<P, R>, RuntimeException> failure) {
             this.expiredInQueue = failure;
             return this;
         }

@@ -7,6 +7,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -180,7 +181,7 @@ final class ModelGuards {
             opTypeField("STFT"), opTypeField("DFT"));
 
     private static byte[] opTypeField(String op) {
-        byte[] name = op.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        byte[] name = op.getBytes(StandardCharsets.US_ASCII);
         byte[] field = new byte[name.length + 2];
         field[0] = (byte) (NODE_OP_TYPE << 3 | Protobuf.LENGTH_DELIMITED);
         field[1] = (byte) name.length;

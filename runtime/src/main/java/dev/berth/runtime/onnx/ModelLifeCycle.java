@@ -5,6 +5,7 @@ import dev.berth.registry.ModelInfo;
 import dev.berth.registry.ModelRef;
 import dev.berth.runtime.InferenceException;
 import dev.berth.runtime.InferenceObserver;
+import dev.berth.runtime.InferenceService;
 import dev.berth.runtime.ModelState;
 import dev.berth.runtime.ModelStatus;
 
@@ -122,7 +123,7 @@ final class ModelLifeCycle {
         return index;
     }
 
-    /** See {@link dev.berth.runtime.InferenceService#load(String)}. */
+    /** See {@link InferenceService#load(String)}. */
     void load(String model) {
         requireOpen();
         if (!ModelRef.isValidName(model) || !registry.exists(model)) {
@@ -146,7 +147,7 @@ final class ModelLifeCycle {
         }
     }
 
-    /** See {@link dev.berth.runtime.InferenceService#unload(String)}. */
+    /** See {@link InferenceService#unload(String)}. */
     void unload(String model) {
         requireOpen();
         if (!views.containsKey(model) && !(ModelRef.isValidName(model) && registry.exists(model))) {

@@ -188,7 +188,7 @@ public final class OnnxInferenceService implements InferenceService {
                 r = route(request.model(), request.version());
                 validated = r.runner().validator().validate(request.inputs());
                 r.runner().validator().validateOutputs(request.requestedOutputs());
-                DynamicBatcher.Job<VersionRunner.Work, VersionRunner.Result> pending =
+                BatchJob<VersionRunner.Work, VersionRunner.Result> pending =
                         r.runner().submit(validated, request.requestedOutputs(), deadline, timeout);
                 if (pending != null) {
                     VersionRunner.Result result = await(r.runner(), pending);
@@ -235,7 +235,7 @@ public final class OnnxInferenceService implements InferenceService {
      * not run when it is still queued, and a run it is alone in is cancelled by its own deadline).
      * A job its caller ran itself is answered already.
      */
-    private VersionRunner.Result await(VersionRunner runner, DynamicBatcher.Job<VersionRunner.Work, VersionRunner.Result> job) {
+    private VersionRunner.Result await(VersionRunner runner, BatchJob<VersionRunner.Work, VersionRunner.Result> job) {
         CompletableFuture<VersionRunner.Result> pending = job.future();
         try {
             if (job.deadline() == Long.MAX_VALUE || pending.isDone()) {
@@ -258,7 +258,7 @@ public final class OnnxInferenceService implements InferenceService {
         }
     }
 
-    private static VersionRunner.Result timedOut(VersionRunner runner, DynamicBatcher.Job<VersionRunner.Work, VersionRunner.Result> job)
+    private static VersionRunner.Result timedOut(VersionRunner runner, BatchJob<VersionRunner.Work, VersionRunner.Result> job)
             throws InterruptedException, ExecutionException {
         InferenceException.DeadlineExceeded failure = job.started() ? runner.expiredInRun(job) : runner.expiredInQueue(job);
         if (job.future().completeExceptionally(failure)) {
@@ -364,7 +364,7 @@ public final class OnnxInferenceService implements InferenceService {
         /**
          * Ceiling on the bytes one request's decoded inputs may take, and separately on the outputs the
          * model makes for it (checked before they are copied out of ONNX Runtime); past it the request
-         * fails with {@link dev.berth.runtime.InferenceException.TooLarge}. Default 256 MiB.
+         * fails with {@link InferenceException.TooLarge}. Default 256 MiB.
          */
         public Builder maxTensorBytes(long max) {
             this.maxTensorBytes = max;
@@ -373,7 +373,7 @@ public final class OnnxInferenceService implements InferenceService {
 
         /**
          * Requests that may wait per version for a session where its serving config sets no
-         * {@code max_queue_size}; one more fails with {@link dev.berth.runtime.InferenceException.QueueFull}.
+         * {@code max_queue_size}; one more fails with {@link InferenceException.QueueFull}.
          * Default {@value #DEFAULT_MAX_QUEUE_SIZE}.
          */
         public Builder maxQueueSize(int max) {

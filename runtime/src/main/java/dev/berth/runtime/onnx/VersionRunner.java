@@ -139,7 +139,7 @@ final class VersionRunner {
      * @throws InferenceException.QueueFull when {@code max_queue_size} requests already wait
      * @throws InferenceException.TooLarge  when the inputs take more than the per-request ceiling
      */
-    DynamicBatcher.Job<Work, Result> submit(List<Tensor> inputs, List<String> requestedOutputs, long deadline, long timeoutNanos) {
+    BatchJob<Work, Result> submit(List<Tensor> inputs, List<String> requestedOutputs, long deadline, long timeoutNanos) {
         long inputBytes = 0;
         for (Tensor t : inputs) {
             inputBytes += t.datatype() == DataType.BYTES ? bytesOf(t.bytesElements()) : t.byteSize();
@@ -176,12 +176,12 @@ final class VersionRunner {
     }
 
     /** See {@link DynamicBatcher#withdraw}. */
-    boolean withdraw(DynamicBatcher.Job<Work, Result> job) {
+    boolean withdraw(BatchJob<Work, Result> job) {
         return batcher.withdraw(job);
     }
 
     /** The failure of a request whose timeout passed while it waited for a session. */
-    InferenceException.DeadlineExceeded expiredInQueue(DynamicBatcher.Job<Work, Result> job) {
+    InferenceException.DeadlineExceeded expiredInQueue(BatchJob<Work, Result> job) {
         return new InferenceException.DeadlineExceeded("the request's timeout of " + millis(job.timeoutNanos())
                 + " passed while it waited in the queue of " + label + "; it was not run");
     }
@@ -190,7 +190,7 @@ final class VersionRunner {
      * The failure of a request whose timeout passed while its run went on: a run it is alone in is
      * cancelled; a merged run goes on for the requests of its batch that still wait.
      */
-    InferenceException.DeadlineExceeded expiredInRun(DynamicBatcher.Job<Work, Result> job) {
+    InferenceException.DeadlineExceeded expiredInRun(BatchJob<Work, Result> job) {
         return new InferenceException.DeadlineExceeded("the request's timeout of " + millis(job.timeoutNanos())
                 + " passed while " + label + " ran it; its run was cancelled"
                 + " (a batched run goes on for the requests still waiting for it)");
@@ -211,18 +211,18 @@ final class VersionRunner {
      * batch still waits for the answer the run goes on, and each request whose own deadline passed
      * has already been answered by its caller.
      */
-    private boolean runBatch(Lane lane, List<DynamicBatcher.Job<Work, Result>> batch) {
+    private boolean runBatch(Lane lane, List<BatchJob<Work, Result>> batch) {
         lane.reset();
         long start = ticker.getAsLong();
         long deadline = 0;
-        for (DynamicBatcher.Job<Work, Result> job : batch) {
+        for (BatchJob<Work, Result> job : batch) {
             deadline = Math.max(deadline, job.deadline());
         }
         if (batch.size() == 1) {
             runAlone(lane, batch.get(0), start, deadline);
             return true;
         }
-        int totalRows = batch.stream().mapToInt(DynamicBatcher.Job::rows).sum();
+        int totalRows = batch.stream().mapToInt(BatchJob::rows).sum();
         List<Tensor> merged;
         RunDeadline watch = null;
         try {
@@ -236,7 +236,7 @@ final class VersionRunner {
         } catch (Throwable t) {
             if (watch != null && watch.fired()) {
                 // every request of the batch is past its deadline: none is run again
-                for (DynamicBatcher.Job<Work, Result> job : batch) {
+                for (BatchJob<Work, Result> job : batch) {
                     job.fail(expiredInRun(job));
                 }
                 return true;
@@ -260,7 +260,7 @@ final class VersionRunner {
         }
         observer.batchExecuted(model, version, totalRows, batch.size(), compute);
         int offset = 0;
-        for (DynamicBatcher.Job<Work, Result> job : batch) {
+        for (BatchJob<Work, Result> job : batch) {
             List<Tensor> mine = new ArrayList<>();
             Set<String> wanted = job.payload().outputs();
             if (wanted.isEmpty()) {
@@ -282,7 +282,7 @@ final class VersionRunner {
         return true;
     }
 
-    private void runAlone(Lane lane, DynamicBatcher.Job<Work, Result> job, long start, long deadline) {
+    private void runAlone(Lane lane, BatchJob<Work, Result> job, long start, long deadline) {
         RunDeadline watch = null;
         try {
             watch = deadline == Long.MAX_VALUE ? null : RunDeadline.in(deadline - start);
@@ -300,7 +300,7 @@ final class VersionRunner {
         }
     }
 
-    private void mergeInput(Lane lane, List<DynamicBatcher.Job<Work, Result>> batch, int index, int totalRows,
+    private void mergeInput(Lane lane, List<BatchJob<Work, Result>> batch, int index, int totalRows,
                             List<Tensor> mergedInputs, String[][] mergedStrings) {
         Tensor first = batch.get(0).payload().inputs().get(index);
         long[] shape = first.shape();
@@ -308,7 +308,7 @@ final class VersionRunner {
         if (first.datatype() == DataType.BYTES) {
             String[] all = new String[(int) Tensor.elementCount(shape)];
             int at = 0;
-            for (DynamicBatcher.Job<Work, Result> job : batch) {
+            for (BatchJob<Work, Result> job : batch) {
                 String[] part = job.payload().strings()[index];
                 System.arraycopy(part, 0, all, at, part.length);
                 at += part.length;
@@ -317,11 +317,11 @@ final class VersionRunner {
             mergedInputs.add(Tensor.ofBytes(first.name(), shape, List.of()));
         } else {
             long bytes = 0;
-            for (DynamicBatcher.Job<Work, Result> job : batch) {
+            for (BatchJob<Work, Result> job : batch) {
                 bytes += job.payload().inputs().get(index).byteSize();
             }
             ByteBuffer all = lane.take(Math.toIntExact(bytes));
-            for (DynamicBatcher.Job<Work, Result> job : batch) {
+            for (BatchJob<Work, Result> job : batch) {
                 all.put(job.payload().inputs().get(index).data());
             }
             all.flip();

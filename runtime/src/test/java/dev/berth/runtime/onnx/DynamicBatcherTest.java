@@ -71,10 +71,10 @@ class DynamicBatcherTest {
         return batcher;
     }
 
-    private boolean run(String lane, List<DynamicBatcher.Job<Integer, Integer>> batch) throws InterruptedException {
+    private boolean run(String lane, List<BatchJob<Integer, Integer>> batch) throws InterruptedException {
         entered.countDown();
         assertTrue(gate.await(10, TimeUnit.SECONDS));
-        List<Integer> payloads = batch.stream().map(DynamicBatcher.Job::payload).toList();
+        List<Integer> payloads = batch.stream().map(BatchJob::payload).toList();
         runs.add(new Run(payloads, Thread.currentThread(), lane));
         if (payloads.contains(POISON)) {
             if (batch.size() > 1) {
@@ -83,7 +83,7 @@ class DynamicBatcherTest {
             batch.get(0).fail(new InferenceException.InvalidInput("poison"));
             return true;
         }
-        for (DynamicBatcher.Job<Integer, Integer> job : batch) {
+        for (BatchJob<Integer, Integer> job : batch) {
             job.answer(job.payload() * 10);
         }
         return true;
@@ -93,7 +93,7 @@ class DynamicBatcherTest {
         return callers.submit(() -> answer(batcher.submit(payload, "k", 1, Long.MAX_VALUE, 0)));
     }
 
-    static Integer answer(DynamicBatcher.Job<Integer, Integer> job) throws Exception {
+    static Integer answer(BatchJob<Integer, Integer> job) throws Exception {
         try {
             return job.future().get(10, TimeUnit.SECONDS);
         } catch (ExecutionException e) {
@@ -105,7 +105,7 @@ class DynamicBatcherTest {
     void aLoneCallerRunsOnItsOwnThreadAtOnce() throws Exception {
         start(1, 32, 60_000_000, 10); // a queue delay no test could sit out
         for (int i = 1; i <= 3; i++) {
-            DynamicBatcher.Job<Integer, Integer> job = batcher.submit(i, "k", 1, Long.MAX_VALUE, 0);
+            BatchJob<Integer, Integer> job = batcher.submit(i, "k", 1, Long.MAX_VALUE, 0);
             assertTrue(job.future().isDone(), "answered before submit returned");
             assertEquals(i * 10, job.future().get());
         }
@@ -235,7 +235,7 @@ class DynamicBatcherTest {
         entered = new CountDownLatch(1);
         Future<Integer> running = send(1);
         assertTrue(entered.await(10, TimeUnit.SECONDS));
-        DynamicBatcher.Job<Integer, Integer> late = batcher.submit(2, "k", 1, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(20), 20);
+        BatchJob<Integer, Integer> late = batcher.submit(2, "k", 1, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(20), 20);
         Thread.sleep(50);
         gate.countDown();
         running.get(10, TimeUnit.SECONDS);
@@ -281,11 +281,11 @@ class DynamicBatcherTest {
         entered = new CountDownLatch(1);
         Future<Integer> running = send(1);
         assertTrue(entered.await(10, TimeUnit.SECONDS));
-        DynamicBatcher.Job<Integer, Integer> job = batcher.submit(2, "k", 1, Long.MAX_VALUE, 0);
+        BatchJob<Integer, Integer> job = batcher.submit(2, "k", 1, Long.MAX_VALUE, 0);
         job.future().completeExceptionally(new InferenceException.DeadlineExceeded("caller gave up"));
         // out of the queue, or (when a worker holds it already, waiting for the lane) skipped by that worker
         batcher.withdraw(job);
-        DynamicBatcher.Job<Integer, Integer> next = batcher.submit(3, "k", 1, Long.MAX_VALUE, 0);
+        BatchJob<Integer, Integer> next = batcher.submit(3, "k", 1, Long.MAX_VALUE, 0);
         gate.countDown();
         running.get(10, TimeUnit.SECONDS);
         assertEquals(30, answer(next));
