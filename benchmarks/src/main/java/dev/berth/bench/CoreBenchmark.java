@@ -1,6 +1,6 @@
 package dev.berth.bench;
 
-import dev.berth.monitoring.RequestMetrics;
+import dev.berth.server.spi.RequestMetrics;
 import dev.berth.runtime.InferenceRequest;
 import dev.berth.runtime.InferenceResponse;
 import dev.berth.server.codec.AliasingInferMarshaller;

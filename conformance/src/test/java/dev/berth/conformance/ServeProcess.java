@@ -23,14 +23,18 @@ import java.util.concurrent.TimeUnit;
  * which failure messages name.
  */
 final class ServeProcess implements AutoCloseable {
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private static final HttpClient PLAIN = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
+    private final HttpClient http;
+    private final String scheme;
     private final Process process;
     private final int restPort;
     private final int grpcPort;
     private final Path log;
 
-    private ServeProcess(Process process, int restPort, int grpcPort, Path log) {
+    private ServeProcess(Process process, int restPort, int grpcPort, Path log, javax.net.ssl.SSLContext tls) {
+        this.http = tls == null ? PLAIN : HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).sslContext(tls).build();
+        this.scheme = tls == null ? "http" : "https";
         this.process = process;
         this.restPort = restPort;
         this.grpcPort = grpcPort;
@@ -42,6 +46,15 @@ final class ServeProcess implements AutoCloseable {
      * until it is ready; {@code readyWithin} bounds the wait (a registry of many models loads longer).
      */
     static ServeProcess start(Path models, Path log, Duration readyWithin) throws IOException, InterruptedException {
+        return start(models, log, readyWithin, null);
+    }
+
+    /**
+     * The same with more flags; {@code tls} (trusting the server's certificate) when those flags
+     * make REST https.
+     */
+    static ServeProcess start(Path models, Path log, Duration readyWithin, javax.net.ssl.SSLContext tls, String... extraFlags)
+            throws IOException, InterruptedException {
         int[] ports = freePorts(2);
         String java = ProcessHandle.current().info().command()
                 .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
@@ -54,12 +67,13 @@ final class ServeProcess implements AutoCloseable {
                 "@" + argFile, BerthMain.class.getName(),
                 "serve", "--models", models.toString(), "--host", "127.0.0.1",
                 "--port", Integer.toString(ports[0]), "--grpc-port", Integer.toString(ports[1])));
+        command.addAll(List.of(extraFlags));
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         // the settings come from the flags; the environment running the build must not override them
         for (String v : List.of("PORT", "BERTH_PORT", "BERTH_GRPC_PORT", "BERTH_HOST", "BERTH_MODELS", "BERTH_REPORT_INTERVAL")) {
             pb.environment().remove(v);
         }
-        ServeProcess serve = new ServeProcess(pb.start(), ports[0], ports[1], log);
+        ServeProcess serve = new ServeProcess(pb.start(), ports[0], ports[1], log, tls);
         try {
             serve.awaitReady(readyWithin);
             return serve;
@@ -78,7 +92,7 @@ final class ServeProcess implements AutoCloseable {
                         + "\n" + tail());
             }
             try {
-                status = HTTP.send(HttpRequest.newBuilder(rest().resolve("/v2/health/ready")).timeout(Duration.ofSeconds(5)).build(),
+                status = http.send(HttpRequest.newBuilder(rest().resolve("/v2/health/ready")).timeout(Duration.ofSeconds(5)).build(),
                         HttpResponse.BodyHandlers.discarding()).statusCode();
                 if (status == 200) {
                     return;
@@ -116,7 +130,7 @@ final class ServeProcess implements AutoCloseable {
     }
 
     URI rest() {
-        return URI.create("http://127.0.0.1:" + restPort);
+        return URI.create(scheme + "://127.0.0.1:" + restPort);
     }
 
     String grpcTarget() {
@@ -137,7 +151,7 @@ final class ServeProcess implements AutoCloseable {
             return false;
         }
         try {
-            return HTTP.send(HttpRequest.newBuilder(rest().resolve("/v2/health/live")).timeout(Duration.ofSeconds(10)).build(),
+            return http.send(HttpRequest.newBuilder(rest().resolve("/v2/health/live")).timeout(Duration.ofSeconds(10)).build(),
                     HttpResponse.BodyHandlers.discarding()).statusCode() == 200;
         } catch (IOException e) {
             return false;

@@ -1,9 +1,14 @@
 package dev.berth.monitoring;
 
 import dev.berth.registry.LocalRegistry;
+import dev.berth.runtime.InferenceException;
 import dev.berth.runtime.InferenceObserver;
 import dev.berth.runtime.InferenceResponse;
 import dev.berth.runtime.Tensor;
+import dev.berth.server.spi.RequestMetrics;
+import dev.berth.server.spi.Scrape;
+import dev.berth.server.spi.ServerMonitoring;
+import dev.berth.server.spi.TritonStats;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
@@ -22,20 +27,27 @@ import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
- * berth's monitoring: the meters of the protocol front ends ({@link RequestMetrics}) and of the inference
- * core ({@link InferenceObserver}) in one Micrometer Prometheus registry, Triton's statistics from the
- * same meters, and per-version performance reports written back to the registry.
+ * berth's monitoring, the server's {@link ServerMonitoring}: the meters of the protocol front ends
+ * ({@link RequestMetrics}) and of the inference core ({@link InferenceObserver}) in one Micrometer
+ * Prometheus registry, Triton's statistics from the same meters, and per-version performance reports
+ * written back to the registry.
  *
  * <pre>{@code
  * BerthMetrics metrics = BerthMetrics.builder().registry(LocalRegistry.open(dir)).build();
- * // hand it to the core as its InferenceObserver and to the server as its RequestMetrics
+ * BerthServer server = BerthServer.builder().models(dir).monitoring(metrics).build().start();
  * Scrape s = metrics.scrape(acceptHeader);
  * metrics.close(); // writes the last reports
  * }</pre>
@@ -43,7 +55,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * Every method called on the request path is cheap and never throws: meters for a (model, version)
  * are created on its first request and found afterwards without allocating.
  */
-public final class BerthMetrics implements RequestMetrics, InferenceObserver, AutoCloseable {
+public final class BerthMetrics implements ServerMonitoring, AutoCloseable {
     /** The label used for models that no loaded version has, so unknown names sent by clients cannot grow the series without bound. */
     public static final String UNKNOWN_MODEL = "_unknown";
     /** Default time between reports. */
@@ -55,8 +67,8 @@ public final class BerthMetrics implements RequestMetrics, InferenceObserver, Au
 
     private static final System.Logger LOG = System.getLogger(BerthMetrics.class.getName());
 
-    /** Completed by a background thread: a cold JVM takes a few hundred ms to set up the Prometheus client, which need not delay a server's start. */
-    private final java.util.concurrent.CompletableFuture<PrometheusMeterRegistry> setup = new java.util.concurrent.CompletableFuture<>();
+    /** Completed by a background thread: setting up the Prometheus client is slow in a cold JVM, and need not delay a server's start. */
+    private final CompletableFuture<PrometheusMeterRegistry> setup = new CompletableFuture<>();
     private volatile PrometheusMeterRegistry meters;
     private final RequestMeterBinder requestBinder = new RequestMeterBinder();
     private final InferenceMeterBinder inferenceBinder = new InferenceMeterBinder();
@@ -299,7 +311,7 @@ public final class BerthMetrics implements RequestMetrics, InferenceObserver, Au
     public static Duration parseInterval(String text) {
         String t = text == null ? "" : text.trim().toLowerCase(Locale.ROOT);
         Duration d = null;
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("([0-9]{1,9})(ms|s|m|h)?").matcher(t);
+        Matcher m = Pattern.compile("([0-9]{1,9})(ms|s|m|h)?").matcher(t);
         if (m.matches()) {
             long n = Long.parseLong(m.group(1));
             d = switch (m.group(2) == null ? "s" : m.group(2)) {
@@ -311,7 +323,7 @@ public final class BerthMetrics implements RequestMetrics, InferenceObserver, Au
         } else if (t.startsWith("pt")) {
             try {
                 d = Duration.parse(t.toUpperCase(Locale.ROOT));
-            } catch (java.time.format.DateTimeParseException e) {
+            } catch (DateTimeParseException e) {
                 d = null;
             }
         }
@@ -330,6 +342,7 @@ public final class BerthMetrics implements RequestMetrics, InferenceObserver, Au
      * The meters in the format the client asked for: OpenMetrics 1.0.0 when the Accept header names
      * {@code application/openmetrics-text}, else the Prometheus text format 0.0.4.
      */
+    @Override
     public Scrape scrape(String acceptHeader) {
         String contentType = acceptHeader != null && acceptHeader.toLowerCase(Locale.ROOT).contains("application/openmetrics-text")
                 ? OPENMETRICS : PROMETHEUS_TEXT;
@@ -340,6 +353,26 @@ public final class BerthMetrics implements RequestMetrics, InferenceObserver, Au
             throw new UncheckedIOException(e);
         }
         return new Scrape(contentType, out.toByteArray());
+    }
+
+    /**
+     * Triton statistics as both front ends serve them: all models when {@code model} is null or empty,
+     * all versions of it when {@code version} is null or empty.
+     *
+     * @throws InferenceException.NotFound for a model that was never loaded or a version without statistics
+     */
+    @Override
+    public TritonStats statistics(String model, String version) {
+        String m = model == null || model.isEmpty() ? null : model;
+        String v = m == null || version == null || version.isEmpty() ? null : version;
+        if (m != null && !knowsModel(m)) {
+            throw new InferenceException.NotFound("no statistics for model '" + m + "': it is not loaded");
+        }
+        TritonStats stats = tritonStats(m, v);
+        if (v != null && stats.modelStats().isEmpty()) {
+            throw new InferenceException.NotFound("no statistics for version '" + v + "' of model '" + m + "'");
+        }
+        return stats;
     }
 
     /** True once the model had a version loaded (or failed to load), or served a request. */
@@ -369,9 +402,9 @@ public final class BerthMetrics implements RequestMetrics, InferenceObserver, Au
         long[] fail = s.requestMeters().countAndNanos(false);
         InferenceMeterBinder.Meters im = s.inferenceMeters();
         long queueCount = im.queue.count();
-        long queueNs = Math.round(im.queue.totalTime(java.util.concurrent.TimeUnit.NANOSECONDS));
+        long queueNs = Math.round(im.queue.totalTime(TimeUnit.NANOSECONDS));
         long computeCount = im.compute.count();
-        long computeNs = Math.round(im.compute.totalTime(java.util.concurrent.TimeUnit.NANOSECONDS));
+        long computeNs = Math.round(im.compute.totalTime(TimeUnit.NANOSECONDS));
         TritonStats.InferenceStats inference = new TritonStats.InferenceStats(
                 new TritonStats.StatDuration(success[0], success[1]),
                 new TritonStats.StatDuration(fail[0], fail[1]),
@@ -390,8 +423,8 @@ public final class BerthMetrics implements RequestMetrics, InferenceObserver, Au
     }
 
     /** Time between reports, or empty when reports are off (no registry given). */
-    public java.util.Optional<Duration> reportInterval() {
-        return reporter == null ? java.util.Optional.empty() : java.util.Optional.of(reporter.interval());
+    public Optional<Duration> reportInterval() {
+        return reporter == null ? Optional.empty() : Optional.of(reporter.interval());
     }
 
     /** Writes the last reports and stops the report thread. Meters stay readable. */

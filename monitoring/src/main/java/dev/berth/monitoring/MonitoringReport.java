@@ -31,6 +31,13 @@ public record MonitoringReport(String format, String model, int version, Instant
                                Payload payload, List<InputStats> inputs, Drift drift) {
     /** The value of {@code format} in reports this version writes. */
     public static final String FORMAT = "berth.monitoring-report/1";
+    /**
+     * Fewest values of a column in one window for its PSI to be computed. With fewer, ten bins are
+     * mostly empty or single values and the index measures noise (a window of 8 requests showed
+     * PSI 6.97 for an unchanged column), so the report says "not enough data" instead: no value,
+     * no gauge, no alert.
+     */
+    public static final int MIN_PSI_ROWS = 100;
 
     public MonitoringReport {
         format = format == null ? FORMAT : format;
@@ -110,7 +117,8 @@ public record MonitoringReport(String format, String model, int version, Instant
     }
 
     /**
-     * @param psi population stability index against the training data (null without training data)
+     * @param psi population stability index against the training data; null without training data
+     *            or with fewer than {@link #MIN_PSI_ROWS} values in the window
      */
     public record Summary(long count, double mean, double std, double min, double max, List<Bin> histogram, Double psi) {
         public Summary {
@@ -129,9 +137,17 @@ public record MonitoringReport(String format, String model, int version, Instant
     /**
      * @param trainingData the training data file in the version folder
      * @param trainingRows rows read from it
-     * @param columns      PSI per column, keyed {@code input.column}
-     * @param maxPsi       the largest of them
+     * @param columns      PSI per column with at least {@code minRows} values in the window, keyed {@code input.column}
+     * @param maxPsi       the largest of them; null when no column had enough values
+     * @param minRows      the fewest values a column needs for a PSI ({@link #MIN_PSI_ROWS}); null in older reports
+     * @param notEnoughData columns with training data but fewer than {@code minRows} values, with their count
      */
-    public record Drift(String trainingData, int trainingRows, Map<String, Double> columns, double maxPsi) {
+    public record Drift(String trainingData, int trainingRows, Map<String, Double> columns, Double maxPsi, Integer minRows,
+                        Map<String, Long> notEnoughData) {
+        public Drift {
+            columns = columns == null ? Map.of() : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(columns));
+            notEnoughData = notEnoughData == null ? Map.of()
+                    : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(notEnoughData));
+        }
     }
 }

@@ -7,7 +7,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -20,8 +22,10 @@ import java.util.concurrent.TimeoutException;
 /**
  * Writes each served version's report into the registry every interval and at shutdown, on its own
  * thread: request threads only add to the window's accumulators. A write that fails (read-only
- * registry, full disk) is logged and counted, and serving goes on; the window's figures are dropped
- * rather than carried over, so a later report never mixes two windows.
+ * registry, full disk) is counted, logged once per run of failures, and serving goes on; the finished
+ * report is held back in memory (each window stays its own file, never merged into the next) and
+ * written, under its own name, at the next interval the registry takes it. Only what is still held
+ * back when the process exits is lost, and that is said.
  */
 final class Reporter implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Reporter.class.getName());
@@ -32,6 +36,17 @@ final class Reporter implements AutoCloseable {
     private final Clock clock;
     private final Set<VersionReports> open = ConcurrentHashMap.newKeySet();
     private final ScheduledExecutorService executor;
+    /** Finished reports whose write failed, oldest first; touched under this object's lock. */
+    private final Deque<HeldBack> heldBack = new ArrayDeque<>();
+    /** Whether the last write failed: the first failure of a run is logged as a warning, the rest quietly. */
+    private boolean failing;
+
+    /** At most this many reports are held back (a day of 5-minute windows for 3 versions); the oldest goes first. */
+    static final int MAX_HELD_BACK = 864;
+
+    /** A finished window whose write failed: its version, file name and bytes. */
+    private record HeldBack(VersionState state, String name, byte[] json) {
+    }
 
     Reporter(LocalRegistry registry, Duration interval, Clock clock) {
         this.registry = registry;
@@ -94,7 +109,7 @@ final class Reporter implements AutoCloseable {
     }
 
     private List<java.nio.file.Path> writeAll() {
-        List<java.nio.file.Path> written = new ArrayList<>();
+        List<java.nio.file.Path> written = new ArrayList<>(writeHeldBack());
         List<VersionReports> snapshot = new ArrayList<>(open);
         snapshot.sort((a, b) -> a.state.model().equals(b.state.model())
                 ? Integer.compare(a.state.version(), b.state.version()) : a.state.model().compareTo(b.state.model()));
@@ -124,21 +139,67 @@ final class Reporter implements AutoCloseable {
                 for (MonitoringReport.ColumnStats column : input.columns()) {
                     if (column.summary().psi() != null && column.summary().count() > 0) {
                         state.reportMeters().drift(input.name(), column.name(), column.summary().psi());
+                    } else if (report.drift().notEnoughData().containsKey(input.name() + "." + column.name())) {
+                        // not enough data this window: the gauge shows no value (NaN), so last window's cannot keep an alert firing
+                        state.reportMeters().drift(input.name(), column.name(), Double.NaN);
                     }
                 }
             }
         }
         String name = FILE_TIME.format(window.start) + "-" + FILE_TIME.format(now) + ".json";
+        return store(new HeldBack(state, name, report.toJson()), false);
+    }
+
+    /** Writes one report; on failure holds it back. Null when it was not written. */
+    private synchronized java.nio.file.Path store(HeldBack r, boolean retry) {
         try {
-            java.nio.file.Path path = registry.writeMonitoringReport(state.model(), state.version(), name, report.toJson());
-            state.reportMeters().written.increment();
+            java.nio.file.Path path = registry.writeMonitoringReport(r.state.model(), r.state.version(), r.name, r.json);
+            r.state.reportMeters().written.increment();
             return path;
         } catch (Exception e) {
-            state.reportMeters().failures.increment();
-            LOG.log(System.Logger.Level.WARNING, "cannot write monitoring report " + name + " for " + state.model() + ":"
-                    + state.version() + " (serving continues): " + e);
+            r.state.reportMeters().failures.increment();
+            if (!retry) {
+                heldBack.addLast(r);
+                if (heldBack.size() > MAX_HELD_BACK) {
+                    HeldBack dropped = heldBack.removeFirst();
+                    LOG.log(System.Logger.Level.WARNING, "monitoring report " + dropped.name + " of " + dropped.state.model() + ":"
+                            + dropped.state.version() + " dropped: more than " + MAX_HELD_BACK + " are waiting to be written");
+                }
+            }
+            if (!failing) {
+                failing = true;
+                LOG.log(System.Logger.Level.WARNING, "cannot write monitoring report " + r.name + " for " + r.state.model() + ":"
+                        + r.state.version() + " (serving continues; reports are kept in memory and written once the registry takes"
+                        + " them again): " + e);
+            } else {
+                LOG.log(System.Logger.Level.DEBUG, "still cannot write monitoring report " + r.name + ": " + e);
+            }
             return null;
         }
+    }
+
+    /** Writes the held-back reports, oldest first, until one fails (the registry still cannot take them). */
+    private synchronized List<java.nio.file.Path> writeHeldBack() {
+        List<java.nio.file.Path> written = new ArrayList<>();
+        while (!heldBack.isEmpty()) {
+            java.nio.file.Path p = store(heldBack.peekFirst(), true);
+            if (p == null) {
+                return written;
+            }
+            heldBack.removeFirst();
+            written.add(p);
+        }
+        if (failing) {
+            failing = false;
+            LOG.log(System.Logger.Level.INFO, "monitoring reports are written again" + (written.isEmpty() ? ""
+                    : "; " + written.size() + " held back meanwhile are now in the registry"));
+        }
+        return written;
+    }
+
+    /** How many finished reports wait to be written. */
+    synchronized int heldBack() {
+        return heldBack.size();
     }
 
     /** Stops the schedule and writes the last window of every open version. */
@@ -154,5 +215,11 @@ final class Reporter implements AutoCloseable {
         }
         writeAll();
         open.clear();
+        synchronized (this) {
+            if (!heldBack.isEmpty()) {
+                LOG.log(System.Logger.Level.WARNING, heldBack.size() + " monitoring report(s) could not be written before the server"
+                        + " stopped and are lost (the registry did not take them; see the warning above)");
+            }
+        }
     }
 }

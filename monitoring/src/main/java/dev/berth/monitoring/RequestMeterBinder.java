@@ -1,5 +1,6 @@
 package dev.berth.monitoring;
 
+import dev.berth.server.spi.RequestMetrics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;

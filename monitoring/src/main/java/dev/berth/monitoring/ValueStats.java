@@ -102,7 +102,8 @@ final class ValueStats {
         }
         double mean = sum.sum() / n;
         double variance = Math.max(0, sumSquares.sum() / n - mean * mean);
-        Double psi = trainingFractions == null ? null : Psi.of(trainingFractions, bc);
+        // too few values make PSI measure noise: no value at all rather than one that fires alerts
+        Double psi = trainingFractions == null || n < MonitoringReport.MIN_PSI_ROWS ? null : Psi.of(trainingFractions, bc);
         return new MonitoringReport.Summary(n, mean, Math.sqrt(variance), min.get(), max.get(), histogram, psi);
     }
 }

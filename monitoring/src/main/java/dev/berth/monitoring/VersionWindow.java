@@ -1,6 +1,7 @@
 package dev.berth.monitoring;
 
 import dev.berth.runtime.Tensor;
+import dev.berth.server.spi.RequestMetrics;
 
 import java.nio.ByteBuffer;
 import java.time.Instant;
@@ -153,6 +154,7 @@ final class VersionWindow {
                 bytes(responseCount.sum(), responseBytes.sum(), responseMax.get()));
         List<MonitoringReport.InputStats> inputStats = new ArrayList<>();
         Map<String, Double> psi = new LinkedHashMap<>();
+        Map<String, Long> tooFew = new LinkedHashMap<>();
         List<InputWindow> all = new ArrayList<>(List.of(inputs));
         all.addAll(new TreeMap<>(extraInputs).values());
         for (InputWindow w : all) {
@@ -163,14 +165,17 @@ final class VersionWindow {
                 columns.add(new MonitoringReport.ColumnStats(column, s));
                 if (s.psi() != null && s.count() > 0) {
                     psi.put(w.profile.name() + "." + column, s.psi());
+                } else if (s.count() < MonitoringReport.MIN_PSI_ROWS && s.histogram().stream().anyMatch(b -> b.trainingFraction() != null)) {
+                    tooFew.put(w.profile.name() + "." + column, s.count());
                 }
             }
             inputStats.add(new MonitoringReport.InputStats(w.profile.name(), w.profile.datatype(), w.all.summary(), columns));
         }
         MonitoringReport.Drift drift = null;
         if (profile.trainingData() != null) {
-            double max = psi.values().stream().mapToDouble(Double::doubleValue).max().orElse(0);
-            drift = new MonitoringReport.Drift(profile.trainingData(), profile.trainingRows(), psi, max);
+            Double max = psi.isEmpty() ? null : psi.values().stream().mapToDouble(Double::doubleValue).max().orElseThrow();
+            drift = new MonitoringReport.Drift(profile.trainingData(), profile.trainingRows(), psi, max,
+                    MonitoringReport.MIN_PSI_ROWS, tooFew);
         }
         return new MonitoringReport(MonitoringReport.FORMAT, model, version, start, end, requests, served / seconds,
                 latency, batchReport, payload, inputStats, drift);

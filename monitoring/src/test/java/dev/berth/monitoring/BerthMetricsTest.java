@@ -1,5 +1,9 @@
 package dev.berth.monitoring;
 
+import dev.berth.server.codec.TritonStatistics;
+import dev.berth.server.spi.RequestMetrics;
+import dev.berth.server.spi.Scrape;
+import dev.berth.server.spi.TritonStats;
 import dev.berth.runtime.InferenceResponse;
 import dev.berth.runtime.Tensor;
 import org.junit.jupiter.api.AfterEach;
@@ -10,11 +14,11 @@ import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
 
-import static dev.berth.monitoring.RequestMetrics.Outcome.CLIENT_ERROR;
-import static dev.berth.monitoring.RequestMetrics.Outcome.SERVER_ERROR;
-import static dev.berth.monitoring.RequestMetrics.Outcome.SUCCESS;
-import static dev.berth.monitoring.RequestMetrics.Protocol.GRPC;
-import static dev.berth.monitoring.RequestMetrics.Protocol.REST;
+import static dev.berth.server.spi.RequestMetrics.Outcome.CLIENT_ERROR;
+import static dev.berth.server.spi.RequestMetrics.Outcome.SERVER_ERROR;
+import static dev.berth.server.spi.RequestMetrics.Outcome.SUCCESS;
+import static dev.berth.server.spi.RequestMetrics.Protocol.GRPC;
+import static dev.berth.server.spi.RequestMetrics.Protocol.REST;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -204,7 +208,7 @@ class BerthMetricsTest {
         assertTrue(churn.lastInference() > 0);
         assertTrue(metrics.tritonStats("churn", "2").modelStats().isEmpty());
         assertTrue(metrics.tritonStats("nothing", null).modelStats().isEmpty());
-        String json = new String(churn.inferenceStats() == null ? new byte[0] : metrics.tritonStats("churn", null).toJson());
+        String json = new String(churn.inferenceStats() == null ? new byte[0] : TritonStatistics.toJson(metrics.tritonStats("churn", null)));
         assertTrue(json.contains("\"model_stats\"") && json.contains("\"inference_stats\"") && json.contains("\"compute_infer\""), json);
     }
 

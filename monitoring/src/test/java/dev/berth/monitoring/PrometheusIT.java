@@ -1,5 +1,7 @@
 package dev.berth.monitoring;
 
+import dev.berth.server.spi.RequestMetrics;
+import dev.berth.server.spi.Scrape;
 import com.sun.net.httpserver.HttpServer;
 import dev.berth.registry.LocalRegistry;
 import dev.berth.runtime.InferenceResponse;
@@ -19,11 +21,11 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
-import static dev.berth.monitoring.RequestMetrics.Outcome.CLIENT_ERROR;
-import static dev.berth.monitoring.RequestMetrics.Outcome.SERVER_ERROR;
-import static dev.berth.monitoring.RequestMetrics.Outcome.SUCCESS;
-import static dev.berth.monitoring.RequestMetrics.Protocol.GRPC;
-import static dev.berth.monitoring.RequestMetrics.Protocol.REST;
+import static dev.berth.server.spi.RequestMetrics.Outcome.CLIENT_ERROR;
+import static dev.berth.server.spi.RequestMetrics.Outcome.SERVER_ERROR;
+import static dev.berth.server.spi.RequestMetrics.Outcome.SUCCESS;
+import static dev.berth.server.spi.RequestMetrics.Protocol.GRPC;
+import static dev.berth.server.spi.RequestMetrics.Protocol.REST;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

@@ -18,10 +18,10 @@ import java.util.logging.Handler;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 
-import static dev.berth.monitoring.RequestMetrics.Outcome.CLIENT_ERROR;
-import static dev.berth.monitoring.RequestMetrics.Outcome.SUCCESS;
-import static dev.berth.monitoring.RequestMetrics.Protocol.GRPC;
-import static dev.berth.monitoring.RequestMetrics.Protocol.REST;
+import static dev.berth.server.spi.RequestMetrics.Outcome.CLIENT_ERROR;
+import static dev.berth.server.spi.RequestMetrics.Outcome.SUCCESS;
+import static dev.berth.server.spi.RequestMetrics.Protocol.GRPC;
+import static dev.berth.server.spi.RequestMetrics.Protocol.REST;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;

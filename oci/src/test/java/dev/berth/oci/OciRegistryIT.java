@@ -57,7 +57,7 @@ class OciRegistryIT {
         local.register(Registration.fromFolder("churn", sample).author("ana").description("churn classifier").alias("production").build(), READER);
         Files.writeString(sample.resolve("training_log.txt"), "retrained\n");
         Files.writeString(sample.resolve("metrics.json"), "{\"accuracy\": 0.91, \"roc_auc\": 0.93}");
-        local.register(Registration.fromFolder("churn", sample).author("ana").build(), READER);
+        local.register(Registration.fromFolder("churn", sample).author("ana").allowDuplicate(true).build(), READER);
         return local;
     }
 

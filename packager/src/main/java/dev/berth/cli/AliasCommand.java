@@ -18,9 +18,9 @@ import java.util.concurrent.Callable;
 
 /** {@code berth alias NAME ALIAS VERSION...} sets, {@code berth alias NAME ALIAS --delete} removes. */
 @Command(name = "alias", mixinStandardHelpOptions = true,
-        description = {"Points an alias at a version, or splits it by weight between versions (canary):",
+        description = {"Points an alias at a version, or splits it by weight between versions (a canary).",
                 "  berth alias churn production 3          production -> 3",
-                "  berth alias churn production 3=90 4=10  90% of requests to 3, 10% to 4",
+                "  berth alias churn production 3=90 4=10  90%% of requests to 3, 10%% to 4",
                 "  berth alias churn production --delete"})
 final class AliasCommand implements Callable<Integer> {
     @Spec

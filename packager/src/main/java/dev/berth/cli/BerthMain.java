@@ -48,6 +48,7 @@ public final class BerthMain {
                     VerifyCommand.class,
                     DeleteCommand.class,
                     PackageCommand.class,
+                    InspectCommand.class,
                     PushCommand.class,
                     PullCommand.class,
                     ReportCommand.class,

@@ -28,9 +28,10 @@ import java.util.concurrent.Callable;
  * traffic that names no version, goes now.
  */
 @Command(name = "delete", mixinStandardHelpOptions = true,
-        description = {"Deletes one version. Refused while an alias points at it, unless --move-aliases-to V, which",
-                "moves those aliases to V first, or --force, which takes the version out of them and prints where",
-                "their traffic goes now. Version numbers are not reused."})
+        description = {"Deletes one version; deleting the last one removes the model.",
+                "Refused while an alias points at the version, unless --move-aliases-to V, which moves those aliases to V",
+                "first, or --force, which takes the version out of them and prints where their traffic goes now.",
+                "Version numbers are not reused."})
 final class DeleteCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -71,7 +72,11 @@ final class DeleteCommand implements Callable<Integer> {
         List<String> changed = registry.deleteVersion(r.name(), version, force);
         out.println("deleted " + r.name() + ":" + version
                 + (changed.isEmpty() ? "" : " (aliases updated: " + String.join(", ", changed) + ")"));
-        if (!changed.isEmpty()) {
+        if (!registry.exists(r.name())) {
+            out.println("model " + r.name() + " had no other version and is removed"
+                    + (changed.isEmpty() ? "" : " with its aliases (" + String.join(", ", changed) + ")")
+                    + "; a new registration under this name does not reuse its version numbers");
+        } else if (!changed.isEmpty()) {
             ModelInfo after = registry.info(r.name());
             for (String alias : changed) {
                 out.println(after.alias(alias).map(t -> "alias " + alias + " now -> " + Refs.target(t))

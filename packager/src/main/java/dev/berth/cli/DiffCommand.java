@@ -21,8 +21,8 @@ import java.util.concurrent.Callable;
 
 /** {@code berth diff NAME:V1 NAME:V2}: two versions side by side, differences marked. */
 @Command(name = "diff", mixinStandardHelpOptions = true,
-        description = {"Compares two versions (of one model or of two): metrics, hyperparameters, signature,",
-                "dependencies, data fingerprints and code, side by side; rows that differ start with '*'."})
+        description = {"Compares two versions, of one model or of two, side by side.",
+                "Metrics, hyperparameters, signature, dependencies, data fingerprints and code; rows that differ start with '*'."})
 final class DiffCommand implements Callable<Integer> {
     private static final int MAX_VALUE = 40;
 

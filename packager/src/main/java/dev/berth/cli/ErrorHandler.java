@@ -50,7 +50,23 @@ public final class ErrorHandler implements IExecutionExceptionHandler, IParamete
     @Override
     public int handleParseException(ParameterException ex, String[] args) {
         CommandLine cl = ex.getCommandLine();
-        cl.getErr().println(prefix(cl) + oneLine(ex.getMessage()) + " (see '" + cl.getCommandSpec().qualifiedName() + " --help')");
+        String hint = "";
+        if (ex instanceof CommandLine.UnmatchedArgumentException u && !u.getUnmatched().isEmpty()) {
+            // a mistyped command or option: the known names within a small edit distance (picocli's own list is looser)
+            String typed = u.getUnmatched().get(0);
+            List<String> known = new java.util.ArrayList<>(cl.getSubcommands().keySet());
+            cl.getCommandSpec().options().forEach(o -> known.addAll(List.of(o.names())));
+            List<String> near = dev.berth.registry.Suggestions.near(typed, known);
+            if (!near.isEmpty()) {
+                hint = " (did you mean " + near.stream().map(x -> "'" + x + "'").collect(java.util.stream.Collectors.joining(" or ")) + "?)";
+            }
+        }
+        String message = ex.getMessage();
+        if (ex instanceof CommandLine.UnmatchedArgumentException u && !cl.getSubcommands().isEmpty()
+                && !u.getUnmatched().get(0).startsWith("-") && cl.getParseResult() != null && !cl.getParseResult().hasSubcommand()) {
+            message = "unknown command '" + u.getUnmatched().get(0) + "'";
+        }
+        cl.getErr().println(prefix(cl) + oneLine(message) + hint + " (see '" + cl.getCommandSpec().qualifiedName() + " --help')");
         cl.getErr().flush();
         return MISUSE;
     }
@@ -99,6 +115,7 @@ public final class ErrorHandler implements IExecutionExceptionHandler, IParamete
     }
 
     static String oneLine(String s) {
-        return s == null ? "unknown error" : s.replaceAll("\\s*\\R\\s*", " ").trim();
+        // picocli words some messages "Value for option option '--tag' ..." (its own name for the option, then ours)
+        return s == null ? "unknown error" : s.replaceAll("\\s*\\R\\s*", " ").replace("option option '", "option '").trim();
     }
 }

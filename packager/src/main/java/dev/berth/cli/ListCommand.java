@@ -83,7 +83,7 @@ final class ListCommand implements Callable<Integer> {
                     e.versions().stream().map(String::valueOf).collect(Collectors.joining(",")),
                     e.aliases().isEmpty() ? "-" : e.aliases().entrySet().stream()
                             .map(a -> a.getKey() + "->" + Refs.target(a.getValue())).collect(Collectors.joining(" ")),
-                    e.headline() == null ? "-" : e.headline().metric() + " " + e.headline().value() + " (v" + e.headline().version() + ")",
+                    e.headline() == null ? "-" : e.headline().metric() + " " + Sizes.metric(e.headline().value()) + " (v" + e.headline().version() + ")",
                     Refs.abbreviate(e.description(), 50)});
         }
         Table.print(out, rows);

@@ -83,17 +83,13 @@ final class ProgressPrinter implements PackageListener {
         int width = 24;
         int filled = (int) Math.round(p.fraction() * width);
         String bar = "=".repeat(filled) + " ".repeat(width - filled);
-        return String.format(Locale.ROOT, "[%s] %3d%% %-18s layers %d/%d  %s / %s", bar, Math.round(p.fraction() * 100),
-                p.phase(), p.layersDone(), p.layersTotal(), bytes(p.bytesDone()), bytes(p.bytesTotal()));
+        // counts that are not known yet (no layer seen, no byte to move) are left out rather than shown as 0/0
+        String layers = p.layersTotal() > 0 ? String.format(Locale.ROOT, "  layers %d/%d", p.layersDone(), p.layersTotal()) : "";
+        String moved = p.bytesTotal() > 0 ? "  " + bytes(p.bytesDone()) + " / " + bytes(p.bytesTotal()) : "";
+        return String.format(Locale.ROOT, "[%s] %3d%% %s%s%s", bar, Math.round(p.fraction() * 100), p.phase(), layers, moved).stripTrailing();
     }
 
     static String bytes(long n) {
-        if (n < 1024) {
-            return n + " B";
-        }
-        if (n < 1024 * 1024) {
-            return String.format(Locale.ROOT, "%.1f KiB", n / 1024.0);
-        }
-        return String.format(Locale.ROOT, "%.1f MiB", n / (1024.0 * 1024));
+        return Sizes.human(n);
     }
 }

@@ -15,8 +15,8 @@ import java.util.concurrent.Callable;
 
 /** {@code berth push NAME[:VERSION|@ALIAS] REGISTRY/REPOSITORY[:VERSION]}: a version as one OCI artifact. */
 @Command(name = "push", mixinStandardHelpOptions = true,
-        description = {"Pushes a version to an OCI registry as one artifact (its files as layers, manifest.json as config),",
-                "tagged with its version number. Blobs the repository already holds are not sent again.",
+        description = {"Pushes a version to an OCI registry as one artifact, tagged with its version number.",
+                "Its files are the layers and manifest.json the config; blobs the repository already holds are not sent again.",
                 "Prints the manifest digest on the last line. Credentials come from the Docker config file.",
                 "  berth push churn:3 registry.example.com/ml/churn"})
 final class PushCommand implements Callable<Integer> {

@@ -6,6 +6,7 @@ import dev.berth.runtime.onnx.OnnxSignatureReader;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -21,10 +22,11 @@ import java.util.concurrent.Callable;
 
 /** {@code berth register MODEL.onnx|DIR --name NAME ...}: creates the next version and prints its number last. */
 @Command(name = "register", mixinStandardHelpOptions = true,
-        description = {"Registers a model file (or a folder laid out like the samples) as the model's next version.",
-                "A folder contributes model.onnx, metrics.json, hyperparameters.json|.yaml, requirements.txt, lineage.json,",
-                "training_log.txt, confusion_matrix.png, split.json, example_request.json and every file under data/;",
-                "options given explicitly take precedence. Prints the new version number alone on the last line."})
+        description = {"Registers a model file, or a folder holding model.onnx, as the model's next version.",
+                "A folder keeps every file: metrics.json, hyperparameters.json|.yaml, requirements.txt and lineage.json",
+                "take their roles, files under data/ are data, all others (logs, plots, ...) are artifacts; hidden files",
+                "and --exclude globs are left out. Options given explicitly take precedence. Identical content registered",
+                "again is refused unless --allow-duplicate. Lists what it stored; prints the new version number last."})
 final class RegisterCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -58,11 +60,20 @@ final class RegisterCommand implements Callable<Integer> {
     List<Path> artifacts = new ArrayList<>();
     @Option(names = "--alias", paramLabel = "ALIAS", description = "Point this alias at the new version.")
     String alias;
+    @Option(names = "--exclude", paramLabel = "GLOB",
+            description = "Leave out a folder's files matching GLOB (repeatable): '*.pt' or 'checkpoints' at any depth, 'runs/**' by path.")
+    List<String> excludes = new ArrayList<>();
+    @Option(names = "--allow-duplicate", description = "Make a new version even when an existing one holds exactly the same files.")
+    boolean allowDuplicate;
 
     @Override
     public Integer call() {
-        Registration.Builder b = Files.isDirectory(source) ? Registration.fromFolder(name, source) : Registration.builder(name, source);
-        b.name(name);
+        boolean folder = Files.isDirectory(source);
+        if (!folder && !excludes.isEmpty()) {
+            throw new ParameterException(spec.commandLine(), "--exclude applies to a folder; " + source + " is a file");
+        }
+        Registration.Builder b = folder ? Registration.fromFolder(name, source, excludes) : Registration.builder(name, source);
+        b.name(name).allowDuplicate(allowDuplicate);
         if (description != null) {
             b.description(description);
         }
@@ -95,11 +106,14 @@ final class RegisterCommand implements Callable<Integer> {
 
         ModelManifest m = models.registry().register(registration, new OnnxSignatureReader());
         PrintWriter out = spec.commandLine().getOut();
-        int stored = m.files().size() + m.artifacts().size()
-                + (int) m.lineage().data().stream().filter(d -> d.path() != null).count()
-                + (m.lineage().code() != null && m.lineage().code().path() != null ? 1 : 0);
-        out.printf("registered %s:%d in %s (%d files, model sha256 %s)%s%n", m.name(), m.version(), models.root(),
-                stored, m.modelFile().sha256(), registration.alias().map(a -> ", alias " + a + " -> " + m.version()).orElse(""));
+        List<StoredFiles.Row> rows = StoredFiles.of(m, registration);
+        int width = rows.stream().mapToInt(row -> row.path().length()).max().orElse(0);
+        for (StoredFiles.Row row : rows) {
+            out.printf("  %-" + width + "s  %-12s %9s%n", row.path(), row.role(), row.size() < 0 ? "" : Sizes.human(row.size()));
+        }
+        out.printf("registered %s:%d in %s (%s, model sha256 %s)%s%n", m.name(), m.version(), models.root(),
+                Sizes.count(rows.size(), "file"), m.modelFile().sha256(),
+                registration.alias().map(a -> ", alias " + a + " -> " + m.version()).orElse(""));
         out.println(m.version());
         return 0;
     }

@@ -2,7 +2,33 @@ package dev.berth.cli;
 
 import dev.berth.monitoring.MonitoringReport;
 
+import org.jfree.chart.ChartFactory;
+import org.jfree.chart.JFreeChart;
+import org.jfree.chart.axis.CategoryLabelPositions;
+import org.jfree.chart.axis.DateAxis;
+import org.jfree.chart.plot.CategoryPlot;
+import org.jfree.chart.plot.PlotOrientation;
+import org.jfree.chart.plot.XYPlot;
+import org.jfree.chart.renderer.category.BarRenderer;
+import org.jfree.chart.renderer.category.StandardBarPainter;
+import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
+import org.jfree.data.category.DefaultCategoryDataset;
+import org.jfree.data.time.Millisecond;
+import org.jfree.data.time.TimeSeries;
+import org.jfree.data.time.TimeSeriesCollection;
+import org.jfree.svg.SVGGraphics2D;
+
+import javax.imageio.ImageIO;
+import java.awt.BasicStroke;
 import java.awt.Color;
+import java.awt.Font;
+import java.awt.Graphics2D;
+import java.awt.RenderingHints;
+import java.awt.geom.Rectangle2D;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -11,11 +37,14 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TimeZone;
 
 /**
- * The charts of {@code berth report}: end-to-end latency percentiles and throughput over the report
- * windows, and per input column the distribution of served values (all windows together) beside the
- * training data's over the same bins. One layout, drawn on any {@link Canvas}.
+ * The charts of {@code berth report}: end-to-end latency percentiles, throughput and drift (the
+ * largest PSI of each window: the whole history as a series, a gap where a window had too few rows)
+ * over the report windows, and per input column the distribution of served values in the latest
+ * window ("now") beside the training data's over the same bins, titled with that window's PSI.
+ * Drawn with JFreeChart, as one PNG or one SVG (JFreeSVG) of the same layout.
  */
 final class ReportCharts {
     static final int WIDTH = 1000;
@@ -26,22 +55,21 @@ final class ReportCharts {
     private static final Color[] SERIES = {new Color(0x1f, 0x77, 0xb4), new Color(0xff, 0x7f, 0x0e), new Color(0xd6, 0x27, 0x28)};
     private static final Color SERVED = new Color(0x1f, 0x77, 0xb4);
     private static final Color TRAINING = new Color(0xaa, 0xaa, 0xaa);
+    private static final TimeZone UTC = TimeZone.getTimeZone(ZoneOffset.UTC);
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("MM-dd HH:mm:ss").withZone(ZoneOffset.UTC);
 
-    /** One served distribution: bin labels, served shares and (where known) training shares. */
-    record Distribution(String title, List<String> bins, double[] served, double[] training, long count) {
-        /** PSI of all served values against the training data, or null without training data. */
-        Double psi() {
-            if (training == null || count == 0) {
-                return null;
+    /**
+     * One served distribution of the latest window: bin labels, served shares, (where known) training
+     * shares, how many values, and that window's PSI as the server computed it: null where the
+     * window had too few values ({@code tooFew}) or there is no training data.
+     */
+    record Distribution(String title, List<String> bins, double[] served, double[] training, long count, Double psi, boolean tooFew) {
+        /** How the chart titles the PSI: the latest window's value, or why there is none. */
+        String psiLabel() {
+            if (psi != null) {
+                return String.format(Locale.ROOT, "PSI now %.3f", psi);
             }
-            double psi = 0;
-            for (int i = 0; i < served.length; i++) {
-                double a = Math.max(1e-4, served[i]);
-                double e = Math.max(1e-4, training[i]);
-                psi += (a - e) * Math.log(a / e);
-            }
-            return psi;
+            return tooFew ? "PSI now: not enough data (" + count + " of " + MonitoringReport.MIN_PSI_ROWS + " rows)" : null;
         }
     }
 
@@ -61,21 +89,40 @@ final class ReportCharts {
 
     int height() {
         int rows = (Math.min(MAX_DISTRIBUTIONS, distributions.size()) + 1) / 2;
-        return 560 + rows * 250;
+        return distributionsTop() + rows * 250;
     }
 
-    /** Served values of every window added up, per column (or per input where no columns are named). */
+    private boolean hasDrift() {
+        return reports.stream().anyMatch(r -> r.drift() != null);
+    }
+
+    private int distributionsTop() {
+        return hasDrift() ? 840 : 590;
+    }
+
+    /**
+     * Served values of the latest window, per column (or per input where no columns are named):
+     * "now", where a dashboard shows now. Older windows are in the drift series.
+     */
     static List<Distribution> distributions(List<MonitoringReport> reports) {
         Map<String, Map<String, double[]>> served = new LinkedHashMap<>();
         Map<String, Map<String, Double>> training = new LinkedHashMap<>();
         Map<String, Map<String, Double>> order = new LinkedHashMap<>();
-        for (MonitoringReport r : reports) {
+        Map<String, Double> psi = new LinkedHashMap<>();
+        Map<String, Boolean> tooFew = new LinkedHashMap<>();
+        if (!reports.isEmpty()) {
+            MonitoringReport r = reports.get(reports.size() - 1);
             for (MonitoringReport.InputStats input : r.inputs()) {
                 if (input.columns().isEmpty()) {
                     add(input.name(), input.summary(), served, training, order);
+                    psi.put(input.name(), input.summary().psi());
                 } else {
                     for (MonitoringReport.ColumnStats c : input.columns()) {
-                        add(input.name() + "." + c.name(), c.summary(), served, training, order);
+                        String key = input.name() + "." + c.name();
+                        add(key, c.summary(), served, training, order);
+                        psi.put(key, c.summary().psi());
+                        tooFew.put(key, r.drift() != null && (r.drift().notEnoughData().containsKey(key)
+                                || c.summary().psi() == null && c.summary().count() < MonitoringReport.MIN_PSI_ROWS));
                     }
                 }
             }
@@ -100,7 +147,8 @@ final class ReportCharts {
                     t[i] = train.getOrDefault(key, 0.0);
                 }
             }
-            out.add(new Distribution(e.getKey(), labels, s, t, total));
+            out.add(new Distribution(e.getKey(), labels, s, t, total, psi.get(e.getKey()),
+                    tooFew.getOrDefault(e.getKey(), false)));
         }
         return out;
     }
@@ -130,118 +178,141 @@ final class ReportCharts {
         return String.format(Locale.ROOT, "%.3g", v);
     }
 
-    void draw(Canvas c) {
-        c.text(title, 20, 32, 20, INK, Canvas.Align.START, true);
+    /** Draws every chart onto {@code g}, a canvas of {@link #WIDTH} x {@link #height()}. */
+    void draw(Graphics2D g) {
+        g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
+        g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
+        g.setColor(Color.WHITE);
+        g.fillRect(0, 0, WIDTH, height());
+        g.setColor(INK);
+        g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 20));
+        g.drawString(title, 20, 32);
         if (!reports.isEmpty()) {
-            c.text(reports.size() + " report windows, " + TIME.format(reports.get(0).start()) + " to "
-                    + TIME.format(reports.get(reports.size() - 1).end()) + " UTC", 20, 52, 12, MUTED, Canvas.Align.START, false);
+            g.setColor(MUTED);
+            g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
+            g.drawString(reports.size() + " report windows, " + TIME.format(reports.get(0).start()) + " to "
+                    + TIME.format(reports.get(reports.size() - 1).end()) + " UTC", 20, 52);
         }
-        int n = reports.size();
-        double[][] latency = new double[3][n];
-        double[][] traffic = new double[2][n];
-        Instant[] at = new Instant[n];
-        for (int i = 0; i < n; i++) {
-            MonitoringReport r = reports.get(i);
-            at[i] = r.end();
-            latency[0][i] = r.latency().endToEnd().p50();
-            latency[1][i] = r.latency().endToEnd().p95();
-            latency[2][i] = r.latency().endToEnd().p99();
-            traffic[0][i] = r.throughput();
-            traffic[1][i] = r.requests().errors() / r.seconds();
+        TimeSeries p50 = new TimeSeries("p50");
+        TimeSeries p95 = new TimeSeries("p95");
+        TimeSeries p99 = new TimeSeries("p99");
+        TimeSeries ok = new TimeSeries("successful");
+        TimeSeries errors = new TimeSeries("errors");
+        for (MonitoringReport r : reports) {
+            Millisecond at = new Millisecond(java.util.Date.from(r.end()), UTC, Locale.ROOT);
+            // two windows may end in the same millisecond (a restart): the later one wins the point
+            p50.addOrUpdate(at, r.latency().endToEnd().p50());
+            p95.addOrUpdate(at, r.latency().endToEnd().p95());
+            p99.addOrUpdate(at, r.latency().endToEnd().p99());
+            ok.addOrUpdate(at, r.throughput());
+            errors.addOrUpdate(at, r.requests().errors() / r.seconds());
         }
-        timeSeries(c, 20, 70, WIDTH - 40, 210, "End-to-end latency (ms)", at, latency, new String[]{"p50", "p95", "p99"});
-        timeSeries(c, 20, 320, WIDTH - 40, 210, "Throughput (requests/s)", at, traffic, new String[]{"successful", "errors"});
+        timeSeries("End-to-end latency (ms)", "ms", List.of(p50, p95, p99)).draw(g, new Rectangle2D.Double(10, 64, WIDTH - 20, 240));
+        timeSeries("Throughput (requests/s)", "requests/s", List.of(ok, errors)).draw(g, new Rectangle2D.Double(10, 314, WIDTH - 20, 240));
+        if (hasDrift()) {
+            TimeSeries maxPsi = new TimeSeries("max PSI");
+            for (MonitoringReport r : reports) {
+                // no value (too few rows) is a gap in the line, not a zero
+                Double v = r.drift() == null ? null : r.drift().maxPsi();
+                maxPsi.addOrUpdate(new Millisecond(java.util.Date.from(r.end()), UTC, Locale.ROOT), v);
+            }
+            timeSeries("Drift: largest PSI per window (gaps: fewer than " + MonitoringReport.MIN_PSI_ROWS
+                    + " rows; above 0.25 is usually read as a shift)", "PSI", List.of(maxPsi))
+                    .draw(g, new Rectangle2D.Double(10, 564, WIDTH - 20, 240));
+        }
+        int top = distributionsTop();
+        if (!distributions.isEmpty() && !reports.isEmpty()) {
+            MonitoringReport last = reports.get(reports.size() - 1);
+            g.setColor(MUTED);
+            g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 13));
+            g.drawString("Served inputs in the latest window (" + TIME.format(last.start()) + " to " + TIME.format(last.end())
+                    + " UTC) beside the training data", 20, top - 8);
+        }
         int shown = Math.min(MAX_DISTRIBUTIONS, distributions.size());
+        double cell = (WIDTH - 20) / 2.0;
         for (int i = 0; i < shown; i++) {
-            double x = 20 + (i % 2) * (WIDTH - 40) / 2.0;
-            double y = 570 + (i / 2) * 250;
-            histogram(c, x, y, (WIDTH - 40) / 2.0 - 20, 210, distributions.get(i));
+            histogram(distributions.get(i)).draw(g, new Rectangle2D.Double(10 + (i % 2) * cell, top + (i / 2) * 250, cell - 10, 240));
         }
     }
 
-    private static void frame(Canvas c, double x, double y, double w, double h, String title, double max, String format) {
-        c.text(title, x, y + 14, 14, INK, Canvas.Align.START, true);
-        double top = y + 26;
-        double bottom = y + h - 20;
-        for (int g = 0; g <= 4; g++) {
-            double gy = bottom - (bottom - top) * g / 4;
-            c.line(x + 50, gy, x + w, gy, GRID, 1);
-            c.text(String.format(Locale.ROOT, format, max * g / 4), x + 46, gy + 4, 10, MUTED, Canvas.Align.END, false);
+    /** The charts as one PNG image. */
+    void writePng(Path file) throws IOException {
+        BufferedImage image = new BufferedImage(WIDTH, height(), BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = image.createGraphics();
+        try {
+            draw(g);
+        } finally {
+            g.dispose();
         }
+        Path parent = file.toAbsolutePath().getParent();
+        if (parent != null) {
+            Files.createDirectories(parent);
+        }
+        ImageIO.write(image, "png", file.toFile());
     }
 
-    private static void timeSeries(Canvas c, double x, double y, double w, double h, String title, Instant[] at,
-                                   double[][] series, String[] names) {
-        double max = 0;
-        for (double[] s : series) {
-            for (double v : s) {
-                max = Math.max(max, v);
+    /** The charts as one SVG element, for the HTML page. */
+    String toSvg() {
+        SVGGraphics2D g = new SVGGraphics2D(WIDTH, height());
+        draw(g);
+        return g.getSVGElement();
+    }
+
+    private static JFreeChart timeSeries(String title, String unit, List<TimeSeries> series) {
+        TimeSeriesCollection data = new TimeSeriesCollection(UTC);
+        series.forEach(data::addSeries);
+        JFreeChart chart = ChartFactory.createTimeSeriesChart(title, "window end (UTC)", unit, data, true, false, false);
+        style(chart);
+        XYPlot plot = chart.getXYPlot();
+        XYLineAndShapeRenderer lines = new XYLineAndShapeRenderer(true, true);
+        for (int i = 0; i < series.size(); i++) {
+            lines.setSeriesPaint(i, SERIES[i % SERIES.length]);
+            lines.setSeriesStroke(i, new BasicStroke(2f));
+        }
+        plot.setRenderer(lines);
+        DateAxis time = (DateAxis) plot.getDomainAxis();
+        time.setTimeZone(UTC);
+        time.setDateFormatOverride(new java.text.SimpleDateFormat("MM-dd HH:mm:ss", Locale.ROOT) {
+            {
+                setTimeZone(UTC);
             }
-        }
-        max = max <= 0 ? 1 : max * 1.1;
-        frame(c, x, y, w, h, title, max, max < 10 ? "%.2f" : "%.0f");
-        double left = x + 60;
-        double right = x + w - 10;
-        double top = y + 26;
-        double bottom = y + h - 20;
-        long t0 = at.length == 0 ? 0 : at[0].toEpochMilli();
-        long t1 = at.length == 0 ? 1 : Math.max(t0 + 1, at[at.length - 1].toEpochMilli());
-        double[] xs = new double[at.length];
-        for (int i = 0; i < at.length; i++) {
-            xs[i] = at.length == 1 ? (left + right) / 2 : left + (right - left) * (at[i].toEpochMilli() - t0) / (double) (t1 - t0);
-        }
-        for (int s = 0; s < series.length; s++) {
-            double[] ys = new double[at.length];
-            for (int i = 0; i < at.length; i++) {
-                ys[i] = bottom - (bottom - top) * series[s][i] / max;
-                c.rect(xs[i] - 2.5, ys[i] - 2.5, 5, 5, SERIES[s]);
-            }
-            c.polyline(xs, ys, SERIES[s], 2);
-            c.rect(right - 90 * (series.length - s), y + 4, 12, 12, SERIES[s]);
-            c.text(names[s], right - 90 * (series.length - s) + 16, y + 14, 11, INK, Canvas.Align.START, false);
-        }
-        if (at.length > 0) {
-            c.text(TIME.format(at[0]), left, bottom + 14, 10, MUTED, Canvas.Align.START, false);
-            c.text(TIME.format(at[at.length - 1]), right, bottom + 14, 10, MUTED, Canvas.Align.END, false);
-        }
+        });
+        return chart;
     }
 
-    private static void histogram(Canvas c, double x, double y, double w, double h, Distribution d) {
-        double max = 0;
-        for (int i = 0; i < d.served().length; i++) {
-            max = Math.max(max, d.served()[i]);
+    private static JFreeChart histogram(Distribution d) {
+        DefaultCategoryDataset data = new DefaultCategoryDataset();
+        for (int i = 0; i < d.bins().size(); i++) {
+            data.addValue(d.served()[i] * 100, "served", d.bins().get(i));
             if (d.training() != null) {
-                max = Math.max(max, d.training()[i]);
+                data.addValue(d.training()[i] * 100, "training", d.bins().get(i));
             }
         }
-        max = max <= 0 ? 1 : Math.min(1, max * 1.1);
-        Double psi = d.psi();
-        frame(c, x, y, w, h, d.title() + (psi == null ? "" : String.format(Locale.ROOT, "  (PSI %.3f)", psi)), max * 100, "%.0f%%");
-        double left = x + 60;
-        double right = x + w;
-        double top = y + 26;
-        double bottom = y + h - 20;
-        int bins = d.served().length;
-        double slot = (right - left) / Math.max(1, bins);
-        double bar = d.training() == null ? slot * 0.7 : slot * 0.38;
-        int labelEvery = Math.max(1, (int) Math.ceil(bins / 8.0));
-        for (int i = 0; i < bins; i++) {
-            double sx = left + i * slot + slot * 0.1;
-            double sh = (bottom - top) * d.served()[i] / max;
-            c.rect(sx, bottom - sh, bar, sh, SERVED);
-            if (d.training() != null) {
-                double th = (bottom - top) * d.training()[i] / max;
-                c.rect(sx + bar + 1, bottom - th, bar, th, TRAINING);
-            }
-            if (i % labelEvery == 0) {
-                c.text(d.bins().get(i), left + i * slot + slot / 2, bottom + 13, 9, MUTED, Canvas.Align.MIDDLE, false);
-            }
-        }
-        c.rect(right - 150, y + 4, 10, 10, SERVED);
-        c.text("served", right - 136, y + 13, 10, INK, Canvas.Align.START, false);
-        if (d.training() != null) {
-            c.rect(right - 80, y + 4, 10, 10, TRAINING);
-            c.text("training", right - 66, y + 13, 10, INK, Canvas.Align.START, false);
+        String psi = d.psiLabel();
+        JFreeChart chart = ChartFactory.createBarChart(d.title() + (psi == null ? "" : "  (" + psi + ")"),
+                null, "% of values", data, PlotOrientation.VERTICAL, true, false, false);
+        style(chart);
+        CategoryPlot plot = chart.getCategoryPlot();
+        BarRenderer bars = (BarRenderer) plot.getRenderer();
+        bars.setBarPainter(new StandardBarPainter());
+        bars.setShadowVisible(false);
+        bars.setSeriesPaint(0, SERVED);
+        bars.setSeriesPaint(1, TRAINING);
+        plot.getDomainAxis().setCategoryLabelPositions(CategoryLabelPositions.UP_45);
+        plot.getDomainAxis().setTickLabelFont(new Font(Font.SANS_SERIF, Font.PLAIN, 9));
+        return chart;
+    }
+
+    private static void style(JFreeChart chart) {
+        chart.setBackgroundPaint(Color.WHITE);
+        chart.getTitle().setFont(new Font(Font.SANS_SERIF, Font.BOLD, 14));
+        chart.getTitle().setPaint(INK);
+        chart.getPlot().setBackgroundPaint(Color.WHITE);
+        if (chart.getPlot() instanceof XYPlot xy) {
+            xy.setRangeGridlinePaint(GRID);
+            xy.setDomainGridlinePaint(GRID);
+        } else if (chart.getPlot() instanceof CategoryPlot cat) {
+            cat.setRangeGridlinePaint(GRID);
         }
     }
 }

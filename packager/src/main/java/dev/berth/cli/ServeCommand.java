@@ -1,11 +1,10 @@
 package dev.berth.cli;
 
+import dev.berth.monitoring.BerthMetrics;
 import dev.berth.registry.InvalidArgumentException;
 import dev.berth.registry.LocalRegistry;
-import dev.berth.monitoring.BerthMetrics;
 import dev.berth.runtime.onnx.OrtNatives;
 import dev.berth.server.BerthServer;
-import dev.berth.server.MetricsService;
 import dev.berth.server.ServeSettings;
 import io.helidon.config.Config;
 import picocli.CommandLine.Command;
@@ -17,6 +16,7 @@ import picocli.CommandLine.Spec;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -106,8 +106,23 @@ final class ServeCommand implements Callable<Integer> {
             description = "After SIGTERM, exit within this many seconds whatever is left in flight (default: 30).")
     Long drainTimeoutSeconds;
 
+    @Option(names = "--tls-cert", paramLabel = "FILE",
+            description = "PEM certificate chain: with --tls-key, REST (https) and gRPC are served over TLS.")
+    String tlsCert;
+    @Option(names = "--tls-key", paramLabel = "FILE", description = "PEM private key of --tls-cert (PKCS#8 or PKCS#1, unencrypted).")
+    String tlsKey;
+    @Option(names = "--tls-client-ca", paramLabel = "FILE",
+            description = "Require client certificates signed by this PEM CA (mutual TLS; needs --tls-cert).")
+    String tlsClientCa;
+    @Option(names = "--inference-token-file", paramLabel = "FILE",
+            description = "Bearer tokens (one per line) that inference and /metrics need; health stays open. Also BERTH_INFERENCE_TOKENS.")
+    String inferenceTokenFile;
+    @Option(names = "--metrics-port", paramLabel = "PORT",
+            description = "Serve /metrics on this port of its own (plain HTTP, no token) instead of the REST port.")
+    Integer metricsPort;
+
     /** {@code berth serve}'s grace: long enough for a load balancer polling readiness every few seconds. */
-    static final java.time.Duration DEFAULT_DRAIN_GRACE = java.time.Duration.ofSeconds(5);
+    static final Duration DEFAULT_DRAIN_GRACE = Duration.ofSeconds(5);
 
     @Override
     public Integer call() throws InterruptedException {
@@ -138,6 +153,11 @@ final class ServeCommand implements Callable<Integer> {
         put(flags, "grpc-keepalive-timeout", grpcKeepaliveTimeout);
         put(flags, "grpc-permit-keepalive-time", grpcPermitKeepaliveTime);
         put(flags, "grpc-permit-keepalive-without-calls", grpcPermitKeepaliveWithoutCalls);
+        put(flags, "tls-cert", tlsCert);
+        put(flags, "tls-key", tlsKey);
+        put(flags, "tls-client-ca", tlsClientCa);
+        put(flags, "inference-token-file", inferenceTokenFile);
+        put(flags, "metrics-port", metricsPort);
         Config settings;
         try {
             settings = ServeSettings.load(config, System.getenv(), flags);
@@ -156,11 +176,12 @@ final class ServeCommand implements Callable<Integer> {
         if (!settings.get("allow-empty").asBoolean().orElse(false)) {
             EmptyRegistry.check(root);
         }
+        ModelConfigs.check(LocalRegistry.open(root), spec.commandLine().getErr());
         BerthServer server;
         BerthMetrics metrics = null;
         try {
-            metrics = MetricsService.metrics(root, settings);
-            server = MetricsService.install(BerthServer.builder().drainGrace(DEFAULT_DRAIN_GRACE).config(settings).models(root), metrics).build();
+            metrics = metrics(root, settings);
+            server = BerthServer.builder().drainGrace(DEFAULT_DRAIN_GRACE).config(settings).models(root).monitoring(metrics).build();
         } catch (IllegalArgumentException e) {
             if (metrics != null) {
                 metrics.close();
@@ -196,8 +217,9 @@ final class ServeCommand implements Callable<Integer> {
             err.println("berth: warning: not ready (/v2/health/ready answers 503): " + reason);
             err.flush();
         });
-        out.println("berth serving " + root.toAbsolutePath().normalize() + " on http://" + server.host() + ":" + server.port()
-                + " (REST), gRPC on port " + server.grpcPort());
+        out.println("berth serving " + root.toAbsolutePath().normalize() + " on " + (server.tls() ? "https" : "http") + "://"
+                + server.host() + ":" + server.port() + " (REST), gRPC on port " + server.grpcPort()
+                + (server.metricsPort() >= 0 ? ", metrics on port " + server.metricsPort() : ""));
         out.flush();
         stopped.await();
         return 0;
@@ -209,6 +231,22 @@ final class ServeCommand implements Callable<Integer> {
      * and a server whose loads are still running after {@link #READY_PATIENCE} announces itself anyway
      * (it serves what loaded).
      */
+    /**
+     * The monitoring of {@code berth serve}: meters, and reports into the registry at {@code models} (or
+     * the {@code reports-dir} of the settings, for a read-only registry such as an image's) every
+     * {@code report-interval} (default 5 minutes).
+     *
+     * @throws IllegalArgumentException when the interval is not a duration
+     */
+    static BerthMetrics metrics(Path models, Config settings) {
+        Duration interval = settings.get("report-interval").asString().map(BerthMetrics::parseInterval)
+                .orElse(BerthMetrics.DEFAULT_REPORT_INTERVAL);
+        LocalRegistry registry = LocalRegistry.open(models);
+        registry = settings.get("reports-dir").asString().filter(s -> !s.isBlank())
+                .map(dir -> LocalRegistry.open(models).withReportsDir(Path.of(dir))).orElse(registry);
+        return BerthMetrics.builder().registry(registry).reportInterval(interval).build();
+    }
+
     private static void awaitLoads(BerthServer server, PrintWriter out) throws InterruptedException {
         long start = System.nanoTime();
         long nextNotice = start + SLOW_LOAD_NOTICE.toNanos();
@@ -222,8 +260,8 @@ final class ServeCommand implements Callable<Integer> {
         }
     }
 
-    private static final java.time.Duration SLOW_LOAD_NOTICE = java.time.Duration.ofSeconds(3);
-    private static final java.time.Duration READY_PATIENCE = java.time.Duration.ofMinutes(5);
+    private static final Duration SLOW_LOAD_NOTICE = Duration.ofSeconds(3);
+    private static final Duration READY_PATIENCE = Duration.ofMinutes(5);
 
     private static void put(Map<String, String> flags, String key, Object value) {
         if (value != null) {

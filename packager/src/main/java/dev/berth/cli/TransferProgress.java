@@ -33,7 +33,7 @@ final class TransferProgress implements TransferListener {
         }
         lastDraw = now;
         String percent = total > 0 ? String.format(Locale.ROOT, " %3d%%", Math.min(100, done * 100 / total)) : "";
-        draw(verb + " " + Refs.abbreviate(path, 50) + percent + "  (" + files + " files done, " + skipped + " already there)");
+        draw(verb + " " + Refs.abbreviate(path, 50) + percent + "  (" + Sizes.count(files, "file") + " done, " + skipped + " already there)");
     }
 
     @Override
@@ -43,7 +43,7 @@ final class TransferProgress implements TransferListener {
             skipped++;
         }
         if (terminal) {
-            draw(verb + " " + Refs.abbreviate(path, 50) + (wasThere ? " already there" : " done") + "  (" + files + " files done)");
+            draw(verb + " " + Refs.abbreviate(path, 50) + (wasThere ? " already there" : " done") + "  (" + Sizes.count(files, "file") + " done)");
         }
     }
 

@@ -15,8 +15,8 @@ import java.util.concurrent.Callable;
 
 /** {@code berth verify [NAME[:VERSION]]}: re-hashes every file; exit 1 naming each changed or missing file. */
 @Command(name = "verify", mixinStandardHelpOptions = true,
-        description = {"Re-hashes every file the manifests list (model, artifacts, data, code) and names each one",
-                "that changed or is missing (exit 1). A version without a manifest has its model file loaded by ONNX Runtime instead.",
+        description = {"Re-hashes every file the manifests list and names each one that changed or is missing (exit 1).",
+                "Files are the model, artifacts, data and code. A version without a manifest has its model file loaded by ONNX Runtime instead.",
                 "Without NAME, checks every model; NAME alone, every version of it."})
 final class VerifyCommand implements Callable<Integer> {
     @Spec
@@ -46,13 +46,13 @@ final class VerifyCommand implements Callable<Integer> {
             files += c.files();
             long bad = report.problems().stream().filter(p -> p.model().equals(c.model()) && p.version() == c.version()).count();
             out.printf("%s %s:%d (%s)%n", bad == 0 ? "ok    " : "FAILED", c.model(), c.version(),
-                    c.hasManifest() ? c.files() + " files" : "no manifest; model file read by ONNX Runtime");
+                    c.hasManifest() ? Sizes.count(c.files(), "file") : "no manifest; model file read by ONNX Runtime");
         }
         for (VerifyReport.Problem p : report.problems()) {
             err.printf("%s %s:%d %s: %s%n", p.kind(), p.model(), p.version(), p.path(), p.detail());
         }
-        out.printf("verified %d versions, %d files: %s%n", report.versions().size(), files,
-                report.ok() ? "all match" : report.problems().size() + " problem(s)");
+        out.printf("verified %s, %s: %s%n", Sizes.count(report.versions().size(), "version"), Sizes.count(files, "file"),
+                report.ok() ? "all match" : Sizes.count(report.problems().size(), "problem"));
         return report.ok() ? 0 : ErrorHandler.FAILURE;
     }
 }

@@ -106,8 +106,8 @@ final class JibProgress {
         long bytesDone = 0;
         for (Transfer t : transfers.values()) {
             if (!t.kind.equals("pushing") && !t.kind.equals("pulling base image")) {
-                bytes += t.size;
-                bytesDone += Math.min(t.sent, t.size);
+                // writing a tar or loading into docker: Jib counts these in its own units, not bytes
+                // (a whole tar is "1"), so they move the fraction but are no byte count to show
                 continue;
             }
             layers++;

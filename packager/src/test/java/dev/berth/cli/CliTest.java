@@ -69,7 +69,7 @@ class CliTest {
     void registerPrintsTheNewVersionLastAndShowJsonIsTheManifestItself() throws IOException {
         Result first = ok("register", churn.toString(), "--name", "churn", "--alias", "production");
         assertEquals("1", first.lastLine());
-        assertEquals("2", ok("register", churn.toString(), "--name", "churn").lastLine());
+        assertEquals("2", ok("register", churn.toString(), "--name", "churn", "--allow-duplicate").lastLine());
 
         Result show = ok("show", "churn:1", "--json");
         assertEquals(Files.readString(models.resolve("churn/1/manifest.json")).strip(), show.out().strip());
@@ -225,7 +225,7 @@ class CliTest {
     @Test
     void aliasSetSplitAndDelete() {
         ok("register", churn.toString(), "--name", "churn");
-        ok("register", churn.toString(), "--name", "churn");
+        ok("register", churn.toString(), "--name", "churn", "--allow-duplicate");
         assertEquals("churn@production -> 1", ok("alias", "churn", "production", "1").out().strip());
         assertEquals("churn@production -> 1 (90), 2 (10)", ok("alias", "churn", "production", "1=90", "2=10").out().strip());
         assertTrue(ok("list").out().contains("production->1 (90), 2 (10)"));
@@ -236,7 +236,7 @@ class CliTest {
     @Test
     void deleteRefusesAnAliasedVersionUnlessForced() {
         ok("register", churn.toString(), "--name", "churn", "--alias", "production");
-        ok("register", churn.toString(), "--name", "churn");
+        ok("register", churn.toString(), "--name", "churn", "--allow-duplicate");
         Map<String, String> before = TreeSnapshot.of(models);
         Result refused = berth("delete", "churn:1");
         assertEquals(1, refused.code());
@@ -256,8 +256,8 @@ class CliTest {
     @Test
     void deleteCanMoveTheAliasesFirst() {
         ok("register", churn.toString(), "--name", "churn", "--alias", "production");
-        ok("register", churn.toString(), "--name", "churn", "--alias", "staging");
-        ok("register", churn.toString(), "--name", "churn");
+        ok("register", churn.toString(), "--name", "churn", "--allow-duplicate", "--alias", "staging");
+        ok("register", churn.toString(), "--name", "churn", "--allow-duplicate");
         ok("alias", "churn", "canary", "1=80", "2=20");
         Result bad = berth("delete", "churn:1", "--move-aliases-to", "1");
         assertEquals(2, bad.code(), bad.err());

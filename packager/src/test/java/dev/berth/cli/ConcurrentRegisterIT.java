@@ -42,7 +42,8 @@ class ConcurrentRegisterIT {
                 Path out = tmp.resolve("out-" + i + ".txt");
                 outputs.add(out);
                 processes.add(new ProcessBuilder(BerthJvm.command(List.of("-XX:TieredStopAtLevel=1"),
-                        "register", churn.toString(), "--name", "churn", "--models", models.toString(), "--tag", "writer=" + i))
+                        "register", churn.toString(), "--name", "churn", "--models", models.toString(), "--tag", "writer=" + i,
+                        "--allow-duplicate"))
                         .redirectErrorStream(true).redirectOutput(out.toFile()).start());
             }
             Set<Integer> printed = new TreeSet<>();

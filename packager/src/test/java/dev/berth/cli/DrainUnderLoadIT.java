@@ -52,10 +52,23 @@ class DrainUnderLoadIT {
      * status 200 (OK) or 503 (UNAVAILABLE answered by berth: "server is shutting down").
      */
     record Outcome(int connection, long sentMs, long answeredMs, int status, String connectionHeader, String error) {
-        boolean dropped() {
-            return error != null && !error.startsWith("refused");
+        boolean refused() {
+            return error != null && error.startsWith("refused");
+        }
+
+        /**
+         * Closed with no answer byte by the listener's close, sent at the end of the grace: the connection
+         * was accepted in the instant the REST listener closed (docs/reliability.md, "the one gap left").
+         * HTTP/1.1 gives a server no way to refuse such a request; each client loses at most its last one.
+         */
+        boolean closedAtListenerClose(long graceMs) {
+            return error != null && !refused() && sentMs >= graceMs - LISTENER_CLOSE_SLACK_MS && !GRPC.equals(connectionHeader)
+                    && (error.contains("received no bytes") || error.contains("Connection reset"));
         }
     }
+
+    /** How long before the grace's end a request may be sent and still meet the listener's close. */
+    static final long LISTENER_CLOSE_SLACK_MS = 20;
 
     @Test
     void everyRequestIsAnsweredAndTheProcessExitsByItself() throws Exception {
@@ -63,7 +76,9 @@ class DrainUnderLoadIT {
         Drill drill = Drill.run(models, GRACE_SECONDS, TIMEOUT_SECONDS, CONNECTIONS, Duration.ofMillis(1500));
         System.out.println(drill.summary());
 
-        assertEquals(List.of(), drill.outcomes.stream().filter(Outcome::dropped).toList(), "requests sent and never answered");
+        assertEquals(List.of(), drill.dropped(), "requests sent and never answered");
+        assertTrue(drill.closedAtListenerClose().size() <= CONNECTIONS, "at most one request per connection meets the listener's close: "
+                + drill.closedAtListenerClose());
         assertEquals(List.of(), drill.outcomes.stream().filter(o -> o.error == null && o.status != 200 && o.status != 503).toList(),
                 "answers other than 200 and 503");
         assertEquals(List.of(), drill.outcomes.stream().filter(o -> o.status == 503 && !"close".equalsIgnoreCase(o.connectionHeader)
@@ -95,9 +110,21 @@ class DrainUnderLoadIT {
         boolean exited;
         int exitCode;
         int slowRows;
+        long graceMs;
+
+        /** Requests sent and never answered, the listener's close aside. */
+        List<Outcome> dropped() {
+            return outcomes.stream().filter(o -> o.error != null && !o.refused() && !o.closedAtListenerClose(graceMs)).toList();
+        }
+
+        /** Requests that met the REST listener's close (see {@link Outcome#closedAtListenerClose}). */
+        List<Outcome> closedAtListenerClose() {
+            return outcomes.stream().filter(o -> o.closedAtListenerClose(graceMs)).toList();
+        }
 
         static Drill run(Path models, int graceSeconds, int timeoutSeconds, int connections, Duration loadBeforeSignal) throws Exception {
             Drill d = new Drill();
+            d.graceMs = graceSeconds * 1000L;
             try (ServeProcess serve = ServeProcess.start(models, "--grpc-port", "0", "--drain-grace-seconds", Integer.toString(graceSeconds),
                     "--drain-timeout-seconds", Integer.toString(timeoutSeconds))) {
                 d.slowRows = SlowModelShutdownIT.calibrate(serve);
@@ -253,7 +280,9 @@ class DrainUnderLoadIT {
         String summary() {
             Map<String, Integer> kinds = new TreeMap<>();
             for (Outcome o : outcomes) {
-                String kind = o.error != null ? (o.dropped() ? "dropped" : "refused (listener closed, never sent)")
+                String kind = o.refused() ? "refused (listener closed, never sent)"
+                        : o.closedAtListenerClose(graceMs) ? "closed unanswered as the listener closed"
+                        : o.error != null ? "dropped"
                         : o.answeredMs < 0 ? o.status + " before the signal" : o.status + " after the signal";
                 kinds.merge(kind, 1, Integer::sum);
             }

@@ -41,6 +41,13 @@ class ProgressPrinterTest {
     }
 
     @Test
+    void countsNotKnownYetAreLeftOutNotShownAsZero() {
+        assertEquals("[============            ]  50% writing tar", ProgressPrinter.render(new PackageProgress(0.5, "writing tar", 0, 0, 0, 0)));
+        assertEquals("[                        ]   0% building layers", ProgressPrinter.render(new PackageProgress(0, "building layers", 0, 0, 0, 0)));
+        assertTrue(ProgressPrinter.render(new PackageProgress(0.5, "pushing", 1, 2, 512, 1024)).endsWith("pushing  layers 1/2  512 B / 1.0 KiB"));
+    }
+
+    @Test
     void bytesAreHumanReadable() {
         assertEquals("512 B", ProgressPrinter.bytes(512));
         assertEquals("1.5 KiB", ProgressPrinter.bytes(1536));

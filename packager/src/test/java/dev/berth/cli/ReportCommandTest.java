@@ -1,7 +1,7 @@
 package dev.berth.cli;
 
 import dev.berth.monitoring.BerthMetrics;
-import dev.berth.monitoring.RequestMetrics;
+import dev.berth.server.spi.RequestMetrics;
 import dev.berth.registry.DataType;
 import dev.berth.registry.LocalRegistry;
 import dev.berth.registry.testing.Samples;
@@ -97,6 +97,13 @@ class ReportCommandTest {
         assertTrue(page.startsWith("<!DOCTYPE html>") && page.contains("<table>") && page.contains("<svg"), "page");
         assertTrue(page.contains("features.monthly_charges") && page.contains("processed_customer_data.csv"), "distributions and training data named");
         assertEquals(1000, ImageIO.read(png.toFile()).getWidth());
+
+        // deleted, the version's windows stay readable
+        assertEquals(0, berth("delete", "churn:1", "--force", "--models", models.toString()).code());
+        Result retired = berth("report", "churn:1", "--models", models.toString());
+        assertEquals(0, retired.code(), retired.err());
+        assertTrue(retired.err().contains("version 1 of churn was deleted; these are the reports it left"), retired.err());
+        assertEquals(2, retired.out().lines().filter(l -> l.matches("\\d{4}-.*")).count(), retired.out());
 
         Result none = berth("report", "churn:1", "--models", tmp.resolve("empty").toString());
         assertEquals(1, none.code(), "a registry without the model is an error");

@@ -6,7 +6,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.util.List;
 
-/** Runs {@code berth package} in-process, as the command line would, capturing its output. */
+/** Runs {@code berth package} (or any command) in-process, as the command line would, capturing its output. */
 final class Cli {
     record Run(int exitCode, String out, String err) {
         List<String> outLines() {
@@ -27,12 +27,17 @@ final class Cli {
     }
 
     static Run packageCommand(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
         String[] full = new String[args.length + 1];
         full[0] = "package";
         System.arraycopy(args, 0, full, 1, args.length);
-        int code = BerthMain.run(new PrintWriter(out, true), new PrintWriter(err, true), full);
+        return berth(full);
+    }
+
+    /** Any berth command line. */
+    static Run berth(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = BerthMain.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
         return new Run(code, out.toString(), err.toString());
     }
 }

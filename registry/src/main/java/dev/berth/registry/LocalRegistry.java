@@ -9,6 +9,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 
 /**
@@ -27,9 +29,14 @@ public final class LocalRegistry {
     public static final String MODEL_INFO_FILE = "model.json";
     /** The folder in a version folder where serving writes monitoring reports. */
     public static final String MONITORING_DIR = "monitoring";
+    /** Under a model's folder: the monitoring reports of its deleted versions, {@code retired/<version>/monitoring/}. */
+    public static final String RETIRED_DIR = "retired";
     /** Environment variable naming the registry folder when no --models is given. */
     public static final String MODELS_ENV = "BERTH_MODELS";
 
+    private static final System.Logger LOG = System.getLogger(LocalRegistry.class.getName());
+    /** Report folders already swept of abandoned temporary files by this instance. */
+    private final Set<Path> cleanedReportDirs = ConcurrentHashMap.newKeySet();
     private final Path root;
     /** Where monitoring reports go: null for each version's own monitoring/ folder. */
     private final Path reportsRoot;
@@ -51,8 +58,28 @@ public final class LocalRegistry {
     }
 
     private Path reportsDir(String model, int version) {
-        return reportsRoot == null ? versionDir(model, version).resolve(MONITORING_DIR)
-                : reportsRoot.resolve(ModelRef.requireValidName(model, "model name")).resolve(Integer.toString(version));
+        if (reportsRoot != null) {
+            return reportsRoot.resolve(ModelRef.requireValidName(model, "model name")).resolve(Integer.toString(version));
+        }
+        return versions(model).contains(version) ? versionDir(model, version).resolve(MONITORING_DIR) : retiredReportsDir(model, version);
+    }
+
+    /** Where the reports of a deleted version are kept (and where a server's last window for it lands). */
+    Path retiredReportsDir(String model, int version) {
+        return modelDir(model).resolve(RETIRED_DIR).resolve(Integer.toString(version)).resolve(MONITORING_DIR);
+    }
+
+    /** Whether {@code version} of {@code model} was deleted and left monitoring reports behind. */
+    public boolean hasRetiredReports(String model, int version) {
+        Path dir = retiredReportsDir(model, version);
+        if (!Files.isDirectory(dir)) {
+            return false;
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.anyMatch(p -> p.getFileName().toString().endsWith(".json"));
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     void writeHook(RegistryWriter.Hook hook) {
@@ -124,6 +151,13 @@ public final class LocalRegistry {
         return List.copyOf(versions);
     }
 
+    /** "no model 'chrun' in models; did you mean 'churn'?": the nearest existing names, when one is close. */
+    private ModelNotFoundException noSuchModel(String model) {
+        List<String> near = Suggestions.near(model, models());
+        return new ModelNotFoundException("no model '" + model + "' in " + root
+                + (near.isEmpty() ? "" : "; did you mean " + String.join(" or ", near.stream().map(n -> "'" + n + "'").toList()) + "?"));
+    }
+
     /** The model's folder, whether or not it exists; throws {@link InvalidArgumentException} for an invalid name. */
     public Path modelDir(String model) {
         return root.resolve(ModelRef.requireValidName(model, "model name"));
@@ -137,7 +171,7 @@ public final class LocalRegistry {
     /** Throws {@link ModelNotFoundException} unless the version exists. */
     public void requireVersion(String model, int version) {
         if (!exists(model)) {
-            throw new ModelNotFoundException("no model '" + model + "' in " + root);
+            throw noSuchModel(model);
         }
         if (!versions(model).contains(version)) {
             throw new ModelNotFoundException("model '" + model + "' has no version " + version + " (versions: " + versions(model) + ")");
@@ -151,11 +185,7 @@ public final class LocalRegistry {
         if (!Files.exists(file)) {
             return Optional.empty();
         }
-        try {
-            return Optional.of(RegistryJson.mapper().readValue(file.toFile(), ModelManifest.class));
-        } catch (IOException e) {
-            throw new RegistryException("unreadable manifest " + file + ": " + e.getMessage(), e);
-        }
+        return Optional.of(RegistryFiles.read(file, ModelManifest.class));
     }
 
     /** The model file the runtime loads for a version. */
@@ -165,21 +195,45 @@ public final class LocalRegistry {
                 .orElse(versionDir(model, version).resolve(MODEL_FILE));
     }
 
-    /** Per-model information; {@link ModelInfo#empty(String)} where no {@code model.json} exists. */
+    /**
+     * Per-model information: {@code model.json} ({@link ModelInfo#empty(String)} where there is none),
+     * with what a Triton {@code config.pbtxt} beside the versions states laid over it (see
+     * {@link TritonConfig}: its version policy and batching, instance and tensor settings win;
+     * threads, optimisation level and warm-up come from {@code model.json}). Warnings about
+     * {@code config.pbtxt} fields berth does not act on are the caller's to show
+     * ({@link #tritonConfig(String)}); {@code berth serve} prints them once at start.
+     *
+     * @throws InvalidArgumentException when {@code model.json} or {@code config.pbtxt} is malformed
+     *                                  or holds a wrong value (the message names the file and key)
+     */
     public ModelInfo info(String model) {
+        ModelInfo stored = storedInfo(model);
+        Optional<TritonConfig> triton = tritonConfig(model);
+        if (triton.isEmpty()) {
+            return stored;
+        }
+        TritonConfig t = triton.get();
+        ServingConfig base = stored.serving() != null ? stored.serving() : ServingConfig.defaults();
+        return new ModelInfo(model, stored.description(), stored.aliases(), t.versionPolicy(), t.servingOver(base));
+    }
+
+    /** A model's {@code config.pbtxt}, read and checked; empty when the model has none. */
+    public Optional<TritonConfig> tritonConfig(String model) {
+        Path file = modelDir(model).resolve(TritonConfig.FILE);
+        return Files.isRegularFile(file) ? Optional.of(TritonConfig.read(file, model)) : Optional.empty();
+    }
+
+    /** {@code model.json} alone, as berth writes it back (never with {@code config.pbtxt}'s settings folded in). */
+    ModelInfo storedInfo(String model) {
         if (!exists(model)) {
-            throw new ModelNotFoundException("no model '" + model + "' in " + root);
+            throw noSuchModel(model);
         }
         Path file = modelDir(model).resolve(MODEL_INFO_FILE);
         if (!Files.exists(file)) {
             return ModelInfo.empty(model);
         }
-        try {
-            ModelInfo info = RegistryJson.mapper().readValue(file.toFile(), ModelInfo.class);
-            return new ModelInfo(model, info.description(), info.aliases(), info.versionPolicy(), info.serving());
-        } catch (IOException e) {
-            throw new RegistryException("unreadable model info " + file + ": " + e.getMessage(), e);
-        }
+        ModelInfo info = RegistryFiles.read(file, ModelInfo.class);
+        return new ModelInfo(model, info.description(), info.aliases(), info.versionPolicy(), info.serving());
     }
 
     /**
@@ -189,7 +243,7 @@ public final class LocalRegistry {
     public int resolve(ModelRef ref) {
         List<Integer> versions = versions(ref.name());
         if (!exists(ref.name())) {
-            throw new ModelNotFoundException("no model '" + ref.name() + "' in " + root);
+            throw noSuchModel(ref.name());
         }
         if (ref.version().isPresent()) {
             requireVersion(ref.name(), ref.version().getAsInt());
@@ -223,11 +277,22 @@ public final class LocalRegistry {
      * Reports are the only files the registry lets a running server add to a version.
      */
     public Path writeMonitoringReport(String model, int version, String fileName, byte[] content) throws IOException {
-        requireVersion(model, version);
+        // a version deleted while it was served still gets its last window: into retired/<version>/
+        if (!versions(model).contains(version) && !Files.isDirectory(modelDir(model))) {
+            requireVersion(model, version);
+        }
         if (!fileName.matches("[A-Za-z0-9][A-Za-z0-9_.-]*")) {
             throw new InvalidArgumentException("invalid report file name '" + fileName + "'");
         }
-        Path target = reportsDir(model, version).resolve(fileName);
+        Path dir = reportsDir(model, version);
+        if (cleanedReportDirs.add(dir)) {
+            // once per folder and process: what an earlier, killed server left half-written
+            int removed = AtomicFiles.removeAbandoned(dir);
+            if (removed > 0) {
+                LOG.log(System.Logger.Level.INFO, "removed " + removed + " unfinished report file(s) a stopped process left in " + dir);
+            }
+        }
+        Path target = dir.resolve(fileName);
         AtomicFiles.write(target, content);
         return target;
     }
@@ -349,7 +414,7 @@ public final class LocalRegistry {
     /** {@link #verify(String)}, reading manifest-less model files with {@code modelReader} (null: none). */
     public VerifyReport verify(String model, SignatureReader modelReader) {
         if (!exists(model)) {
-            throw new ModelNotFoundException("no model '" + model + "' in " + root);
+            throw noSuchModel(model);
         }
         Verifier v = new Verifier(this, modelReader);
         versions(model).forEach(version -> v.verify(model, version));

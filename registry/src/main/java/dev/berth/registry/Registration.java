@@ -1,15 +1,14 @@
 package dev.berth.registry;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.stream.Stream;
+import java.util.Set;
 
 /**
  * What to register as a new model version: the model file and everything that explains it.
@@ -29,15 +28,30 @@ import java.util.stream.Stream;
  *                         itself or a {@code lineage.json} that holds one under {@code "signature"}
  * @param data             data files (copied in) or URIs (referenced), in order
  * @param code             the training code: a file (copied in and hashed), a git commit or a URL
- * @param artifacts        further files (plots, logs, samples) copied in
+ * @param artifacts        further files (plots, logs, samples) copied in, each under the name it is stored as
  * @param alias            an alias to point at the new version, if any
  * @param runtime          facts about the registering runtime, e.g. {@code onnxruntime -> 1.23.2}
  * @param serving          per-version serving configuration; absent means the model's
+ * @param allowDuplicate   register even when a version with exactly this content exists already
  */
 public record Registration(String name, Path modelFile, String description, String author, Map<String, String> tags,
                            Optional<Path> metricsFile, Optional<Path> paramsFile, Optional<Path> requirementsFile,
-                           Optional<Path> signatureFile, List<String> data, Optional<String> code, List<Path> artifacts,
-                           Optional<String> alias, Map<String, String> runtime, Optional<ServingConfig> serving) {
+                           Optional<Path> signatureFile, List<String> data, Optional<String> code, List<Artifact> artifacts,
+                           Optional<String> alias, Map<String, String> runtime, Optional<ServingConfig> serving,
+                           boolean allowDuplicate) {
+
+    /**
+     * A further file kept with the version.
+     *
+     * @param source   the caller's file
+     * @param storedAs its path inside the version folder ({@code /}-separated, relative)
+     */
+    public record Artifact(Path source, String storedAs) {
+        /** Stored under its own file name. */
+        public static Artifact of(Path source) {
+            return new Artifact(source, source.getFileName() == null ? "" : source.getFileName().toString());
+        }
+    }
 
     /** Names {@link #fromFolder} looks for, in order of preference where several mean the same thing. */
     public static final List<String> METRICS_NAMES = List.of("metrics.json");
@@ -45,8 +59,6 @@ public record Registration(String name, Path modelFile, String description, Stri
             "hyperparameters.yml", "params.json", "params.yaml", "params.yml");
     public static final List<String> REQUIREMENTS_NAMES = List.of("requirements.txt");
     public static final List<String> SIGNATURE_NAMES = List.of("lineage.json", "signature.json");
-    public static final List<String> ARTIFACT_NAMES = List.of("training_log.txt", "confusion_matrix.png", "split.json",
-            "example_request.json");
     public static final String DATA_DIR = "data";
 
     public Registration {
@@ -62,46 +74,53 @@ public record Registration(String name, Path modelFile, String description, Stri
         return new Builder().name(name).modelFile(modelFile);
     }
 
-    /**
-     * A request pre-filled from a folder laid out like the shipped samples: {@code model.onnx},
-     * {@code metrics.json}, {@code hyperparameters.json} (or .yaml), {@code requirements.txt},
-     * {@code lineage.json}, the artifacts {@link #ARTIFACT_NAMES} and every file under {@code data/}.
-     * Files that are absent are skipped; the returned builder can still override anything.
-     *
-     * @throws InvalidArgumentException when the folder holds no {@code model.onnx}
-     */
+    /** {@link #fromFolder(String, Path, List)} keeping every file. */
     public static Builder fromFolder(String name, Path folder) {
+        return fromFolder(name, folder, List.of());
+    }
+
+    /**
+     * A request pre-filled from a folder: {@code model.onnx} is the model; the first of
+     * {@link #METRICS_NAMES}, {@link #PARAMS_NAMES}, {@link #REQUIREMENTS_NAMES} and
+     * {@link #SIGNATURE_NAMES} found at the top level take those roles; every file under
+     * {@code data/} is data; <em>every other file</em>, at any depth, is an artifact stored under
+     * its path relative to the folder. Hidden files and folders (a name starting with {@code .})
+     * are skipped, as are files matching one of {@code excludes} (see {@link FolderFilter}).
+     * The returned builder can still override anything.
+     *
+     * @throws InvalidArgumentException when the folder holds no {@code model.onnx} (or it is excluded)
+     */
+    public static Builder fromFolder(String name, Path folder, List<String> excludes) {
+        FolderFilter filter = FolderFilter.of(excludes);
         Path model = folder.resolve(LocalRegistry.MODEL_FILE);
         if (!Files.isRegularFile(model)) {
             throw new InvalidArgumentException("folder " + folder + " has no " + LocalRegistry.MODEL_FILE);
         }
-        Builder b = builder(name, model);
-        first(folder, METRICS_NAMES).ifPresent(b::metricsFile);
-        first(folder, PARAMS_NAMES).ifPresent(b::paramsFile);
-        first(folder, REQUIREMENTS_NAMES).ifPresent(b::requirementsFile);
-        first(folder, SIGNATURE_NAMES).ifPresent(b::signatureFile);
-        for (String artifact : ARTIFACT_NAMES) {
-            Path p = folder.resolve(artifact);
-            if (Files.isRegularFile(p)) {
-                b.artifact(p);
-            }
+        if (filter.excludes(LocalRegistry.MODEL_FILE)) {
+            throw new InvalidArgumentException("--exclude leaves out " + LocalRegistry.MODEL_FILE + ", the model itself");
         }
-        Path dataDir = folder.resolve(DATA_DIR);
-        if (Files.isDirectory(dataDir)) {
-            try (Stream<Path> files = Files.walk(dataDir)) {
-                files.filter(Files::isRegularFile)
-                        .filter(p -> !p.getFileName().toString().startsWith("."))
-                        .sorted()
-                        .forEach(p -> b.data(p.toString()));
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot list " + dataDir, e);
+        List<String> files = filter.files(folder);
+        Builder b = builder(name, model);
+        Set<String> used = new HashSet<>(Set.of(LocalRegistry.MODEL_FILE));
+        first(files, METRICS_NAMES).ifPresent(f -> { used.add(f); b.metricsFile(folder.resolve(f)); });
+        first(files, PARAMS_NAMES).ifPresent(f -> { used.add(f); b.paramsFile(folder.resolve(f)); });
+        first(files, REQUIREMENTS_NAMES).ifPresent(f -> { used.add(f); b.requirementsFile(folder.resolve(f)); });
+        first(files, SIGNATURE_NAMES).ifPresent(f -> { used.add(f); b.signatureFile(folder.resolve(f)); });
+        for (String f : files) {
+            if (used.contains(f)) {
+                continue;
+            }
+            if (f.startsWith(DATA_DIR + "/")) {
+                b.data(folder.resolve(f).toString());
+            } else {
+                b.artifact(folder.resolve(f), f);
             }
         }
         return b;
     }
 
-    private static Optional<Path> first(Path folder, List<String> names) {
-        return names.stream().map(folder::resolve).filter(Files::isRegularFile).findFirst();
+    private static Optional<String> first(List<String> files, List<String> names) {
+        return names.stream().filter(files::contains).findFirst();
     }
 
     /** Builder; {@link #build()} reports every missing or malformed field at once. */
@@ -117,10 +136,11 @@ public record Registration(String name, Path modelFile, String description, Stri
         private Path signatureFile;
         private final List<String> data = new ArrayList<>();
         private String code;
-        private final List<Path> artifacts = new ArrayList<>();
+        private final List<Artifact> artifacts = new ArrayList<>();
         private String alias;
         private final Map<String, String> runtime = new LinkedHashMap<>();
         private ServingConfig serving;
+        private boolean allowDuplicate;
 
         private Builder() {
         }
@@ -140,7 +160,11 @@ public record Registration(String name, Path modelFile, String description, Stri
         /** Replaces the data list, e.g. when the command line names data explicitly over a folder's {@code data/}. */
         public Builder replaceData(List<String> v) { data.clear(); data.addAll(v); return this; }
         public Builder code(String fileCommitOrUri) { code = fileCommitOrUri; return this; }
-        public Builder artifact(Path v) { artifacts.add(v); return this; }
+        public Builder artifact(Path v) { artifacts.add(Artifact.of(v)); return this; }
+        /** Adds a further file stored under {@code storedAs}, a relative {@code /}-separated path. */
+        public Builder artifact(Path v, String storedAs) { artifacts.add(new Artifact(v, storedAs)); return this; }
+        /** Registers even when a version with identical content exists (default: refused). */
+        public Builder allowDuplicate(boolean v) { allowDuplicate = v; return this; }
         public Builder alias(String v) { alias = v; return this; }
         public Builder runtime(String key, String value) { runtime.put(key, value); return this; }
         public Builder runtime(Map<String, String> v) { runtime.putAll(v); return this; }
@@ -171,7 +195,8 @@ public record Registration(String name, Path modelFile, String description, Stri
             }
             return new Registration(name, modelFile, description, author, tags, Optional.ofNullable(metricsFile),
                     Optional.ofNullable(paramsFile), Optional.ofNullable(requirementsFile), Optional.ofNullable(signatureFile),
-                    data, Optional.ofNullable(code), artifacts, Optional.ofNullable(alias), runtime, Optional.ofNullable(serving));
+                    data, Optional.ofNullable(code), artifacts, Optional.ofNullable(alias), runtime, Optional.ofNullable(serving),
+                    allowDuplicate);
         }
     }
 }

@@ -11,7 +11,11 @@ import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.List;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.Set;
 import java.util.UUID;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -85,9 +89,16 @@ final class RegistryWriter {
         byte[] infoBefore = readIfExists(infoFile);
         byte[] lastBefore = readIfExists(lastFile);
 
-        ModelInfo info = registry.exists(name) ? registry.info(name) : ModelInfo.empty(name);
+        ModelInfo info = registry.exists(name) ? registry.storedInfo(name) : ModelInfo.empty(name);
         int version = nextVersion(modelDir);
         ModelManifest manifest = staged.manifest(version);
+        if (!r.allowDuplicate()) {
+            // Under the lock, so two identical registrations racing each other make one version, not two.
+            OptionalInt same = identicalVersion(name, manifest);
+            if (same.isPresent()) {
+                throw new DuplicateVersionException(name, same.getAsInt());
+            }
+        }
         AtomicFiles.write(staging.resolve(LocalRegistry.MANIFEST_FILE), RegistryJson.mapper().writeValueAsBytes(manifest));
 
         ModelInfo newInfo = info;
@@ -123,6 +134,34 @@ final class RegistryWriter {
             throw e;
         }
         return manifest;
+    }
+
+    /** The lowest existing version whose stored files (paths and SHA-256) are exactly {@code manifest}'s. */
+    private OptionalInt identicalVersion(String name, ModelManifest manifest) {
+        if (!registry.exists(name)) {
+            return OptionalInt.empty();
+        }
+        Set<String> content = contentKey(manifest);
+        for (int v : registry.versions(name)) {
+            Optional<ModelManifest> other;
+            try {
+                other = registry.storedManifest(name, v);
+            } catch (RegistryException e) {
+                continue; // an unreadable manifest is verify's business, not a reason to refuse a registration
+            }
+            if (other.isPresent() && contentKey(other.get()).equals(content)) {
+                return OptionalInt.of(v);
+            }
+        }
+        return OptionalInt.empty();
+    }
+
+    private static Set<String> contentKey(ModelManifest m) {
+        Set<String> key = new HashSet<>();
+        for (FileEntry f : m.storedFiles()) {
+            key.add(f.path() + "\0" + f.sha256().toLowerCase(java.util.Locale.ROOT));
+        }
+        return key;
     }
 
     /**
@@ -259,7 +298,7 @@ final class RegistryWriter {
         byte[] infoBefore = readIfExists(infoFile);
         byte[] lastBefore = readIfExists(lastFile);
         int last = Math.max(version, nextVersion(modelDir) - 1);
-        ModelInfo info = registry.exists(name) ? registry.info(name) : ModelInfo.empty(name);
+        ModelInfo info = registry.exists(name) ? registry.storedInfo(name) : ModelInfo.empty(name);
         ModelInfo newInfo = info.description().isEmpty() && !manifest.description().isEmpty()
                 ? info.withDescription(manifest.description()) : info;
         for (String alias : aliases) {
@@ -300,7 +339,7 @@ final class RegistryWriter {
     }
 
     private void setAliasesLocked(String model, int version, List<String> aliases) throws IOException {
-        ModelInfo info = registry.info(model);
+        ModelInfo info = registry.storedInfo(model);
         ModelInfo newInfo = info;
         for (String alias : aliases) {
             newInfo = newInfo.withAlias(alias, AliasTarget.single(version));
@@ -319,7 +358,7 @@ final class RegistryWriter {
             for (WeightedVersion v : target.targets()) {
                 registry.requireVersion(model, v.version());
             }
-            writeInfo(registry.info(model).withAlias(alias, target));
+            writeInfo(registry.storedInfo(model).withAlias(alias, target));
         } catch (IOException e) {
             throw new RegistryException("setting alias '" + alias + "' of '" + model + "' failed: " + e, e);
         }
@@ -329,7 +368,7 @@ final class RegistryWriter {
     void deleteAlias(String model, String alias) {
         ModelRef.requireValidName(alias, "alias");
         try (RegistryLock lock = RegistryLock.acquire(root)) {
-            ModelInfo info = registry.info(model);
+            ModelInfo info = registry.storedInfo(model);
             if (info.alias(alias).isEmpty()) {
                 throw new ModelNotFoundException("model '" + model + "' has no alias '" + alias + "' (aliases: " + info.aliases().keySet() + ")");
             }
@@ -346,7 +385,7 @@ final class RegistryWriter {
     List<String> deleteVersion(String model, int version, boolean force) {
         try (RegistryLock lock = RegistryLock.acquire(root)) {
             registry.requireVersion(model, version);
-            ModelInfo info = registry.info(model);
+            ModelInfo info = registry.storedInfo(model);
             List<String> pointing = info.aliases().entrySet().stream()
                     .filter(e -> e.getValue().references(version)).map(Map.Entry::getKey).toList();
             if (!pointing.isEmpty() && !force) {
@@ -367,11 +406,17 @@ final class RegistryWriter {
             Path versionDir = registry.versionDir(model, version);
             Path trash = root.resolve(TRASH_PREFIX + model + "-" + version + "-" + UUID.randomUUID());
             int last = Math.max(version, nextVersion(modelDir) - 1);
+            boolean lastOne = registry.versions(model).equals(List.of(version));
             // Disappear in one rename, so no reader sees half a version; then drop the aliases that pointed at it.
             Files.move(versionDir, trash, StandardCopyOption.ATOMIC_MOVE);
             try {
                 AtomicFiles.write(lastFile, (last + "\n").getBytes(StandardCharsets.US_ASCII));
-                if (!newInfo.equals(info)) {
+                if (lastOne) {
+                    // No version left: the model goes too (no empty row in list). The folder keeps only
+                    // .last-version, so a later registration under this name does not reuse a number.
+                    Files.deleteIfExists(infoFile);
+                    hook.reached(Step.MOVED, infoFile);
+                } else if (!newInfo.equals(info)) {
                     writeInfo(newInfo);
                 }
             } catch (IOException | RuntimeException e) {
@@ -384,6 +429,7 @@ final class RegistryWriter {
                 }
                 throw e;
             }
+            keepReports(trash.resolve(LocalRegistry.MONITORING_DIR), registry.retiredReportsDir(model, version));
             deleteTreeQuietly(trash);
             return pointing;
         } catch (IOException e) {
@@ -392,6 +438,30 @@ final class RegistryWriter {
     }
 
     // ---------------------------------------------------------------- helpers
+
+    /**
+     * Moves a deleted version's monitoring reports to {@code retired/<version>/monitoring/}: what was
+     * measured stays readable ({@code berth report NAME:VERSION}) after the model file is gone. Best
+     * effort: the version is already deleted, so a failure here loses the reports but not the delete.
+     */
+    private static void keepReports(Path from, Path to) {
+        if (!Files.isDirectory(from)) {
+            return;
+        }
+        try {
+            Files.createDirectories(to);
+            try (var files = Files.list(from)) {
+                for (Path f : files.toList()) {
+                    if (!f.getFileName().toString().startsWith(".")) {
+                        AtomicFiles.move(f, to.resolve(f.getFileName().toString()));
+                    }
+                }
+            }
+        } catch (IOException e) {
+            System.getLogger(RegistryWriter.class.getName()).log(System.Logger.Level.WARNING,
+                    "the reports of the deleted version could not be kept in " + to + ": " + e);
+        }
+    }
 
     private void writeInfo(ModelInfo info) throws IOException {
         AtomicFiles.write(registry.modelDir(info.name()).resolve(LocalRegistry.MODEL_INFO_FILE),

@@ -122,8 +122,8 @@ final class VersionStager {
                 }
             });
         }
-        for (Path artifact : r.artifacts()) {
-            artifacts.add(copyArtifact(artifact, "artifact", staging, taken));
+        for (Registration.Artifact artifact : r.artifacts()) {
+            artifacts.add(copyArtifact(artifact.source(), artifact.storedAs(), "artifact", staging, taken));
         }
         if (supplied != null && supplied.has("signature") && supplied.get("split") instanceof ObjectNode split
                 && split.path("file").isTextual() && split.path("sha256").isTextual()) {
@@ -235,15 +235,34 @@ final class VersionStager {
     }
 
     private FileEntry copyArtifact(Path source, String what, Path staging, Set<String> taken) throws IOException {
-        String fileName = source.getFileName() == null ? "" : source.getFileName().toString();
-        if (fileName.isEmpty() || fileName.startsWith(".")) {
-            throw new InvalidArgumentException(what + " " + source + ": hidden or unnamed files cannot be stored");
+        return copyArtifact(source, source.getFileName() == null ? "" : source.getFileName().toString(), what, staging, taken);
+    }
+
+    /**
+     * Copies a further file in under {@code storedAs}, a relative path. {@code taken} holds the
+     * top-level names in use (and reserved: model, manifest, monitoring, data, code) plus every
+     * nested path stored so far, so no two files and no file and a reserved folder can collide.
+     */
+    private FileEntry copyArtifact(Path source, String storedAs, String what, Path staging, Set<String> taken) throws IOException {
+        List<String> segments = List.of(storedAs.split("/", -1));
+        if (storedAs.isEmpty() || segments.stream().anyMatch(seg -> seg.isEmpty() || seg.startsWith(".") || seg.contains("\\"))) {
+            throw new InvalidArgumentException(what + " " + source + ": hidden or unnamed files cannot be stored"
+                    + (storedAs.isEmpty() ? "" : " (as '" + storedAs + "')"));
         }
-        if (!taken.add(fileName)) {
-            throw new InvalidArgumentException(what + " " + source + ": a file named '" + fileName
-                    + "' is already part of this version (or the name is reserved)");
+        String top = segments.get(0);
+        boolean clash = segments.size() == 1 ? !taken.add(storedAs)
+                : (taken.contains(top) && !taken.contains(top + "/")) || !taken.add(storedAs);
+        if (clash) {
+            throw new InvalidArgumentException(what + " " + source + ": '" + storedAs
+                    + "' is already part of this version or a name berth reserves (model.onnx, manifest.json, monitoring/, data/, code/);"
+                    + " rename it or leave it out with --exclude");
         }
-        return copyIn(source, what, staging, fileName);
+        if (segments.size() > 1) {
+            // the first nested file claims its top folder name for artifacts: a later top-level file of that name would collide
+            taken.add(top);
+            taken.add(top + "/");
+        }
+        return copyIn(source, what, staging, storedAs);
     }
 
     /** Copies a caller's file into the staging folder, hashing it on the way and forcing it to disk. */

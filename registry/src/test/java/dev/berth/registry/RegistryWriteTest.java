@@ -63,7 +63,7 @@ class RegistryWriteTest {
     }
 
     private ModelManifest registerChurn() {
-        return registry.register(Registration.fromFolder("churn", churn).build(), READER);
+        return registry.register(Registration.fromFolder("churn", churn).allowDuplicate(true).build(), READER);
     }
 
     @Test
@@ -108,8 +108,8 @@ class RegistryWriteTest {
 
         // every artifact is copied byte for byte and listed with its hash
         List<String> artifacts = m.artifacts().stream().map(FileEntry::path).toList();
-        assertEquals(List.of("metrics.json", "hyperparameters.json", "requirements.txt", "lineage.json", "training_log.txt",
-                "confusion_matrix.png", "split.json", "example_request.json"), artifacts);
+        assertEquals(List.of("metrics.json", "hyperparameters.json", "requirements.txt", "lineage.json", "confusion_matrix.png",
+                "example_request.json", "split.json", "training_log.txt"), artifacts);
         for (FileEntry f : m.artifacts()) {
             assertEquals(AtomicFiles.sha256(churn.resolve(f.path())), f.sha256(), f.path());
             assertEquals(f.sha256(), AtomicFiles.sha256(v1.resolve(f.path())), f.path());
@@ -269,7 +269,7 @@ class RegistryWriteTest {
             }
         });
         RegistryException e = assertThrows(RegistryException.class, () -> registry.register(
-                Registration.fromFolder("churn", churn).alias("production").description("second").build(), READER));
+                Registration.fromFolder("churn", churn).alias("production").description("second").allowDuplicate(true).build(), READER));
         assertTrue(e.getMessage().contains("injected failure at " + failAt), e.getMessage());
         assertEquals(before, TreeSnapshot.of(tmp));
 
@@ -398,7 +398,7 @@ class RegistryWriteTest {
             for (int i = 0; i < n; i++) {
                 int tag = i;
                 tasks.add(() -> registry.register(Registration.builder("churn", churn.resolve("model.onnx"))
-                        .tag("writer", Integer.toString(tag)).build(), READER).version());
+                        .tag("writer", Integer.toString(tag)).allowDuplicate(true).build(), READER).version());
             }
             List<Integer> versions = new ArrayList<>();
             for (Future<Integer> f : pool.invokeAll(tasks)) {

@@ -1,25 +1,29 @@
 package dev.berth.server;
 
-import dev.berth.monitoring.RequestMetrics;
 import dev.berth.runtime.InferenceObserver;
 import dev.berth.runtime.InferenceService;
+import dev.berth.runtime.onnx.OnnxInferenceService;
 import dev.berth.server.codec.AliasingInferMarshaller;
+import dev.berth.server.spi.RequestMetrics;
+import dev.berth.server.spi.ServerMonitoring;
+import io.grpc.ServerInterceptor;
 import io.helidon.config.Config;
+import io.helidon.config.ConfigException;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.WebServerConfig;
+import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http1.Http1Config;
 import io.helidon.webserver.http1.Http1ConnectionSelector;
 import io.helidon.webserver.http2.Http2Config;
 import io.helidon.webserver.http2.Http2ConnectionSelector;
 import io.helidon.webserver.http2.Http2Upgrader;
-import io.helidon.webserver.http.HttpRouting;
-import io.helidon.webserver.http.HttpService;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
-import java.net.BindException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -39,6 +43,10 @@ import java.util.function.BiFunction;
  *
  * The server owns its core: {@link #stop()} stops admitting requests, lets those in flight finish,
  * stops the listeners and closes the core.
+ *
+ * <p>Longer than berth's other classes because its {@link Builder} is the public list of serving
+ * options, one documented setter each, plus {@code config(Config)} reading them; one declaration per
+ * option (issue 12, item 5) is where it shrinks.
  */
 public final class BerthServer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(BerthServer.class.getName());
@@ -57,6 +65,8 @@ public final class BerthServer implements AutoCloseable {
     public static final Duration DEFAULT_MAX_REQUEST_TIME = Duration.ofSeconds(30);
     /** Default cap on open connections, per listener (REST, gRPC). */
     public static final int DEFAULT_MAX_CONNECTIONS = 1000;
+    /** Helidon's name for the listener of {@link Builder#metricsPort}. */
+    private static final String METRICS_SOCKET = "metrics";
 
     private final Builder settings;
     private final InferenceService core;
@@ -72,10 +82,13 @@ public final class BerthServer implements AutoCloseable {
         this.core = core;
         ServerInfo info = new ServerInfo(ServerInfo.NAME, ServerInfo.berthVersion(), b.extensions);
         RepositoryAccess repository = RepositoryAccess.of(Optional.ofNullable(b.repositoryToken), b.openRepositoryApi);
-        OipRestService rest = new OipRestService(core, info, inFlight, b.requestMetrics, b.maxRequestBytes, repository,
-                b.maxRequestTime);
-        OipGrpcService grpc = new OipGrpcService(core, info, inFlight, b.requestMetrics, repository,
-                Optional.ofNullable(b.statistics), b.maxRequestTime);
+        // REST's exchanges enter the drain in Replies' filter, from their first byte; gRPC's calls in the exchange
+        OipRestService rest = new OipRestService(core, info, new InferenceExchange(core, b.requestMetrics,
+                RequestMetrics.Protocol.REST, inFlight, InferenceExchange.Admission.ofExchange(Replies::admitted),
+                b.maxRequestTime), b.maxRequestBytes, repository);
+        OipGrpcService grpc = new OipGrpcService(core, info, new InferenceExchange(core, b.requestMetrics,
+                RequestMetrics.Protocol.GRPC, inFlight, InferenceExchange.Admission.ofCalls(inFlight), b.maxRequestTime),
+                repository, Optional.ofNullable(b.monitoring));
 
         ConnectionCap connections = new ConnectionCap(b.maxConnections);
         HttpRouting.Builder http = HttpRouting.builder();
@@ -84,18 +97,24 @@ public final class BerthServer implements AutoCloseable {
         // requests on an HTTP/2 connection over max-connections get a 503 before anything else runs
         http.addFilter(connections.filter());
         Cors.of(b.corsOrigins).ifPresent(cors -> http.addFilter(cors.filter()));
-        // extra services first: monitoring's routes must win over the catch-all answers below
+        // after CORS: a browser's preflight carries no credentials
+        Optional<InferenceAuthentication> auth = InferenceAuthentication.of(b.inferenceTokens, Optional.ofNullable(b.repositoryToken));
+        auth.ifPresent(a -> http.addFilter(a.restFilter()));
+        // extra services first, then monitoring's: their routes must win over the inference routes and the
+        // catch-all 404 (/v2/models/stats is not a model named "stats")
         for (HttpService s : b.services) {
             http.register(s);
         }
+        boolean metricsApart = b.metricsPort >= 0;
+        http.register(new MonitoringRoutes(Optional.ofNullable(b.monitoring), metricsApart ? MonitoringRoutes.Metrics.ELSEWHERE
+                : MonitoringRoutes.Metrics.HERE));
         http.register(rest);
-        http.any((req, res) -> OipRestService.sendError(res, 404, "no such endpoint: " + req.prologue().method().text()
-                + " " + req.path().path()));
+        RestRoutes.install(http);
         this.health = new GrpcHealth(core, inFlight);
         // ModelInfer and ModelStreamInfer parse with aliasing: raw tensors stay views of the received message
         this.grpcServer = GrpcServer.create(b.host, b.resolvedGrpcPort(), b.maxRequestBytes, b.grpcKeepalive,
-                AliasingInferMarshaller.aliasingInfer(grpc), health, List.of(OipGrpcService.authorizationInterceptor()),
-                new GrpcConnectionCap(b.maxConnections));
+                AliasingInferMarshaller.aliasingInfer(grpc), health, grpcInterceptors(auth),
+                new GrpcConnectionCap(b.maxConnections), Optional.ofNullable(b.tls).map(TransportSecurity::grpc));
 
         // one set of HTTP/1 limits for Helidon's selector and berth's (which takes HTTP/1.0 and over-long lines)
         Http1Config http1 = Http1Config.builder()
@@ -123,14 +142,33 @@ public final class BerthServer implements AutoCloseable {
                 .directHandlers(DirectAnswers.create(b.maxRequestBytes, b.maxConnections))
                 .shutdownGracePeriod(b.drainTimeout)
                 // Responses leave in several writes (headers, JSON, binary tensors); with Nagle's
-                // algorithm on, each write after the first waits for the client's delayed ACK (~40 ms).
+                // algorithm on, each write after the first waits for the client's delayed ACK.
                 .connectionOptions(o -> o.tcpNoDelay(true))
                 .addRouting(http);
+        if (b.tls != null) {
+            web.tls(b.tls.rest());
+        }
+        if (metricsApart) {
+            web.putSocket(METRICS_SOCKET, s -> s.host(b.host).port(b.metricsPort));
+            HttpRouting.Builder metrics = HttpRouting.builder();
+            metrics.addFilter(Replies.filter(b.compressionMinBytes, inFlight));
+            metrics.register(new MonitoringRoutes(Optional.ofNullable(b.monitoring), MonitoringRoutes.Metrics.ONLY));
+            RestRoutes.install(metrics);
+            web.routing(METRICS_SOCKET, metrics);
+        }
         this.webServer = web.build();
     }
 
     public static Builder builder() {
         return new Builder();
+    }
+
+    private static List<ServerInterceptor> grpcInterceptors(Optional<InferenceAuthentication> auth) {
+        List<ServerInterceptor> out = new ArrayList<>();
+        out.add(OipGrpcService.authorizationInterceptor());
+        // registered last of these, so it runs first: an unauthenticated call goes no further
+        auth.ifPresent(a -> out.add(a.grpcInterceptor()));
+        return out;
     }
 
     /**
@@ -158,8 +196,11 @@ public final class BerthServer implements AutoCloseable {
             throw new UncheckedIOException(new BindException("cannot listen on " + settings.host + " port " + settings.port
                     + " (in use, or the address is not local)"));
         }
-        LOG.log(System.Logger.Level.INFO, "berth serving the Open Inference Protocol on http://" + settings.host + ":" + port()
-                + " (REST), gRPC on port " + grpcPort());
+        LOG.log(System.Logger.Level.INFO, "berth serving the Open Inference Protocol on " + (settings.tls != null ? "https" : "http")
+                + "://" + settings.host + ":" + port() + " (REST), gRPC" + (settings.tls != null ? " over TLS" : "") + " on port " + grpcPort()
+                + (settings.metricsPort >= 0 ? ", metrics on http://" + settings.host + ":" + metricsPort() + "/metrics" : "")
+                + (settings.inferenceTokens.isEmpty() ? "" : "; inference needs a bearer token")
+                + (settings.tls != null && settings.tls.requiresClientCertificates() ? "; clients need a certificate" : ""));
         return this;
     }
 
@@ -188,6 +229,16 @@ public final class BerthServer implements AutoCloseable {
     /** The bound HTTP port (useful after configuring port 0). */
     public int port() {
         return webServer.port();
+    }
+
+    /** Whether both listeners speak TLS. */
+    public boolean tls() {
+        return settings.tls != null;
+    }
+
+    /** The bound metrics port, or -1 when metrics are served on the REST port. */
+    public int metricsPort() {
+        return settings.metricsPort >= 0 ? webServer.port(METRICS_SOCKET) : -1;
     }
 
     /** The bound gRPC port (useful after configuring port 0). */
@@ -290,7 +341,7 @@ public final class BerthServer implements AutoCloseable {
         private String repositoryToken;
         private InferenceObserver observer = InferenceObserver.NOOP;
         private RequestMetrics requestMetrics = RequestMetrics.NOOP;
-        private StatisticsSource statistics;
+        private ServerMonitoring monitoring;
         private final List<HttpService> services = new ArrayList<>();
         private final List<String> extensions = new ArrayList<>(ServerInfo.BUILT_IN_EXTENSIONS);
         private Duration drainTimeout = Duration.ofSeconds(30);
@@ -299,12 +350,15 @@ public final class BerthServer implements AutoCloseable {
         private int compressionMinBytes = ContentCodings.DEFAULT_MIN_BYTES;
         private BiFunction<Path, InferenceObserver, InferenceService> coreFactory;
         private Duration maxRequestTime = DEFAULT_MAX_REQUEST_TIME;
-        private int maxQueueSize = dev.berth.runtime.onnx.OnnxInferenceService.DEFAULT_MAX_QUEUE_SIZE;
-        private long maxTensorBytes = dev.berth.runtime.onnx.OnnxInferenceService.DEFAULT_MAX_TENSOR_BYTES;
+        private int maxQueueSize = OnnxInferenceService.DEFAULT_MAX_QUEUE_SIZE;
+        private long maxTensorBytes = OnnxInferenceService.DEFAULT_MAX_TENSOR_BYTES;
         private int maxConnections = DEFAULT_MAX_CONNECTIONS;
         private boolean openRepositoryApi;
         private boolean strictReadiness = true;
         private boolean allowEmpty;
+        private TransportSecurity tls;
+        private List<String> inferenceTokens = List.of();
+        private int metricsPort = -1;
 
         private Builder() {
         }
@@ -340,13 +394,32 @@ public final class BerthServer implements AutoCloseable {
                 node.get("max-queue-size").asInt().ifPresent(this::maxQueueSize);
                 node.get("max-tensor-bytes").asLong().ifPresent(this::maxTensorBytes);
                 node.get("max-connections").asInt().ifPresent(this::maxConnections);
+                Optional<String> cert = node.get("tls-cert").asString().filter(v -> !v.isBlank());
+                Optional<String> key = node.get("tls-key").asString().filter(v -> !v.isBlank());
+                if (cert.isPresent() != key.isPresent()) {
+                    throw new IllegalArgumentException("TLS needs both tls-cert and tls-key (--tls-cert, --tls-key)");
+                }
+                Optional<Path> clientCa = node.get("tls-client-ca").asString().filter(v -> !v.isBlank()).map(Path::of);
+                if (cert.isPresent()) {
+                    tls(TransportSecurity.of(Path.of(cert.get()), Path.of(key.get()), clientCa));
+                } else if (clientCa.isPresent()) {
+                    throw new IllegalArgumentException("tls-client-ca needs tls-cert and tls-key: client certificates are asked for over TLS");
+                }
+                List<String> tokens = new ArrayList<>();
+                node.get("inference-tokens").asString().ifPresent(v -> Cors.split(v).forEach(tokens::add));
+                node.get("inference-token-file").asString().filter(v -> !v.isBlank())
+                        .ifPresent(f -> tokens.addAll(InferenceAuthentication.readTokens(Path.of(f))));
+                if (!tokens.isEmpty()) {
+                    inferenceTokens(tokens);
+                }
+                node.get("metrics-port").asInt().ifPresent(this::metricsPort);
                 GrpcKeepalive k = grpcKeepalive;
                 k = duration(node, "grpc-keepalive-time").map(k::withTime).orElse(k);
                 k = duration(node, "grpc-keepalive-timeout").map(k::withTimeout).orElse(k);
                 k = duration(node, "grpc-permit-keepalive-time").map(k::withPermitTime).orElse(k);
                 k = node.get("grpc-permit-keepalive-without-calls").asBoolean().map(k::withPermitWithoutCalls).orElse(k);
                 grpcKeepalive(k);
-            } catch (io.helidon.config.ConfigException e) {
+            } catch (ConfigException e) {
                 throw new IllegalArgumentException("invalid configuration: " + e.getMessage(), e);
             }
             return this;
@@ -449,12 +522,16 @@ public final class BerthServer implements AutoCloseable {
         }
 
         /**
-         * Where the gRPC {@code ModelStatistics} RPC reads Triton's statistics; without one the RPC
-         * answers UNIMPLEMENTED. {@link MetricsService#install} sets it.
+         * Plugs monitoring in: it observes the core built from {@link #models(Path)} and every request of
+         * both front ends, answers {@code GET /metrics} and Triton's statistics (REST and the gRPC
+         * {@code ModelStatistics} RPC), and server metadata lists the statistics extension. Without it
+         * those endpoints answer 404 / UNIMPLEMENTED.
          */
-        public Builder statistics(StatisticsSource source) {
-            this.statistics = Objects.requireNonNull(source, "statistics");
-            return this;
+        public Builder monitoring(ServerMonitoring monitoring) {
+            this.monitoring = Objects.requireNonNull(monitoring, "monitoring");
+            observer(monitoring);
+            requestMetrics(monitoring);
+            return addExtension(MonitoringRoutes.STATISTICS_EXTENSION);
         }
 
         /** An extra HTTP service on the REST port (e.g. {@code /metrics}); its routes take precedence. */
@@ -558,6 +635,30 @@ public final class BerthServer implements AutoCloseable {
         }
 
         /** Checks every option, reporting all problems at once, and builds the core when given a models folder. */
+        /** TLS on the REST and gRPC listeners (and client certificates, when it asks for them). */
+        public Builder tls(TransportSecurity security) {
+            this.tls = Objects.requireNonNull(security, "tls");
+            return this;
+        }
+
+        /**
+         * Bearer tokens inference needs (REST {@code /v2} and {@code /metrics}, the gRPC inference
+         * service; health stays open); empty, the default, leaves inference open.
+         */
+        public Builder inferenceTokens(List<String> tokens) {
+            this.inferenceTokens = List.copyOf(tokens);
+            return this;
+        }
+
+        /**
+         * Serve {@code /metrics} on this port of its own (plain HTTP, no token: for a scraper on a
+         * private network), and not on the REST port; 0 picks a free one, -1 (the default) keeps it on the REST port.
+         */
+        public Builder metricsPort(int port) {
+            this.metricsPort = port;
+            return this;
+        }
+
         public BerthServer build() {
             List<String> problems = new ArrayList<>();
             if ((models == null) == (service == null)) {
@@ -565,6 +666,9 @@ public final class BerthServer implements AutoCloseable {
             }
             if (port < 0 || port > 65535) {
                 problems.add("port must be 0..65535, got " + port);
+            }
+            if (metricsPort < -1 || metricsPort > 65535 || (metricsPort > 0 && (metricsPort == port || metricsPort == resolvedGrpcPort()))) {
+                problems.add("metrics port must be 0..65535 and differ from the REST and gRPC ports, got " + metricsPort);
             }
             int grpc = resolvedGrpcPort();
             if (grpc < 0 || grpc > 65535) {

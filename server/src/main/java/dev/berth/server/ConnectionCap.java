@@ -1,13 +1,17 @@
 package dev.berth.server;
 
 import io.helidon.common.buffers.BufferData;
+import io.helidon.common.concurrency.limits.FixedLimit;
 import io.helidon.common.concurrency.limits.Limit;
+import io.helidon.http.HeaderNames;
 import io.helidon.webserver.ConnectionContext;
+import io.helidon.webserver.http.Filter;
 import io.helidon.webserver.spi.ServerConnection;
 import io.helidon.webserver.spi.ServerConnectionSelector;
 
 import java.time.Duration;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -29,7 +33,7 @@ final class ConnectionCap {
     private final int max;
     private final AtomicInteger open = new AtomicInteger();
     /** Child socket ids of HTTP/2 connections over the cap, whose requests the filter refuses. */
-    private final java.util.Set<String> overCap = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final Set<String> overCap = ConcurrentHashMap.newKeySet();
 
     /** @param max most connections served at once; 0 for no cap */
     ConnectionCap(int max) {
@@ -46,11 +50,11 @@ final class ConnectionCap {
     }
 
     /** The 503 for a request on an HTTP/2 connection over the cap; registered first in the routing. */
-    io.helidon.webserver.http.Filter filter() {
+    Filter filter() {
         return (chain, req, res) -> {
             if (!overCap.isEmpty() && overCap.contains(req.socketId()) && !admitLate(req.socketId())) {
-                res.header(io.helidon.http.HeaderNames.RETRY_AFTER, "1");
-                OipRestService.sendError(res, 503, message());
+                res.header(HeaderNames.RETRY_AFTER, "1");
+                RestRoutes.sendError(res, 503, message());
                 return;
             }
             chain.proceed();
@@ -71,7 +75,7 @@ final class ConnectionCap {
         return false;
     }
 
-    private final java.util.Set<String> admittedLate = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final Set<String> admittedLate = ConcurrentHashMap.newKeySet();
 
     /** Wraps an HTTP/1 selector (over the cap: Helidon's 503, then close). */
     ServerConnectionSelector wrap(ServerConnectionSelector selector) {
@@ -148,7 +152,7 @@ final class ConnectionCap {
 
         @Override
         public void handle(Semaphore requestSemaphore) throws InterruptedException {
-            handle(io.helidon.common.concurrency.limits.FixedLimit.create(requestSemaphore));
+            handle(FixedLimit.create(requestSemaphore));
         }
 
         @Override

@@ -113,7 +113,7 @@ final class Cors {
             boolean allowed = allows(origin.get());
             boolean preflight = req.prologue().method() == Method.OPTIONS && req.headers().contains(REQUEST_METHOD);
             if (preflight && !allowed) {
-                OipRestService.sendError(res, 403, "origin '" + origin.get()
+                RestRoutes.sendError(res, 403, "origin '" + origin.get()
                         + "' may not call this server from a browser (allowed: --cors-origins)");
                 return;
             }

@@ -55,7 +55,7 @@ final class DirectAnswers {
                 // Helidon's stand-in for a parse error it does not describe to clients
                 text = "malformed HTTP request (request line or headers)";
             }
-            headers.set(HeaderNames.CONTENT_TYPE, OipRestService.JSON);
+            headers.set(HeaderNames.CONTENT_TYPE, RestRoutes.JSON);
             return DirectHandler.TransportResponse.builder()
                     .status(answer)
                     .headers(headers)

@@ -5,14 +5,17 @@ import dev.berth.registry.InvalidModelException;
 import dev.berth.registry.ModelNotFoundException;
 import dev.berth.runtime.InferenceException;
 import dev.berth.runtime.InferenceService;
-import dev.berth.monitoring.RequestMetrics;
+import dev.berth.server.spi.RequestMetrics;
+
+import java.lang.System.Logger.Level;
+import java.util.OptionalInt;
 
 /**
  * The one classification of failures for both front ends: each throwable becomes a protocol-neutral
  * kind with a client-facing message; REST turns the kind into an HTTP status, gRPC into a status code.
  * Anything unexpected is an internal error whose details stay in the server log.
  */
-record Failure(Kind kind, String message, int retryAfterSeconds) {
+record Failure(Kind kind, String message, int retryAfterSeconds, String allowed) {
     private static final System.Logger LOG = System.getLogger(Failure.class.getName());
 
     /**
@@ -36,7 +39,21 @@ record Failure(Kind kind, String message, int retryAfterSeconds) {
     }
 
     Failure(Kind kind, String message) {
-        this(kind, message, 0);
+        this(kind, message, 0, "");
+    }
+
+    Failure(Kind kind, String message, int retryAfterSeconds) {
+        this(kind, message, retryAfterSeconds, "");
+    }
+
+    /** A REST path asked with a method it does not take. */
+    static final class MethodNotAllowed extends RuntimeException {
+        final String allowed;
+
+        MethodNotAllowed(String message, String allowed) {
+            super(message, null, false, false);
+            this.allowed = allowed;
+        }
     }
 
     /** A request body over the configured limit. */
@@ -87,7 +104,7 @@ record Failure(Kind kind, String message, int retryAfterSeconds) {
      */
     static String versionLabel(Throwable t) {
         if (t instanceof InferenceException e) {
-            var v = e.resolvedVersion();
+            OptionalInt v = e.resolvedVersion();
             if (v.isPresent()) {
                 return Integer.toString(v.getAsInt());
             }
@@ -104,7 +121,7 @@ record Failure(Kind kind, String message, int retryAfterSeconds) {
             case InferenceException.QueueFull e -> new Failure(Kind.TOO_MANY_REQUESTS, e.messageNamingVersion(), e.retryAfterSeconds());
             case InferenceException.TooLarge e -> new Failure(Kind.OVER_MEMORY_LIMIT, e.messageNamingVersion());
             case InferenceException.Internal e -> {
-                LOG.log(System.Logger.Level.ERROR, "internal error: " + e.getMessage(), e.getCause());
+                LOG.log(Level.ERROR, "internal error: " + e.getMessage(), e.getCause());
                 yield new Failure(Kind.INTERNAL, e.messageNamingVersion());
             }
             case ModelNotFoundException e -> new Failure(Kind.NOT_FOUND, e.getMessage());
@@ -113,8 +130,9 @@ record Failure(Kind kind, String message, int retryAfterSeconds) {
             case TooLarge e -> new Failure(Kind.TOO_LARGE, e.getMessage());
             case Unauthenticated e -> new Failure(Kind.UNAUTHENTICATED, e.getMessage());
             case Forbidden e -> new Failure(Kind.FORBIDDEN, e.getMessage());
+            case MethodNotAllowed e -> new Failure(Kind.METHOD_NOT_ALLOWED, e.getMessage(), 0, e.allowed);
             default -> {
-                LOG.log(System.Logger.Level.ERROR, "unexpected failure", t);
+                LOG.log(Level.ERROR, "unexpected failure", t);
                 yield new Failure(Kind.INTERNAL, "internal server error");
             }
         };

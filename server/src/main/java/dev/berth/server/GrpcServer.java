@@ -11,6 +11,7 @@ import io.grpc.ServerInterceptor;
 import io.grpc.ServerMethodDefinition;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
+import io.grpc.ServerCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.ProtoReflectionService;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
@@ -22,6 +23,7 @@ import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -70,10 +72,11 @@ final class GrpcServer {
     @SuppressWarnings("deprecation") // v1alpha reflection: grpcurl and older tools still ask for it first
     static GrpcServer create(String host, int port, long maxMessageBytes, GrpcKeepalive keepalive,
                              ServerServiceDefinition inference, GrpcHealth health, List<ServerInterceptor> interceptors,
-                             GrpcConnectionCap connectionCap) {
+                             GrpcConnectionCap connectionCap, Optional<ServerCredentials> tls) {
         ExecutorService executor = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("berth-grpc-", 0).factory());
         List<BindableService> standard = List.of(health, ProtoReflectionServiceV1.newInstance(), ProtoReflectionService.newInstance());
-        NettyServerBuilder b = NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
+        InetSocketAddress address = new InetSocketAddress(host, port);
+        NettyServerBuilder b = (tls.isPresent() ? NettyServerBuilder.forAddress(address, tls.get()) : NettyServerBuilder.forAddress(address))
                 .executor(executor)
                 .maxInboundMessageSize((int) maxMessageBytes)
                 .keepAliveTime(keepalive.time().toNanos(), TimeUnit.NANOSECONDS)

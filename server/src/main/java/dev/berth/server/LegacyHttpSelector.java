@@ -95,7 +95,9 @@ final class LegacyHttpSelector implements ServerConnectionSelector {
 
     @Override
     public Set<String> supportedApplicationProtocols() {
-        return Set.of(); // plain-text only; over TLS, ALPN names the protocol
+        // over TLS a client may name HTTP/1.0 in ALPN (curl -0 does): without it listed here the
+        // handshake fails with no_application_protocol; a client sending no ALPN is told apart by its bytes
+        return Set.of("http/1.0");
     }
 
     @Override

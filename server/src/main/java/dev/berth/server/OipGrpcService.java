@@ -1,15 +1,13 @@
 package dev.berth.server;
 
-import dev.berth.monitoring.RequestMetrics;
 import dev.berth.runtime.InferenceException;
 import dev.berth.runtime.InferenceResponse;
 import dev.berth.runtime.InferenceService;
-import dev.berth.runtime.ModelState;
 import dev.berth.runtime.ModelStatus;
 import dev.berth.server.codec.AliasingInferMarshaller;
-import dev.berth.server.codec.Classification;
 import dev.berth.server.codec.OipProto;
 import dev.berth.server.codec.TritonModelConfig;
+import dev.berth.server.codec.TritonStatistics;
 import dev.berth.server.grpc.proto.GRPCInferenceServiceGrpc;
 import dev.berth.server.grpc.proto.ModelConfigRequest;
 import dev.berth.server.grpc.proto.ModelConfigResponse;
@@ -18,13 +16,8 @@ import dev.berth.server.grpc.proto.ModelInferResponse;
 import dev.berth.server.grpc.proto.ModelMetadataRequest;
 import dev.berth.server.grpc.proto.ModelMetadataResponse;
 import dev.berth.server.grpc.proto.ModelStreamInferResponse;
-import dev.berth.monitoring.TritonStats;
-import dev.berth.server.grpc.proto.InferBatchStatistics;
-import dev.berth.server.grpc.proto.InferStatistics;
-import dev.berth.server.grpc.proto.ModelStatistics;
 import dev.berth.server.grpc.proto.ModelStatisticsRequest;
 import dev.berth.server.grpc.proto.ModelStatisticsResponse;
-import dev.berth.server.grpc.proto.StatisticDuration;
 import dev.berth.server.grpc.proto.ModelReadyRequest;
 import dev.berth.server.grpc.proto.ModelReadyResponse;
 import dev.berth.server.grpc.proto.RepositoryIndexRequest;
@@ -39,8 +32,10 @@ import dev.berth.server.grpc.proto.ServerMetadataRequest;
 import dev.berth.server.grpc.proto.ServerMetadataResponse;
 import dev.berth.server.grpc.proto.ServerReadyRequest;
 import dev.berth.server.grpc.proto.ServerReadyResponse;
+import dev.berth.server.spi.ServerMonitoring;
 import io.grpc.Context;
 import io.grpc.Contexts;
+import io.grpc.Deadline;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
@@ -48,14 +43,15 @@ import io.grpc.ServerInterceptor;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 
-import java.nio.charset.StandardCharsets;
-import java.util.List;
+import java.time.Duration;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /**
- * {@code inference.GRPCInferenceService} over the same core as REST: decode, call, encode; failures
- * go through {@link Failure} and leave as gRPC status codes.
+ * {@code inference.GRPCInferenceService} over the same core as REST: it decodes each message and
+ * encodes the answer; inference runs through the {@link InferenceExchange} it shares with REST, and
+ * failures leave as the gRPC status codes {@link #status} gives each {@link Failure} kind.
  */
 final class OipGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceServiceImplBase {
     /** Carries the caller's authorization header from the interceptor to the repository RPCs. */
@@ -65,21 +61,17 @@ final class OipGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceService
 
     private final InferenceService core;
     private final ServerInfo info;
-    private final InFlight inFlight;
-    private final RequestMetrics metrics;
+    private final InferenceExchange exchange;
     private final RepositoryAccess repository;
-    private final Optional<StatisticsSource> statistics;
-    private final java.time.Duration maxRequestTime;
+    private final Optional<ServerMonitoring> monitoring;
 
-    OipGrpcService(InferenceService core, ServerInfo info, InFlight inFlight, RequestMetrics metrics,
-                   RepositoryAccess repository, Optional<StatisticsSource> statistics, java.time.Duration maxRequestTime) {
-        this.maxRequestTime = maxRequestTime;
-        this.statistics = statistics;
+    OipGrpcService(InferenceService core, ServerInfo info, InferenceExchange exchange, RepositoryAccess repository,
+                   Optional<ServerMonitoring> monitoring) {
         this.core = core;
         this.info = info;
-        this.inFlight = inFlight;
-        this.metrics = metrics;
+        this.exchange = exchange;
         this.repository = repository;
+        this.monitoring = monitoring;
     }
 
     /** Puts the authorization header where the repository RPCs can check it. */
@@ -102,7 +94,7 @@ final class OipGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceService
 
     @Override
     public void serverReady(ServerReadyRequest request, StreamObserver<ServerReadyResponse> out) {
-        answer(out, () -> ServerReadyResponse.newBuilder().setReady(!inFlight.draining() && core.ready()).build());
+        answer(out, () -> ServerReadyResponse.newBuilder().setReady(exchange.notReadyReason().isEmpty()).build());
     }
 
     @Override
@@ -124,12 +116,12 @@ final class OipGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceService
 
     @Override
     public void modelInfer(ModelInferRequest request, StreamObserver<ModelInferResponse> out) {
-        Answer answer = infer(request);
-        if (answer.failure() != null) {
+        InferenceExchange.Result<ModelInferResponse> answer = infer(request);
+        if (answer.failed()) {
             out.onError(status(answer.failure()).asRuntimeException());
             return;
         }
-        out.onNext(answer.response());
+        out.onNext(answer.answer());
         out.onCompleted();
     }
 
@@ -145,10 +137,10 @@ final class OipGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceService
         return new StreamObserver<>() {
             @Override
             public void onNext(ModelInferRequest request) {
-                Answer answer = infer(request);
+                InferenceExchange.Result<ModelInferResponse> answer = infer(request);
                 ModelStreamInferResponse.Builder b = ModelStreamInferResponse.newBuilder();
-                if (answer.failure() == null) {
-                    b.setInferResponse(answer.response());
+                if (!answer.failed()) {
+                    b.setInferResponse(answer.answer());
                 } else {
                     b.setErrorMessage(answer.failure().message()).setInferResponse(ModelInferResponse.newBuilder()
                             .setModelName(request.getModelName()).setModelVersion(request.getModelVersion())
@@ -169,60 +161,38 @@ final class OipGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceService
         };
     }
 
-    /** An inference answer: the response, or the failure to send instead. */
-    private record Answer(ModelInferResponse response, Failure failure) {
-    }
+    /** One inference request through the exchange; a message the marshaller could not read fails as it says. */
+    private InferenceExchange.Result<ModelInferResponse> infer(ModelInferRequest request) {
+        return exchange.infer(request.getModelName(), blankToNull(request.getModelVersion()), new InferenceExchange.Call<>() {
+            private boolean rawResponse;
 
-    /** One inference request through the core, counted in the request metrics whatever its outcome. */
-    private Answer infer(ModelInferRequest request) {
-        long start = System.nanoTime();
-        metrics.requestStarted(RequestMetrics.Protocol.GRPC);
-        RequestMetrics.Outcome outcome = RequestMetrics.Outcome.SUCCESS;
-        String answeredVersion = "";
-        long responseBytes = 0;
-        boolean admitted = false;
-        ModelInferResponse response = null;
-        Failure failure = null;
-        Status unreadable = AliasingInferMarshaller.unreadable(request);
-        try {
-            if (unreadable != null) {
-                throw unreadable.getCode() == Status.Code.RESOURCE_EXHAUSTED
-                        ? new Failure.TooLarge(unreadable.getDescription())
-                        : new InferenceException.InvalidInput(unreadable.getDescription());
+            @Override
+            public InferenceExchange.Decoded decode(InferenceExchange.RequestSize sizes) {
+                Status unreadable = AliasingInferMarshaller.unreadable(request);
+                if (unreadable != null) {
+                    throw unreadable.getCode() == Status.Code.RESOURCE_EXHAUSTED
+                            ? new Failure.TooLarge(unreadable.getDescription())
+                            : new InferenceException.InvalidInput(unreadable.getDescription());
+                }
+                sizes.read(request.getSerializedSize());
+                OipProto.Decoded decoded = OipProto.readInferRequest(request);
+                rawResponse = decoded.rawResponse();
+                // the call's deadline, as grpc-java received it (grpc-timeout); past it the client has given up anyway
+                Deadline deadline = Context.current().getDeadline();
+                Duration callLeft = deadline == null ? null : Duration.ofNanos(deadline.timeRemaining(TimeUnit.NANOSECONDS));
+                return new InferenceExchange.Decoded(decoded.request(), decoded.classification(), callLeft);
             }
-            OipProto.Decoded decoded = OipProto.readInferRequest(request);
-            admitted = inFlight.enter();
-            if (!admitted) {
-                throw new InferenceException.Unavailable("server is shutting down");
+
+            @Override
+            public ModelInferResponse encode(InferenceResponse response) {
+                return OipProto.writeInferResponse(response, rawResponse);
             }
-            // the call's deadline, as grpc-java received it (grpc-timeout); past it the client has given up anyway
-            io.grpc.Deadline deadline = Context.current().getDeadline();
-            java.time.Duration callLeft = deadline == null ? null
-                    : java.time.Duration.ofNanos(deadline.timeRemaining(java.util.concurrent.TimeUnit.NANOSECONDS));
-            InferenceResponse answered = core.infer(RequestTimeout.apply(decoded.request(), callLeft, maxRequestTime));
-            // set before the response is shaped, so a failure there still counts for this version
-            answeredVersion = Integer.toString(answered.version());
-            InferenceResponse result = Classification.apply(answered, decoded.classification(),
-                    r -> core.modelMetadata(r.model(), Integer.toString(r.version())).outputs());
-            response = OipProto.writeInferResponse(result, decoded.rawResponse());
-            responseBytes = response.getSerializedSize();
-        } catch (RuntimeException e) {
-            if (answeredVersion.isEmpty()) {
-                answeredVersion = Failure.versionLabel(e);
+
+            @Override
+            public long size(ModelInferResponse encoded) {
+                return encoded.getSerializedSize();
             }
-            // a message that did not parse names no model to prefer NOT_FOUND for
-            failure = unreadable != null ? Failure.of(e) : Failure.preferNotFound(Failure.of(e), core,
-                    request.getModelName(), blankToNull(request.getModelVersion()));
-            outcome = failure.kind().outcome();
-        } finally {
-            if (admitted) {
-                inFlight.exit();
-            }
-            // recorded before the answer leaves (failures too), so a client that has its answer also sees it counted
-            metrics.requestFinished(RequestMetrics.Protocol.GRPC, request.getModelName(), answeredVersion, outcome,
-                    System.nanoTime() - start, request.getSerializedSize(), responseBytes);
-        }
-        return new Answer(response, failure);
+        });
     }
 
     @Override
@@ -237,11 +207,7 @@ final class OipGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceService
         answer(out, () -> {
             authorize(false);
             RepositoryIndexResponse.Builder b = RepositoryIndexResponse.newBuilder();
-            List<ModelStatus> index = core.repositoryIndex();
-            for (ModelStatus s : index) {
-                if (request.getReady() && s.state() != ModelState.READY) {
-                    continue;
-                }
+            for (ModelStatus s : exchange.repositoryIndex(request.getReady())) {
                 b.addModels(RepositoryIndexResponse.ModelIndex.newBuilder()
                         .setName(s.name()).setVersion(Integer.toString(s.version()))
                         .setState(s.state().name()).setReason(s.reason() == null ? "" : s.reason()));
@@ -254,7 +220,7 @@ final class OipGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceService
     public void repositoryModelLoad(RepositoryModelLoadRequest request, StreamObserver<RepositoryModelLoadResponse> out) {
         answer(out, () -> {
             authorize(true);
-            admitted(() -> core.load(request.getModelName()));
+            exchange.changeRepository(request.getModelName(), true);
             return RepositoryModelLoadResponse.getDefaultInstance();
         });
     }
@@ -263,59 +229,19 @@ final class OipGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceService
     public void repositoryModelUnload(RepositoryModelUnloadRequest request, StreamObserver<RepositoryModelUnloadResponse> out) {
         answer(out, () -> {
             authorize(true);
-            admitted(() -> core.unload(request.getModelName()));
+            exchange.changeRepository(request.getModelName(), false);
             return RepositoryModelUnloadResponse.getDefaultInstance();
         });
     }
 
     @Override
     public void modelStatistics(ModelStatisticsRequest request, StreamObserver<ModelStatisticsResponse> out) {
-        if (statistics.isEmpty()) {
-            out.onError(Status.UNIMPLEMENTED.withDescription(
-                    "the statistics extension is not enabled on this server (no monitoring installed)").asRuntimeException());
+        if (monitoring.isEmpty()) {
+            out.onError(Status.UNIMPLEMENTED.withDescription(MonitoringRoutes.NO_STATISTICS).asRuntimeException());
             return;
         }
-        answer(out, () -> toProto(statistics.get().statistics(blankToNull(request.getName()),
+        answer(out, () -> TritonStatistics.toProto(monitoring.get().statistics(blankToNull(request.getName()),
                 blankToNull(request.getVersion()))));
-    }
-
-    private static ModelStatisticsResponse toProto(TritonStats stats) {
-        ModelStatisticsResponse.Builder b = ModelStatisticsResponse.newBuilder();
-        for (TritonStats.ModelStats m : stats.modelStats()) {
-            TritonStats.InferenceStats i = m.inferenceStats();
-            ModelStatistics.Builder mb = ModelStatistics.newBuilder()
-                    .setName(m.name()).setVersion(m.version())
-                    .setLastInference(m.lastInference())
-                    .setInferenceCount(m.inferenceCount())
-                    .setExecutionCount(m.executionCount())
-                    .setInferenceStats(InferStatistics.newBuilder()
-                            .setSuccess(toProto(i.success())).setFail(toProto(i.fail())).setQueue(toProto(i.queue()))
-                            .setComputeInput(toProto(i.computeInput())).setComputeInfer(toProto(i.computeInfer()))
-                            .setComputeOutput(toProto(i.computeOutput()))
-                            .setCacheHit(toProto(i.cacheHit())).setCacheMiss(toProto(i.cacheMiss())));
-            for (TritonStats.BatchStats batch : m.batchStats()) {
-                mb.addBatchStats(InferBatchStatistics.newBuilder().setBatchSize(batch.batchSize())
-                        .setComputeInput(toProto(batch.computeInput())).setComputeInfer(toProto(batch.computeInfer()))
-                        .setComputeOutput(toProto(batch.computeOutput())));
-            }
-            b.addModelStats(mb);
-        }
-        return b.build();
-    }
-
-    private static StatisticDuration toProto(TritonStats.StatDuration d) {
-        return StatisticDuration.newBuilder().setCount(d.count()).setNs(d.ns()).build();
-    }
-
-    private void admitted(Runnable work) {
-        if (!inFlight.enter()) {
-            throw new InferenceException.Unavailable("server is shutting down");
-        }
-        try {
-            work.run();
-        } finally {
-            inFlight.exit();
-        }
     }
 
     private void authorize(boolean change) {

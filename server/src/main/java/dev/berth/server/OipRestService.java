@@ -1,56 +1,56 @@
 package dev.berth.server;
 
-import dev.berth.monitoring.RequestMetrics;
 import dev.berth.runtime.InferenceException;
 import dev.berth.runtime.InferenceResponse;
 import dev.berth.runtime.InferenceService;
-import dev.berth.runtime.ModelState;
-import dev.berth.runtime.ModelStatus;
-import dev.berth.server.codec.Classification;
 import dev.berth.server.codec.OipJson;
 import dev.berth.server.codec.RestInferRequest;
 import dev.berth.server.codec.RestInferResponse;
+import dev.berth.server.codec.StrictUtf8;
 import dev.berth.server.codec.TritonModelConfig;
 import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
-import io.helidon.webserver.http.Handler;
+import io.helidon.http.HttpException;
+import io.helidon.http.RequestException;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
+import static dev.berth.server.RestRoutes.get;
+import static dev.berth.server.RestRoutes.post;
+import static dev.berth.server.RestRoutes.sendJson;
+
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
 
 /**
  * The Open Inference Protocol over REST, with Triton's binary tensor data and model repository
- * extensions. A thin adapter: read the body, decode, call the core, encode; failures go through
- * {@link Failure} and leave as {@code {"error": "..."}}.
+ * extensions. A thin adapter: it reads and decodes the body and encodes the answer; inference runs
+ * through the {@link InferenceExchange} it shares with gRPC, routes and failures through
+ * {@link RestRoutes}, which answers {@code {"error": "..."}}.
  */
 final class OipRestService implements HttpService {
     static final HeaderName INFERENCE_HEADER_LENGTH = HeaderNames.create("Inference-Header-Content-Length");
-    static final String JSON = "application/json";
     static final String OCTET_STREAM = "application/octet-stream";
 
     private final InferenceService core;
     private final ServerInfo info;
-    private final InFlight inFlight;
-    private final RequestMetrics metrics;
+    private final InferenceExchange exchange;
     private final long maxRequestBytes;
     private final RepositoryAccess repository;
-    private final java.time.Duration maxRequestTime;
 
-    OipRestService(InferenceService core, ServerInfo info, InFlight inFlight, RequestMetrics metrics,
-                   long maxRequestBytes, RepositoryAccess repository, java.time.Duration maxRequestTime) {
-        this.maxRequestTime = maxRequestTime;
+    OipRestService(InferenceService core, ServerInfo info, InferenceExchange exchange, long maxRequestBytes,
+                   RepositoryAccess repository) {
         this.core = core;
         this.info = info;
-        this.inFlight = inFlight;
-        this.metrics = metrics;
+        this.exchange = exchange;
         this.maxRequestBytes = maxRequestBytes;
         this.repository = repository;
     }
@@ -72,40 +72,9 @@ final class OipRestService implements HttpService {
         post(rules, "/v2/repository/models/{model}/unload", (req, res) -> repositoryChange(req, res, false));
     }
 
-    private void get(HttpRules rules, String path, Handler handler) {
-        rules.get(path, guarded(handler));
-        // HTTP requires HEAD wherever GET works; load balancers and uptime checkers probe health with it
-        rules.head(path, guarded(handler));
-        rules.any(path, methodNotAllowed("GET, HEAD"));
-    }
-
-    private void post(HttpRules rules, String path, Handler handler) {
-        rules.post(path, guarded(handler));
-        rules.any(path, methodNotAllowed("POST"));
-    }
-
-    private static Handler methodNotAllowed(String allowed) {
-        return (req, res) -> {
-            res.header(HeaderNames.ALLOW, allowed);
-            sendError(res, 405, "method " + req.prologue().method().text() + " is not allowed on "
-                    + req.path().path() + "; use " + allowed);
-        };
-    }
-
-    /** Every handler's failures are classified once, in {@link Failure}. */
-    private static Handler guarded(Handler handler) {
-        return (req, res) -> {
-            try {
-                handler.handle(req, res);
-            } catch (RuntimeException e) {
-                sendFailure(res, Failure.of(e));
-            }
-        };
-    }
-
     private void serverReady(ServerRequest req, ServerResponse res) {
         // the core says why it is not ready (loading, a failed version, nothing served) in words
-        Optional<String> notReady = inFlight.draining() ? Optional.of("server is shutting down") : core.notReadyReason();
+        Optional<String> notReady = exchange.notReadyReason();
         if (notReady.isEmpty()) {
             sendJson(res, 200, OipJson.flags("ready", true));
         } else {
@@ -127,45 +96,17 @@ final class OipRestService implements HttpService {
     }
 
     private void infer(ServerRequest req, ServerResponse res) throws IOException {
-        long start = System.nanoTime();
-        String model = model(req);
-        String version = version(req);
-        metrics.requestStarted(RequestMetrics.Protocol.REST);
-        long requestBytes = 0;
-        String answeredVersion = "";
-        RestInferResponse encoded = null;
-        Failure failure = null;
+        InferenceExchange.Result<RestInferResponse> result;
         try {
-            byte[] body = readBody(req);
-            // admitted by Replies' filter when the exchange began, before its body arrived: counted until answered.
-            // New work is refused only after its body was read: closing on unread bytes would reset the connection
-            // and the client could lose the 503
-            if (!Replies.admitted()) {
-                throw new InferenceException.Unavailable("server is shutting down");
-            }
-            requestBytes = body.length;
-            int headerLength = inferenceHeaderLength(req, body.length);
-            RestInferRequest decoded = OipJson.readInferRequest(model, version, body, headerLength);
-            InferenceResponse answered = core.infer(RequestTimeout.apply(decoded.request(), null, maxRequestTime));
-            // set before the response is shaped, so a failure there still counts for this version
-            answeredVersion = Integer.toString(answered.version());
-            InferenceResponse response = Classification.apply(answered, decoded.classification(), this::outputSpecs);
-            encoded = OipJson.writeInferResponse(response, decoded);
-        } catch (RuntimeException e) {
-            if (answeredVersion.isEmpty()) {
-                answeredVersion = Failure.versionLabel(e);
-            }
-            failure = Failure.preferNotFound(Failure.of(e), core, model, version);
+            result = exchange.infer(model(req), version(req), new RestCall(req));
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
         }
-        byte[] errorBody = failure == null ? null : OipJson.error(failure.message());
-        // recorded before the answer leaves, so a client that has its answer also sees it counted
-        metrics.requestFinished(RequestMetrics.Protocol.REST, model, answeredVersion,
-                failure == null ? RequestMetrics.Outcome.SUCCESS : failure.kind().outcome(),
-                System.nanoTime() - start, requestBytes, failure == null ? encoded.length() : errorBody.length);
-        if (failure != null) {
-            sendFailure(res, failure);
+        if (result.failed()) {
+            RestRoutes.sendFailure(res, result.failure());
             return;
         }
+        RestInferResponse encoded = result.answer();
         if (encoded.hasBinary()) {
             // the JSON header's length before any compression: clients inflate the body, then split it (as Triton's do)
             res.header(INFERENCE_HEADER_LENGTH, Integer.toString(encoded.json().length));
@@ -176,33 +117,51 @@ final class OipRestService implements HttpService {
         }
     }
 
-    /** The answering version's output specs, for class labels. */
-    private List<dev.berth.registry.TensorSpec> outputSpecs(InferenceResponse r) {
-        return core.modelMetadata(r.model(), Integer.toString(r.version())).outputs();
+    /** REST's side of an inference request: the body as JSON with Triton's binary tensors, and back. */
+    private final class RestCall implements InferenceExchange.Call<RestInferResponse> {
+        private final ServerRequest req;
+        private RestInferRequest decoded;
+
+        RestCall(ServerRequest req) {
+            this.req = req;
+        }
+
+        @Override
+        public InferenceExchange.Decoded decode(InferenceExchange.RequestSize sizes) {
+            // the body is read whole before anything is refused: closing on unread bytes would reset the
+            // connection and the client could lose its answer
+            byte[] body;
+            try {
+                body = readBody(req);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            sizes.read(body.length);
+            decoded = OipJson.readInferRequest(model(req), version(req), body, inferenceHeaderLength(req, body.length));
+            return new InferenceExchange.Decoded(decoded.request(), decoded.classification(), null);
+        }
+
+        @Override
+        public RestInferResponse encode(InferenceResponse response) {
+            return OipJson.writeInferResponse(response, decoded);
+        }
+
+        @Override
+        public long size(RestInferResponse encoded) {
+            return encoded.length();
+        }
     }
 
     private void repositoryIndex(ServerRequest req, ServerResponse res) throws IOException {
         repository.checkRead(authorization(req), MISSING_TOKEN);
         boolean readyOnly = OipJson.readIndexReadyFlag(readBody(req));
-        List<ModelStatus> index = core.repositoryIndex();
-        if (readyOnly) {
-            index = index.stream().filter(s -> s.state() == ModelState.READY).toList();
-        }
-        sendJson(res, 200, OipJson.repositoryIndex(index));
+        sendJson(res, 200, OipJson.repositoryIndex(exchange.repositoryIndex(readyOnly)));
     }
 
     private void repositoryChange(ServerRequest req, ServerResponse res, boolean load) throws IOException {
         repository.checkChange(authorization(req), MISSING_TOKEN);
         OipJson.checkOptionalObject(readBody(req));
-        String model = model(req);
-        if (!Replies.admitted()) {
-            throw new InferenceException.Unavailable("server is shutting down");
-        }
-        if (load) {
-            core.load(model);
-        } else {
-            core.unload(model);
-        }
+        exchange.changeRepository(model(req), load);
         sendJson(res, 200, "{}".getBytes(StandardCharsets.UTF_8));
     }
 
@@ -212,17 +171,17 @@ final class OipRestService implements HttpService {
         return req.headers().first(HeaderNames.AUTHORIZATION).orElse("");
     }
 
-    private static String model(ServerRequest req) {
+    static String model(ServerRequest req) {
         return pathSegment("model name", req.path().pathParameters().get("model"));
     }
 
-    private static String version(ServerRequest req) {
+    static String version(ServerRequest req) {
         return req.path().pathParameters().first("version").map(v -> pathSegment("version", v)).orElse(null);
     }
 
     /** Helidon decodes a bad percent-encoded sequence into U+FFFD; say so instead of looking the name up. */
     private static String pathSegment(String what, String decoded) {
-        if (dev.berth.server.codec.StrictUtf8.hasReplacement(decoded)) {
+        if (StrictUtf8.hasReplacement(decoded)) {
             throw new InferenceException.InvalidInput("the " + what + " in the path is not valid UTF-8 once percent-decoded");
         }
         return decoded;
@@ -271,11 +230,11 @@ final class OipRestService implements HttpService {
             byte[] body;
             if (declared.isPresent() && coding == null && declared.getAsLong() <= PREALLOCATE_LIMIT) {
                 // one array of the declared size, filled in place: readNBytes(int) would gather chunks and
-                // copy them again, which was a fifth of the server's CPU on large binary tensors. Past the
-                // limit a client's Content-Length alone must not make the server reserve the memory.
+                // copy them again, a second pass over every byte of a large binary tensor. Past the limit a
+                // client's Content-Length alone must not make the server reserve the memory.
                 body = new byte[(int) declared.getAsLong()];
                 int read = in.readNBytes(body, 0, body.length);
-                body = read == body.length ? body : java.util.Arrays.copyOf(body, read);
+                body = read == body.length ? body : Arrays.copyOf(body, read);
             } else if (declared.isPresent() && coding == null) {
                 body = in.readNBytes((int) declared.getAsLong());
             } else {
@@ -288,13 +247,13 @@ final class OipRestService implements HttpService {
             return body;
         } catch (ContentCodings.CorruptBody e) {
             throw new InferenceException.InvalidInput(e.getMessage());
-        } catch (io.helidon.http.HttpException e) {
+        } catch (HttpException e) {
             // Helidon's own cap on the decoded body (its payload limit, which is max-request-bytes)
             if (e.status().code() == 413) {
                 throw tooLarge(-1, coding);
             }
             throw e;
-        } catch (IllegalStateException | io.helidon.http.RequestException e) {
+        } catch (IllegalStateException | RequestException e) {
             // Helidon reports a body past its own payload limit this way
             throw tooLarge(-1, null);
         }
@@ -304,32 +263,5 @@ final class OipRestService implements HttpService {
         return new Failure.TooLarge("request body " + (size >= 0 ? "of " + size + " bytes " : "")
                 + "exceeds the limit of " + maxRequestBytes + " bytes"
                 + (coding == null ? "" : " once decoded (Content-Encoding: " + coding + ")"));
-    }
-
-    static void sendFailure(ServerResponse res, Failure failure) {
-        if (failure.kind() == Failure.Kind.UNAUTHENTICATED) {
-            res.header(HeaderNames.WWW_AUTHENTICATE, "Bearer");
-        }
-        if (failure.kind() == Failure.Kind.TOO_MANY_REQUESTS) {
-            res.header(HeaderNames.RETRY_AFTER, Integer.toString(Math.max(1, failure.retryAfterSeconds())));
-        }
-        if (failure.kind() == Failure.Kind.TOO_LARGE) {
-            // the rest of the body stays unread: draining it (through an inflater, for a compressed one)
-            // would cost what the limit is there to prevent, so the connection ends with this answer
-            res.header(HeaderNames.CONNECTION, "close");
-        }
-        sendError(res, failure.kind().httpStatus, failure.message());
-    }
-
-    static void sendError(ServerResponse res, int status, String message) {
-        if (res.isSent()) {
-            return;
-        }
-        sendJson(res, status, OipJson.error(message));
-    }
-
-    /** A JSON answer; compressed, HEAD-shaped, as {@link Replies} does for every answer. */
-    static void sendJson(ServerResponse res, int status, byte[] body) {
-        Replies.send(res, status, JSON, body);
     }
 }

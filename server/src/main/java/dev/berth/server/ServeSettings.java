@@ -38,6 +38,12 @@ import java.util.Map;
  *   max-queue-size: 1024        # BERTH_MAX_QUEUE_SIZE, --max-queue-size (per version, unless its serving config says)
  *   max-tensor-bytes: 268435456 # BERTH_MAX_TENSOR_BYTES, --max-tensor-bytes (one request's inputs; its outputs)
  *   max-connections: 1000       # BERTH_MAX_CONNECTIONS, --max-connections (per listener, REST and gRPC)
+ *   tls-cert: /tls/tls.crt      # BERTH_TLS_CERT, --tls-cert (PEM chain; with tls-key: REST and gRPC over TLS)
+ *   tls-key: /tls/tls.key       # BERTH_TLS_KEY, --tls-key (PEM private key, PKCS#8 or PKCS#1, unencrypted)
+ *   tls-client-ca: /tls/ca.crt  # BERTH_TLS_CLIENT_CA, --tls-client-ca (require client certificates from this CA)
+ *   inference-tokens: a,b       # BERTH_INFERENCE_TOKENS (comma-separated): bearer tokens inference needs
+ *   inference-token-file: /run/secrets/tokens # BERTH_INFERENCE_TOKEN_FILE, --inference-token-file (one per line)
+ *   metrics-port: 9090          # BERTH_METRICS_PORT, --metrics-port (/metrics on its own plain-HTTP port)
  * </pre>
  */
 public final class ServeSettings {
@@ -76,6 +82,12 @@ public final class ServeSettings {
         m.put("BERTH_MAX_QUEUE_SIZE", "max-queue-size");
         m.put("BERTH_MAX_TENSOR_BYTES", "max-tensor-bytes");
         m.put("BERTH_MAX_CONNECTIONS", "max-connections");
+        m.put("BERTH_TLS_CERT", "tls-cert");
+        m.put("BERTH_TLS_KEY", "tls-key");
+        m.put("BERTH_TLS_CLIENT_CA", "tls-client-ca");
+        m.put("BERTH_INFERENCE_TOKENS", "inference-tokens");
+        m.put("BERTH_INFERENCE_TOKEN_FILE", "inference-token-file");
+        m.put("BERTH_METRICS_PORT", "metrics-port");
         return m;
     }
 

@@ -47,11 +47,11 @@ class ContentCodingTest {
 
     @BeforeAll
     static void start() throws Exception {
-        MonitoringEndpointsTest.copyChurn(models);
+        Churn.copyChurn(models);
         server = BerthServer.builder().models(models).port(0).maxRequestBytes(LIMIT).compressionMinBytes(MIN_BYTES).build().start();
         uncompressed = BerthServer.builder().models(models).port(0).compressionMinBytes(-1).build().start();
-        MonitoringEndpointsTest.awaitReady(server, "churn");
-        MonitoringEndpointsTest.awaitReady(uncompressed, "churn");
+        Churn.awaitReady(server, "churn");
+        Churn.awaitReady(uncompressed, "churn");
     }
 
     @AfterAll
@@ -64,9 +64,9 @@ class ContentCodingTest {
     private static byte[] rows(int rows) {
         float[] values = new float[rows * 8];
         for (int i = 0; i < values.length; i++) {
-            values[i] = MonitoringEndpointsTest.EXAMPLE[i % 16];
+            values[i] = Churn.EXAMPLE[i % 16];
         }
-        return MonitoringEndpointsTest.inferBody(values).getBytes(StandardCharsets.UTF_8);
+        return Churn.inferBody(values).getBytes(StandardCharsets.UTF_8);
     }
 
     static byte[] gzip(byte[] plain) throws IOException {
@@ -127,7 +127,7 @@ class ContentCodingTest {
         byte[] header = ("{\"inputs\":[{\"name\":\"features\",\"datatype\":\"FP32\",\"shape\":[2,8],"
                 + "\"parameters\":{\"binary_data_size\":64}}]}").getBytes(StandardCharsets.UTF_8);
         ByteBuffer body = ByteBuffer.allocate(header.length + 64).order(ByteOrder.LITTLE_ENDIAN).put(header);
-        for (float f : MonitoringEndpointsTest.EXAMPLE) {
+        for (float f : Churn.EXAMPLE) {
             body.putFloat(f);
         }
         // Inference-Header-Content-Length is the JSON's length in the decoded body (tritonclient compresses the whole body)
@@ -248,7 +248,7 @@ class ContentCodingTest {
         ByteBuffer body = ByteBuffer.allocate(header.length + rows * 32).order(ByteOrder.LITTLE_ENDIAN).put(header);
         Random random = new Random(7);
         for (int i = 0; i < rows * 8; i++) {
-            body.putFloat(MonitoringEndpointsTest.EXAMPLE[i % 16] * (0.5f + random.nextFloat()));
+            body.putFloat(Churn.EXAMPLE[i % 16] * (0.5f + random.nextFloat()));
         }
         String headers = "Inference-Header-Content-Length: " + header.length + "\r\n";
         RawHttp.Answer plain = post(server, headers, body.array());

@@ -1,6 +1,6 @@
 package dev.berth.server;
 
-import dev.berth.monitoring.RequestMetrics;
+import dev.berth.server.spi.RequestMetrics;
 import dev.berth.server.grpc.proto.GRPCInferenceServiceGrpc;
 import dev.berth.server.grpc.proto.InferTensorContents;
 import dev.berth.server.grpc.proto.ModelInferRequest;

@@ -29,7 +29,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class HttpCompatibilityTest {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final String INFER = MonitoringEndpointsTest.inferBody(MonitoringEndpointsTest.EXAMPLE);
+    private static final String INFER = Churn.inferBody(Churn.EXAMPLE);
 
     @TempDir
     static Path models;
@@ -37,9 +37,9 @@ class HttpCompatibilityTest {
 
     @BeforeAll
     static void start() throws Exception {
-        MonitoringEndpointsTest.copyChurn(models);
+        Churn.copyChurn(models);
         server = BerthServer.builder().models(models).port(0).build().start();
-        MonitoringEndpointsTest.awaitReady(server, "churn");
+        Churn.awaitReady(server, "churn");
     }
 
     @AfterAll
@@ -145,7 +145,7 @@ class HttpCompatibilityTest {
                 + "\"parameters\":{\"binary_data_size\":64}}],\"outputs\":[{\"name\":\"probabilities\","
                 + "\"parameters\":{\"binary_data\":true}}]}").getBytes(StandardCharsets.UTF_8);
         ByteBuffer floats = ByteBuffer.allocate(64).order(ByteOrder.LITTLE_ENDIAN);
-        for (float f : MonitoringEndpointsTest.EXAMPLE) {
+        for (float f : Churn.EXAMPLE) {
             floats.putFloat(f);
         }
         try (RawHttp c = connect()) {

@@ -201,7 +201,14 @@ class RequestLimitsTest {
             assertTrue(json(r).path("error").asText().contains("timeout of 300 ms"), r.body());
             HttpResponse<String> longer = infer(capped, "slow", LONG_ROWS, "{\"timeout\": 60000000}");
             assertEquals(504, longer.statusCode(), "a client cannot ask for more than the server's maximum: " + longer.body());
-            assertEquals(200, infer(capped, "slow", 1, null).statusCode());
+            // a small request fits the cap; on a busy machine the terminated runs above may still hold the
+            // session for a moment, so it is asked again until then (the cap itself is what is under test)
+            HttpResponse<String> small = infer(capped, "slow", 1, null);
+            for (int i = 0; i < 25 && small.statusCode() == 504; i++) {
+                Thread.sleep(200);
+                small = infer(capped, "slow", 1, null);
+            }
+            assertEquals(200, small.statusCode(), small.body());
         } finally {
             capped.stop();
         }

@@ -39,7 +39,7 @@ class ServingHonestyTest {
     Path models;
 
     private void copyChurn() throws IOException {
-        Path source = MonitoringEndpointsTest.CHURN;
+        Path source = Churn.CHURN;
         Path target = models.resolve("churn");
         try (var files = Files.walk(source)) {
             for (Path p : files.toList()) {

@@ -3,6 +3,7 @@ package dev.berth.runtime.onnx;
 import dev.berth.registry.LocalRegistry;
 import dev.berth.registry.ModelInfo;
 import dev.berth.registry.ModelRef;
+import dev.berth.registry.TritonConfig;
 import dev.berth.runtime.InferenceException;
 import dev.berth.runtime.InferenceObserver;
 import dev.berth.runtime.InferenceService;
@@ -278,7 +279,9 @@ final class ModelLifeCycle {
 
     /** What the registry holds for {@code name}; model.json is read again only when its file changed. */
     private ReloadPlan.ModelScan scan(String name, ModelView<VersionRunner> old) {
-        Fingerprint infoPrint = Fingerprint.of(registry.modelDir(name).resolve(LocalRegistry.MODEL_INFO_FILE), null);
+        // model.json and a Triton config.pbtxt beside it both shape ModelInfo: a change to either is a change
+        Fingerprint infoPrint = Fingerprint.of(registry.modelDir(name).resolve(LocalRegistry.MODEL_INFO_FILE),
+                registry.modelDir(name).resolve(TritonConfig.FILE));
         ModelInfo info;
         if (old != null && old.infoFingerprint().equals(infoPrint)) {
             info = old.info();

@@ -47,7 +47,8 @@ final class VersionLoader {
                 throw new IllegalStateException("no model file " + dir.relativize(file) + " in " + dir);
             }
             VersionRunner runner = VersionRunner.open(task.model(), task.version(), dir, file, task.config(),
-                    sig -> enrich(sig, manifest.map(ModelManifest::signature).orElse(null)), observer, ticker, limits);
+                    sig -> declared(task.config(), enrich(sig, manifest.map(ModelManifest::signature).orElse(null))),
+                    observer, ticker, limits);
             long nanos = ticker.getAsLong() - start;
             LOG.log(System.Logger.Level.INFO, () -> "loaded " + task.model() + " version " + task.version() + " in "
                     + TimeUnit.NANOSECONDS.toMillis(nanos) + " ms (" + task.config().sessions() + " session(s), batching "
@@ -82,6 +83,15 @@ final class VersionLoader {
             // an unreadable manifest fails the load itself, with its own message
             return info.servingFor(null);
         }
+    }
+
+    /** The signature, once it fits the inputs and outputs the serving config declares (a Triton config.pbtxt's); else the load fails. */
+    private static Signature declared(ServingConfig config, Signature signature) {
+        List<String> problems = config.contradictions(signature);
+        if (!problems.isEmpty()) {
+            throw new IllegalStateException("the model does not match its configuration: " + String.join("; ", problems));
+        }
+        return signature;
     }
 
     /** Adds column names and class labels that the registry recorded to the signature the session reports. */

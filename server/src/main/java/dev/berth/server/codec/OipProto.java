@@ -42,11 +42,6 @@ public final class OipProto {
         public Decoded {
             classification = Map.copyOf(classification);
         }
-
-        /** Without classification (the form before the classification extension). */
-        public Decoded(InferenceRequest request, boolean rawResponse) {
-            this(request, rawResponse, Map.of());
-        }
     }
 
     /** Decodes a ModelInferRequest into the core's request. */

@@ -20,11 +20,6 @@ public record RestInferRequest(InferenceRequest request, boolean binaryByDefault
         classification = Map.copyOf(classification);
     }
 
-    /** Without classification (the form before the classification extension). */
-    public RestInferRequest(InferenceRequest request, boolean binaryByDefault, Map<String, Boolean> binaryPerOutput) {
-        this(request, binaryByDefault, binaryPerOutput, Map.of());
-    }
-
     /** Whether output {@code name} goes back as binary data after the JSON header. */
     public boolean binary(String name) {
         Boolean own = binaryPerOutput.get(name);

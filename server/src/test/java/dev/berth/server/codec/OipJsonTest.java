@@ -148,7 +148,7 @@ class OipJsonTest {
                 Tensor.ofRaw("u", DataType.UINT64, new long[]{2}, u64),
                 Tensor.ofRaw("f", DataType.FP32, new long[]{2}, f),
                 Tensor.ofBytes("s", new long[]{1}, List.of("\u00e9".getBytes(StandardCharsets.UTF_8)))), 0, 0, 1);
-        RestInferRequest json = new RestInferRequest(read(input("FP32", "[1]", "[1]")).request(), false, Map.of());
+        RestInferRequest json = new RestInferRequest(read(input("FP32", "[1]", "[1]")).request(), false, Map.of(), Map.of());
         RestInferResponse plain = OipJson.writeInferResponse(r, json);
         assertTrue(!plain.hasBinary());
         JsonNode body = new ObjectMapper().readTree(plain.json());
@@ -158,7 +158,7 @@ class OipJsonTest {
         assertEquals("[\"NaN\",0.1]", body.get("outputs").get(1).get("data").toString());
         assertEquals("[\"\u00e9\"]", body.get("outputs").get(2).get("data").toString());
 
-        RestInferRequest someBinary = new RestInferRequest(json.request(), true, Map.of("f", false));
+        RestInferRequest someBinary = new RestInferRequest(json.request(), true, Map.of("f", false), Map.of());
         RestInferResponse mixed = OipJson.writeInferResponse(r, someBinary);
         assertEquals(2, mixed.binary().size(), "u and s binary, f overridden to JSON");
         assertEquals(16, mixed.binary().get(0).remaining());

@@ -45,7 +45,7 @@ class FailureAttributionTest {
 
     /** Copies both churn versions and model.json (its aliases), without stored reports. */
     private void copyChurnVersions() throws IOException {
-        Path source = MonitoringEndpointsTest.CHURN;
+        Path source = Churn.CHURN;
         Path target = models.resolve("churn");
         try (var files = Files.walk(source)) {
             for (Path p : files.toList()) {
@@ -60,7 +60,7 @@ class FailureAttributionTest {
     }
 
     private static ModelInferRequest grpc(String version, float[] values) {
-        return MonitoringEndpointsTest.grpcRequest(values).toBuilder().setModelVersion(version).build();
+        return Churn.grpcRequest(values).toBuilder().setModelVersion(version).build();
     }
 
     private static ModelInferRequest grpcWrongShape(String version) {
@@ -75,12 +75,12 @@ class FailureAttributionTest {
         copyChurnVersions();
         BerthMetrics metrics = BerthMetrics.builder().registry(LocalRegistry.open(models))
                 .reportInterval(Duration.ofHours(1)).build();
-        BerthServer server = MetricsService.install(BerthServer.builder().models(models).port(0), metrics).build().start();
+        BerthServer server = BerthServer.builder().models(models).port(0).monitoring(metrics).build().start();
         ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
         try {
-            MonitoringEndpointsTest.awaitReady(server, "churn");
+            Churn.awaitReady(server, "churn");
             assertTrue(server.inferenceService().modelReady("churn", "2"), "churn:2 loads with churn:1");
-            String good = MonitoringEndpointsTest.inferBody(MonitoringEndpointsTest.EXAMPLE);
+            String good = Churn.inferBody(Churn.EXAMPLE);
 
             // REST, version 1: 3 good, 2 wrong shapes by number, 1 wrong shape by default (production = 1)
             rest(server, "/v2/models/churn/versions/1/infer", good, 200, 3);
@@ -98,12 +98,12 @@ class FailureAttributionTest {
             var stub = GRPCInferenceServiceGrpc.newBlockingStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS);
             // gRPC, version 1: 2 good, 1 wrong shape; version 2: 1 good, 3 wrong shapes; version 9 unknown
             for (int i = 0; i < 2; i++) {
-                stub.modelInfer(grpc("1", MonitoringEndpointsTest.EXAMPLE));
+                stub.modelInfer(grpc("1", Churn.EXAMPLE));
             }
-            stub.modelInfer(grpc("2", MonitoringEndpointsTest.EXAMPLE));
+            stub.modelInfer(grpc("2", Churn.EXAMPLE));
             grpcFails(stub, grpcWrongShape("1"), Status.Code.INVALID_ARGUMENT, 1);
             grpcFails(stub, grpcWrongShape("2"), Status.Code.INVALID_ARGUMENT, 3);
-            grpcFails(stub, grpc("9", MonitoringEndpointsTest.EXAMPLE), Status.Code.NOT_FOUND, 1);
+            grpcFails(stub, grpc("9", Churn.EXAMPLE), Status.Code.NOT_FOUND, 1);
 
             Exposition e = Exposition.parse(RestAssured.given().baseUri("http://127.0.0.1").port(server.port())
                     .get("/metrics").asString());

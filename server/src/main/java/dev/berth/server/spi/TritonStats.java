@@ -1,36 +1,18 @@
-package dev.berth.monitoring;
-
-import com.fasterxml.jackson.annotation.JsonInclude;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.PropertyNamingStrategies;
-import com.fasterxml.jackson.databind.json.JsonMapper;
+package dev.berth.server.spi;
 
 import java.util.List;
 
 /**
- * The body of Triton's statistics extension ({@code GET /v2/models[/{m}[/versions/{v}]]/stats}), read
- * from the same meters Prometheus scrapes. Durations are cumulative nanoseconds since start.
+ * Triton's statistics extension ({@code GET /v2/models[/{m}[/versions/{v}]]/stats} and the gRPC
+ * {@code ModelStatistics} RPC), as monitoring reads it from the same meters Prometheus scrapes; the
+ * wire forms are written by {@code dev.berth.server.codec.TritonStatistics}. Durations are cumulative
+ * nanoseconds since start.
  *
  * @param modelStats one entry per model version
  */
 public record TritonStats(List<ModelStats> modelStats) {
-    private static final ObjectMapper JSON = JsonMapper.builder()
-            .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
-            .serializationInclusion(JsonInclude.Include.ALWAYS)
-            .build();
-
     public TritonStats {
         modelStats = List.copyOf(modelStats);
-    }
-
-    /** The JSON body, with Triton's snake_case field names. */
-    public byte[] toJson() {
-        try {
-            return JSON.writeValueAsBytes(this);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("statistics not serialisable", e);
-        }
     }
 
     /**

@@ -38,13 +38,13 @@ class GrpcStatisticsTest {
 
     @Test
     void statisticsMatchTheTrafficAndTheRestEndpoint() throws Exception {
-        MonitoringEndpointsTest.copyChurn(models);
+        Churn.copyChurn(models);
         BerthMetrics metrics = BerthMetrics.builder().registry(LocalRegistry.open(models))
                 .reportInterval(Duration.ofHours(1)).build();
-        BerthServer server = MetricsService.install(BerthServer.builder().models(models).port(0), metrics).build().start();
+        BerthServer server = BerthServer.builder().models(models).port(0).monitoring(metrics).build().start();
         ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
         try {
-            MonitoringEndpointsTest.awaitReady(server, "churn");
+            Churn.awaitReady(server, "churn");
             var grpc = GRPCInferenceServiceGrpc.newBlockingStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS);
 
             ModelStatistics before = grpc.modelStatistics(ModelStatisticsRequest.newBuilder().setName("churn").build())
@@ -54,16 +54,16 @@ class GrpcStatisticsTest {
 
             // 3 gRPC and 2 REST successes of 2 rows each, one gRPC request of 1 row, 2 failures
             for (int i = 0; i < 3; i++) {
-                grpc.modelInfer(MonitoringEndpointsTest.grpcRequest(MonitoringEndpointsTest.EXAMPLE));
+                grpc.modelInfer(Churn.grpcRequest(Churn.EXAMPLE));
             }
             for (int i = 0; i < 2; i++) {
                 RestAssured.given().baseUri("http://127.0.0.1").port(server.port()).contentType("application/json")
-                        .body(MonitoringEndpointsTest.inferBody(MonitoringEndpointsTest.EXAMPLE))
+                        .body(Churn.inferBody(Churn.EXAMPLE))
                         .post("/v2/models/churn/infer").then().statusCode(200);
             }
-            float[] oneRow = java.util.Arrays.copyOf(MonitoringEndpointsTest.EXAMPLE, 8);
-            grpc.modelInfer(MonitoringEndpointsTest.grpcRequest(oneRow));
-            ModelInferRequest wrongShape = MonitoringEndpointsTest.grpcRequest(new float[]{1, 2, 3, 4, 5, 6, 7, 8})
+            float[] oneRow = java.util.Arrays.copyOf(Churn.EXAMPLE, 8);
+            grpc.modelInfer(Churn.grpcRequest(oneRow));
+            ModelInferRequest wrongShape = Churn.grpcRequest(new float[]{1, 2, 3, 4, 5, 6, 7, 8})
                     .toBuilder().setInputs(0, ModelInferRequest.InferInputTensor.newBuilder().setName("features")
                             .setDatatype("FP32").addShape(2).addShape(4)).build();
             for (int i = 0; i < 2; i++) {

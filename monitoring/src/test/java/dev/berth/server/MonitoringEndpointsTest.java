@@ -28,6 +28,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
+import static dev.berth.server.Churn.CHURN;
+import static dev.berth.server.Churn.EXAMPLE;
+import static dev.berth.server.Churn.awaitReady;
+import static dev.berth.server.Churn.copyChurn;
+import static dev.berth.server.Churn.grpcRequest;
+import static dev.berth.server.Churn.inferBody;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -37,70 +43,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class MonitoringEndpointsTest {
     private static final ObjectMapper JSON = new ObjectMapper();
-    static final Path CHURN = Path.of("..", "models", "churn");
-    /** Two rows of the churn training data (the sample's example request). */
-    static final float[] EXAMPLE = {43.0f, 66.39f, 2809.13f, 1.0f, 1.0f, 1.0f, 0.0f, 1.0f,
-            24.0f, 43.58f, 1083.49f, 24.0f, 5.0f, 0.0f, 0.0f, 1.0f};
-
     @TempDir
     Path models;
-
-    /** Copies churn:1 only (no model.json), so it is the model's one version and its default. */
-    static void copyChurn(Path models) throws IOException {
-        Path source = CHURN.resolve("1");
-        Path target = models.resolve("churn").resolve("1");
-        try (var files = Files.walk(source)) {
-            for (Path p : files.toList()) {
-                Path to = target.resolve(source.relativize(p).toString());
-                if (Files.isDirectory(p)) {
-                    Files.createDirectories(to);
-                } else if (!p.toString().contains("/monitoring/")) {
-                    Files.copy(p, to);
-                }
-            }
-        }
-    }
-
-    static String inferBody(float[] values) {
-        StringBuilder data = new StringBuilder();
-        for (float v : values) {
-            data.append(data.isEmpty() ? "" : ",").append(v);
-        }
-        return "{\"inputs\":[{\"name\":\"features\",\"datatype\":\"FP32\",\"shape\":[" + values.length / 8 + ",8],\"data\":[" + data + "]}]}";
-    }
-
-    static ModelInferRequest grpcRequest(float[] values) {
-        ByteBuffer b = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-        for (float v : values) {
-            b.putFloat(v);
-        }
-        return ModelInferRequest.newBuilder().setModelName("churn")
-                .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("features").setDatatype("FP32")
-                        .addShape(values.length / 8).addShape(8))
-                .addRawInputContents(ByteString.copyFrom(b.array())).build();
-    }
-
-    static void awaitReady(BerthServer server, String model) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-        while (true) {
-            try {
-                if (server.inferenceService().modelReady(model, null)) {
-                    return;
-                }
-            } catch (RuntimeException e) {
-                // not in the index yet
-            }
-            assertTrue(System.nanoTime() < deadline, model + " did not load in time");
-            Thread.sleep(50);
-        }
-    }
 
     @Test
     void metricsStatisticsAndReportsFromRealTraffic() throws Exception {
         copyChurn(models);
         LocalRegistry registry = LocalRegistry.open(models);
         BerthMetrics metrics = BerthMetrics.builder().registry(registry).reportInterval(Duration.ofHours(1)).build();
-        BerthServer server = MetricsService.install(BerthServer.builder().models(models).port(0), metrics).build().start();
+        BerthServer server = BerthServer.builder().models(models).port(0).monitoring(metrics).build().start();
         ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
         try {
             awaitReady(server, "churn");
@@ -124,6 +75,15 @@ class MonitoringEndpointsTest {
             Response scrape = http.get("/metrics");
             assertEquals(200, scrape.statusCode());
             assertEquals(BerthMetrics.PROMETHEUS_TEXT, scrape.contentType());
+            // HEAD like GET, as everywhere on the port (uncompressed, so both lengths are the identity body's)
+            Response head = http.header("Accept-Encoding", "identity").head("/metrics");
+            assertEquals(200, head.statusCode());
+            assertEquals(BerthMetrics.PROMETHEUS_TEXT, head.contentType());
+            assertTrue(Long.parseLong(head.header("Content-Length")) > 1000, head.headers().toString());
+            assertEquals("", head.asString());
+            Response stats404 = http.get("/v2/models/no-such-model/stats");
+            assertEquals(404, stats404.statusCode());
+            assertEquals("no statistics for model 'no-such-model': it is not loaded", stats404.jsonPath().getString("error"));
             Exposition e = Exposition.parse(scrape.asString());
             assertEquals(5, e.value("berth_requests_total", "model", "churn", "version", "1", "protocol", "rest", "outcome", "success"));
             assertEquals(3, e.value("berth_requests_total", "model", "churn", "version", "1", "protocol", "grpc", "outcome", "success"));

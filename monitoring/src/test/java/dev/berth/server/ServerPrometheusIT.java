@@ -37,24 +37,26 @@ class ServerPrometheusIT {
 
     @Test
     void dashboardAndRulesWorkAgainstARealServer() throws Exception {
-        MonitoringEndpointsTest.copyChurn(models);
+        Churn.copyChurn(models);
         Files.createDirectories(models.resolve("broken/1"));
         Files.writeString(models.resolve("broken/1/model.onnx"), "this is not an ONNX model");
         // customers with far longer tenure and higher charges than any the model was trained on
-        float[] drifted = MonitoringEndpointsTest.EXAMPLE.clone();
-        for (int row = 0; row < 2; row++) {
+        // 20 rows a request: PSI needs 100 rows per column in a window (MonitoringReport.MIN_PSI_ROWS), also on a slow machine
+        float[] drifted = new float[20 * 8];
+        for (int row = 0; row < 20; row++) {
+            System.arraycopy(Churn.EXAMPLE, (row % 2) * 8, drifted, row * 8, 8);
             drifted[row * 8] += 60;
             drifted[row * 8 + 1] *= 3;
             drifted[row * 8 + 2] *= 6;
         }
         BerthMetrics metrics = BerthMetrics.builder().registry(LocalRegistry.open(models)).reportInterval(Duration.ofSeconds(1)).build();
-        BerthServer server = MetricsService.install(BerthServer.builder().models(models).port(0), metrics).build().start();
+        BerthServer server = BerthServer.builder().models(models).port(0).monitoring(metrics).build().start();
         ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
         ScheduledExecutorService load = Executors.newSingleThreadScheduledExecutor();
         try {
-            MonitoringEndpointsTest.awaitReady(server, "churn");
+            Churn.awaitReady(server, "churn");
             var grpc = GRPCInferenceServiceGrpc.newBlockingStub(channel);
-            String body = MonitoringEndpointsTest.inferBody(drifted);
+            String body = Churn.inferBody(drifted);
             Runnable traffic = () -> {
                 try {
                     for (int i = 0; i < 4; i++) {
@@ -63,7 +65,7 @@ class ServerPrometheusIT {
                     }
                     RestAssured.given().baseUri("http://127.0.0.1").port(server.port()).contentType("application/json")
                             .body("{\"inputs\":[]}").post("/v2/models/churn/infer").then().statusCode(400);
-                    grpc.withDeadlineAfter(10, TimeUnit.SECONDS).modelInfer(MonitoringEndpointsTest.grpcRequest(drifted));
+                    grpc.withDeadlineAfter(10, TimeUnit.SECONDS).modelInfer(Churn.grpcRequest(drifted));
                 } catch (RuntimeException | AssertionError e) {
                     System.err.println("traffic: " + e);
                 }
