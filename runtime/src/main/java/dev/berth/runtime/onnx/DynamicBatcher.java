@@ -34,6 +34,9 @@ import java.util.function.LongSupplier;
  * does so only while the version's recent single runs took at most {@link #INLINE_RUN_LIMIT_NANOS}:
  * a native call pins its carrier thread, and a long one would stall the other requests sharing it.
  *
+ * <p><b>The queue bound</b> ({@code maxQueueSize}) counts requests accepted that no run has started:
+ * queued, or taken by a worker that gathers a batch or waits for a lane a caller runs on.
+ *
  * <p><b>Retiring</b> puts one stop marker per worker behind the queued work: everything accepted
  * before runs, then each worker closes one lane, waiting for a lane a caller still runs on. So a
  * lane is never closed under a run.
@@ -41,6 +44,10 @@ import java.util.function.LongSupplier;
  * @param <L> what one run needs to itself (a session)
  * @param <P> a request's payload, handed to the run function
  * @param <R> a request's answer
+ *
+ * <p>Why over 400 lines: the queue, the lanes, gathering, the lone-caller path and retiring share
+ * one set of counters and one lock discipline, which are easier to check in one place; about a
+ * fifth is the builder.
  */
 final class DynamicBatcher<L, P, R> {
     private static final System.Logger LOG = System.getLogger(DynamicBatcher.class.getName());

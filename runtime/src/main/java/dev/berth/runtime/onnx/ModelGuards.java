@@ -49,6 +49,10 @@ import java.util.Set;
  *
  * <p>The rewrite keeps every other byte of the model: fields are copied as read, guard nodes are
  * inserted right before the node they protect, and the protected node keeps its name and outputs.
+ *
+ * <p>Why one long class: every guard is a rewrite of the same protobuf walk (find the node, add
+ * or replace a few nodes, keep names unique), and each needs the shared walk and naming helpers;
+ * split per operator the pieces would only call each other.
  */
 final class ModelGuards {
     /** Starts the name of every guard node that can fail a run. */

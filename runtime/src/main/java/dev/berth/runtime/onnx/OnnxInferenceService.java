@@ -50,6 +50,9 @@ import java.util.function.LongSupplier;
  *
  * <p>Thread-safety: all methods may be called from any number of threads (virtual threads
  * included); {@link #infer} blocks its caller until the answer is there.
+ *
+ * <p>Why over 400 lines: about 170 of them are the {@link Builder}'s options and their javadoc,
+ * the public configuration of the core; the facade itself only routes, waits and reports.
  */
 public final class OnnxInferenceService implements InferenceService {
     /** Default cap on elements in one input tensor: 2^27 (512 MiB of FP32). */

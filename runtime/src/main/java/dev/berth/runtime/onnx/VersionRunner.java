@@ -33,6 +33,10 @@ import java.util.function.UnaryOperator;
  * One loaded model version: its ONNX Runtime sessions and what one run does with them (inputs in,
  * merged batches split back per caller, outputs copied out). Which requests run together, and on
  * which thread, is its {@link DynamicBatcher}'s job; this class is the run function it is given.
+ *
+ * <p>Why over 400 lines: merging inputs, running, the output ceiling and splitting outputs back per
+ * caller are one run function and share the lane's scratch memory; opening, warm-up inputs and
+ * failure mapping already live apart ({@link GuardedSessions}, {@link WarmUp}, {@link RunFailures}).
  */
 final class VersionRunner {
     private static final System.Logger LOG = System.getLogger(VersionRunner.class.getName());
