@@ -5,6 +5,7 @@ import dev.berth.runtime.InferenceException;
 import dev.berth.runtime.InferenceObserver;
 import dev.berth.runtime.InferenceResponse;
 import dev.berth.runtime.Tensor;
+import dev.berth.server.Durations;
 import dev.berth.server.spi.RequestMetrics;
 import dev.berth.server.spi.Scrape;
 import dev.berth.server.spi.ServerMonitoring;
@@ -27,7 +28,6 @@ import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -36,8 +36,6 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * berth's monitoring, the server's {@link ServerMonitoring}: the meters of the protocol front ends
@@ -309,27 +307,7 @@ public final class BerthMetrics implements ServerMonitoring, AutoCloseable {
      * @throws IllegalArgumentException with a message for the user otherwise
      */
     public static Duration parseInterval(String text) {
-        String t = text == null ? "" : text.trim().toLowerCase(Locale.ROOT);
-        Duration d = null;
-        Matcher m = Pattern.compile("([0-9]{1,9})(ms|s|m|h)?").matcher(t);
-        if (m.matches()) {
-            long n = Long.parseLong(m.group(1));
-            d = switch (m.group(2) == null ? "s" : m.group(2)) {
-                case "ms" -> Duration.ofMillis(n);
-                case "m" -> Duration.ofMinutes(n);
-                case "h" -> Duration.ofHours(n);
-                default -> Duration.ofSeconds(n);
-            };
-        } else if (t.startsWith("pt")) {
-            try {
-                d = Duration.parse(t.toUpperCase(Locale.ROOT));
-            } catch (DateTimeParseException e) {
-                d = null;
-            }
-        }
-        if (d == null) {
-            throw new IllegalArgumentException("report interval '" + text + "' is not a duration (use e.g. 30s, 5m, 1h)");
-        }
+        Duration d = Durations.parse("report interval", text);
         if (d.compareTo(Duration.ofSeconds(1)) < 0) {
             throw new IllegalArgumentException("report interval must be at least 1s, was " + text);
         }

@@ -52,6 +52,7 @@ public final class BerthMain {
                     PushCommand.class,
                     PullCommand.class,
                     ReportCommand.class,
+                    PerfCommand.class,
                     ServeCommand.class,
                     CommandLine.HelpCommand.class,
             })

@@ -48,7 +48,9 @@ final class DiffCommand implements Callable<Integer> {
         ManifestDiff diff = ManifestDiff.between(a, b);
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
-            out.println(RegistryJson.mapper().writeValueAsString(diff));
+            com.fasterxml.jackson.databind.node.ObjectNode node = RegistryJson.mapper().valueToTree(diff);
+            node.set("perf", PerfTables.diffJson(registry, a.name(), a.version(), b.name(), b.version()));
+            out.println(RegistryJson.mapper().writeValueAsString(node));
             return 0;
         }
         List<String[]> rows = new ArrayList<>();
@@ -69,6 +71,7 @@ final class DiffCommand implements Callable<Integer> {
         }
         Table.print(out, rows);
         int n = diff.differences().size();
+        PerfTables.printDiff(out, registry, a.name(), a.version(), b.name(), b.version());
         out.println(n == 0 ? "no differences" : n + (n == 1 ? " difference" : " differences"));
         return 0;
     }

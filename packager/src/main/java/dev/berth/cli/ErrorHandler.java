@@ -42,6 +42,7 @@ public final class ErrorHandler implements IExecutionExceptionHandler, IParamete
             Map.entry(InferenceException.class, FAILURE),
             Map.entry(PackagingException.InvalidOptionException.class, MISUSE),
             Map.entry(PackagingException.class, FAILURE),
+            Map.entry(PerfSweep.PerfException.class, FAILURE),
             Map.entry(IOException.class, FAILURE),
             Map.entry(UncheckedIOException.class, FAILURE));
 

@@ -141,6 +141,9 @@ final class ShowCommand implements Callable<Integer> {
                     String.valueOf(Files.getLastModifiedTime(p).toInstant())});
         }
         indent(out, reports);
+
+        out.println("performance reports (berth perf)");
+        indent(out, PerfTables.showRows(registry, r.name(), version));
         return 0;
     }
 

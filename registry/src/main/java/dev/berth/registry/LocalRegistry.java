@@ -29,6 +29,8 @@ public final class LocalRegistry {
     public static final String MODEL_INFO_FILE = "model.json";
     /** The folder in a version folder where serving writes monitoring reports. */
     public static final String MONITORING_DIR = "monitoring";
+    /** The folder in a version folder where {@code berth perf} keeps its performance reports. */
+    public static final String PERF_DIR = "perf";
     /** Under a model's folder: the monitoring reports of its deleted versions, {@code retired/<version>/monitoring/}. */
     public static final String RETIRED_DIR = "retired";
     /** Environment variable naming the registry folder when no --models is given. */
@@ -300,6 +302,34 @@ public final class LocalRegistry {
     /** Report files of a version, oldest first by name. */
     public List<Path> monitoringReports(String model, int version) {
         Path dir = reportsDir(model, version);
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.filter(p -> !p.getFileName().toString().startsWith(".")).sorted().toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Stores a performance report ({@code berth perf}: the JSON and its chart) in
+     * {@code <name>/<version>/perf/<fileName>} atomically. Like monitoring reports, these are files
+     * added beside a version after it was registered; they are not part of its manifest.
+     */
+    public Path writePerfReport(String model, int version, String fileName, byte[] content) throws IOException {
+        requireVersion(model, version);
+        if (!fileName.matches("[A-Za-z0-9][A-Za-z0-9_.-]*")) {
+            throw new InvalidArgumentException("invalid perf report file name '" + fileName + "'");
+        }
+        Path target = versionDir(model, version).resolve(PERF_DIR).resolve(fileName);
+        AtomicFiles.write(target, content);
+        return target;
+    }
+
+    /** Performance report files of a version (JSON and PNG), oldest first by name (names are UTC times). */
+    public List<Path> perfReports(String model, int version) {
+        Path dir = versionDir(model, version).resolve(PERF_DIR);
         if (!Files.isDirectory(dir)) {
             return List.of();
         }

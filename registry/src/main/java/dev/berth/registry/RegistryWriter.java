@@ -276,7 +276,8 @@ final class RegistryWriter {
     private static void stageImported(Path staging, FileEntry f, LocalRegistry.FileFetcher fetcher, String label) throws IOException {
         Path target = staging.resolve(f.path()).normalize();
         if (!target.startsWith(staging) || target.equals(staging) || f.path().startsWith(".")
-                || f.path().equals(LocalRegistry.MANIFEST_FILE) || f.path().startsWith(LocalRegistry.MONITORING_DIR + "/")) {
+                || f.path().equals(LocalRegistry.MANIFEST_FILE) || f.path().startsWith(LocalRegistry.MONITORING_DIR + "/")
+                || f.path().startsWith(LocalRegistry.PERF_DIR + "/")) {
             throw new InvalidArgumentException(label + ": refusing file path '" + f.path() + "'");
         }
         Files.createDirectories(target.getParent());

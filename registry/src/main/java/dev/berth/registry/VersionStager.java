@@ -63,7 +63,7 @@ final class VersionStager {
 
     Staged stage(Registration r, SignatureReader reader, Path staging) throws IOException {
         Set<String> taken = new HashSet<>(Set.of(LocalRegistry.MODEL_FILE, LocalRegistry.MANIFEST_FILE,
-                LocalRegistry.MONITORING_DIR, DATA_DIR, CODE_DIR));
+                LocalRegistry.MONITORING_DIR, LocalRegistry.PERF_DIR, DATA_DIR, CODE_DIR));
         List<FileEntry> artifacts = new ArrayList<>();
 
         FileEntry model = copyIn(r.modelFile(), "model file", staging, LocalRegistry.MODEL_FILE);

@@ -359,6 +359,7 @@ public final class BerthServer implements AutoCloseable {
         private TransportSecurity tls;
         private List<String> inferenceTokens = List.of();
         private int metricsPort = -1;
+        private Duration pollInterval;
 
         private Builder() {
         }
@@ -381,8 +382,9 @@ public final class BerthServer implements AutoCloseable {
                 node.get("open-repository-api").asBoolean().ifPresent(this::openRepositoryApi);
                 node.get("lenient-readiness").asBoolean().ifPresent(lenient -> strictReadiness(!lenient));
                 node.get("allow-empty").asBoolean().ifPresent(this::allowEmpty);
-                node.get("drain-timeout-seconds").asLong().ifPresent(s -> drainTimeout(Duration.ofSeconds(s)));
-                node.get("drain-grace-seconds").asLong().ifPresent(s -> drainGrace(Duration.ofSeconds(s)));
+                durationOrAlias(node, ServeOption.DRAIN_TIMEOUT).ifPresent(this::drainTimeout);
+                durationOrAlias(node, ServeOption.DRAIN_GRACE).ifPresent(this::drainGrace);
+                duration(node, ServeOption.POLL_INTERVAL.key()).ifPresent(this::pollInterval);
                 Config cors = node.get("cors-origins");
                 if (cors.isList()) {
                     corsOrigins(cors.asList(String.class).get());
@@ -427,6 +429,24 @@ public final class BerthServer implements AutoCloseable {
 
         private static Optional<Duration> duration(Config node, String key) {
             return node.get(key).asString().map(v -> Durations.parse(key, v));
+        }
+
+        /** The option's duration, else its older spelling's (a bare number is seconds in both). */
+        private static Optional<Duration> durationOrAlias(Config node, ServeOption option) {
+            Optional<Duration> d = duration(node, option.key());
+            for (String alias : option.aliases()) {
+                d = d.or(() -> duration(node, alias));
+            }
+            return d;
+        }
+
+        /**
+         * How often the folder registry is read for hot reload (new versions, moved aliases, changed
+         * files); the core's default unless set.
+         */
+        public Builder pollInterval(Duration interval) {
+            this.pollInterval = Objects.requireNonNull(interval, "pollInterval");
+            return this;
         }
 
         /** Serve the registry in this folder with berth's ONNX Runtime core. */
@@ -635,6 +655,30 @@ public final class BerthServer implements AutoCloseable {
         }
 
         /** Checks every option, reporting all problems at once, and builds the core when given a models folder. */
+        int maxQueueSize() {
+            return maxQueueSize;
+        }
+
+        long maxTensorBytes() {
+            return maxTensorBytes;
+        }
+
+        boolean strictReadiness() {
+            return strictReadiness;
+        }
+
+        boolean allowEmpty() {
+            return allowEmpty;
+        }
+
+        Duration drainTimeout() {
+            return drainTimeout;
+        }
+
+        Optional<Duration> pollInterval() {
+            return Optional.ofNullable(pollInterval);
+        }
+
         /** TLS on the REST and gRPC listeners (and client certificates, when it asks for them). */
         public Builder tls(TransportSecurity security) {
             this.tls = Objects.requireNonNull(security, "tls");
@@ -723,7 +767,7 @@ public final class BerthServer implements AutoCloseable {
                 throw new IllegalArgumentException(String.join("; ", problems));
             }
             InferenceService core = service != null ? service : coreFactory != null ? coreFactory.apply(models, observer)
-                    : Cores.onnx(models, observer, maxQueueSize, maxTensorBytes, strictReadiness, allowEmpty);
+                    : Cores.onnx(models, observer, this);
             return new BerthServer(this, core);
         }
     }

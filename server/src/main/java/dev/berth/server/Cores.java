@@ -12,15 +12,20 @@ final class Cores {
     private Cores() {
     }
 
-    static InferenceService onnx(Path models, InferenceObserver observer, int maxQueueSize, long maxTensorBytes,
-                                 boolean strictReadiness, boolean allowEmpty) {
-        return OnnxInferenceService.builder()
+    /**
+     * The core with the server's settings that concern it: the queue and tensor limits, readiness,
+     * the registry's poll interval, and the server's drain timeout (one timeout for the whole stop).
+     */
+    static InferenceService onnx(Path models, InferenceObserver observer, BerthServer.Builder settings) {
+        OnnxInferenceService.Builder b = OnnxInferenceService.builder()
                 .registry(LocalRegistry.open(models))
                 .observer(observer)
-                .maxQueueSize(maxQueueSize)
-                .maxTensorBytes(maxTensorBytes)
-                .strictReadiness(strictReadiness)
-                .allowEmpty(allowEmpty)
-                .build();
+                .maxQueueSize(settings.maxQueueSize())
+                .maxTensorBytes(settings.maxTensorBytes())
+                .strictReadiness(settings.strictReadiness())
+                .allowEmpty(settings.allowEmpty())
+                .drainTimeout(settings.drainTimeout());
+        settings.pollInterval().ifPresent(b::pollInterval);
+        return b.build();
     }
 }

@@ -174,7 +174,7 @@ class LimitsTest {
                     waiting = CompletableFuture.supplyAsync(() -> service.infer(request("full", 1, Duration.ZERO)), pool);
                     continue;
                 }
-                service.infer(request("full", 1, Duration.ofMillis(1)));
+                service.infer(request("full", 1, Duration.ofMillis(200))); // long enough not to expire before admission on a loaded machine
             } catch (InferenceException.QueueFull e) {
                 full = e;
             } catch (InferenceException.DeadlineExceeded e) {

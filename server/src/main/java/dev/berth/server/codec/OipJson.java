@@ -69,18 +69,40 @@ public final class OipJson {
      * @param headerLength the {@code Inference-Header-Content-Length} value, or -1 when the body is all JSON
      */
     public static RestInferRequest readInferRequest(String model, String version, byte[] body, int headerLength) {
+        return readInferRequest(model, version, body, headerLength, true);
+    }
+
+    /** {@code flatArrays}: whether big flat number arrays may take the fast path (false in tests comparing both). */
+    static RestInferRequest readInferRequest(String model, String version, byte[] body, int headerLength, boolean flatArrays) {
         int jsonLength = headerLength < 0 ? body.length : headerLength;
         if (jsonLength > body.length) {
             throw invalid("Inference-Header-Content-Length " + headerLength + " exceeds the body length " + body.length);
         }
         StrictUtf8.check(body, 0, jsonLength, "the request's JSON");
+        FlatNumberArrays.Skeleton skeleton = flatArrays && jsonLength >= FlatNumberArrays.MIN_BYTES
+                ? FlatNumberArrays.find(body, jsonLength) : null;
+        if (skeleton != null) {
+            try {
+                return readSkeleton(model, version, body, jsonLength, skeleton);
+            } catch (IOException | RuntimeException e) {
+                // FallBack, or any refusal: the ordinary path below decides, with its own messages
+            }
+        }
         try (JsonParser p = JSON.createParser(body, 0, jsonLength)) {
-            RequestReader reader = new RequestReader(p, body, jsonLength);
+            RequestReader reader = new RequestReader(p, body, jsonLength, null);
             return reader.read(model, version);
         } catch (JsonProcessingException e) {
             throw malformed(e);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The fast path alone: Jackson on the skeleton, the big arrays from the body; throws where it steps aside. */
+    static RestInferRequest readSkeleton(String model, String version, byte[] body, int jsonLength,
+                                         FlatNumberArrays.Skeleton skeleton) throws IOException {
+        try (JsonParser p = JSON.createParser(skeleton.json())) {
+            return new RequestReader(p, body, jsonLength, skeleton).read(model, version);
         }
     }
 
@@ -156,10 +178,13 @@ public final class OipJson {
         private final byte[] body;
         private final long maxElements;
         private int binaryCursor;
+        /** Where the big flat number arrays were taken out of the JSON Jackson reads; null on the ordinary path. */
+        private final FlatNumberArrays.Skeleton skeleton;
 
-        RequestReader(JsonParser p, byte[] body, int jsonLength) {
+        RequestReader(JsonParser p, byte[] body, int jsonLength, FlatNumberArrays.Skeleton skeleton) {
             this.p = p;
             this.body = body;
+            this.skeleton = skeleton;
             this.binaryCursor = jsonLength;
             // a JSON element takes at least one character plus a separator; binary at least a byte
             this.maxElements = Math.max(body.length, 1);
@@ -225,6 +250,7 @@ public final class OipJson {
             Map<String, Object> parameters = Map.of();
             Sink sink = null;
             TokenBuffer deferred = null;
+            FlatNumberArrays.Span span = null;
             while (p.nextToken() == JsonToken.FIELD_NAME) {
                 String field = p.currentName();
                 JsonToken t = p.nextToken();
@@ -244,7 +270,14 @@ public final class OipJson {
                     case "shape" -> shape = readShape(label(name, index));
                     case "parameters" -> parameters = readParameters(p, "input " + label(name, index));
                     case "data" -> {
-                        if (datatypeName != null && shape != null) {
+                        FlatNumberArrays.Span taken = t == JsonToken.START_ARRAY && skeleton != null
+                                ? skeleton.spans().get(p.currentTokenLocation().getByteOffset()) : null;
+                        if (taken != null) {
+                            if (p.nextToken() != JsonToken.END_ARRAY || sink != null || deferred != null || span != null) {
+                                throw new FlatNumberArrays.FallBack();
+                            }
+                            span = taken; // read once the datatype and shape are known
+                        } else if (datatypeName != null && shape != null) {
                             sink = new Sink(label(name, index), Elements.datatype(label(name, index), datatypeName),
                                     shape, maxElements);
                             readData(p, sink, shape);
@@ -269,7 +302,7 @@ public final class OipJson {
             Elements.refuseSharedMemory("input '" + name + "'", parameters.containsKey(Elements.SHARED_MEMORY_REGION));
             Object binarySize = parameters.get(BINARY_DATA_SIZE);
             if (binarySize != null) {
-                if (sink != null || deferred != null) {
+                if (sink != null || deferred != null || span != null) {
                     throw invalid("input '" + name + "' has both 'data' and binary_data_size");
                 }
                 return binaryInput(name, type, shape, binarySize);
@@ -280,6 +313,13 @@ public final class OipJson {
                     replay.nextToken();
                     readData(replay, sink, shape);
                 }
+            }
+            if (span != null) {
+                if (type != DataType.FP32 && type != DataType.FP64) {
+                    throw new FlatNumberArrays.FallBack(); // integers keep the ordinary path's checks
+                }
+                sink = new Sink(label, type, shape, maxElements);
+                FlatNumberArrays.read(body, span, type == DataType.FP32, sink);
             }
             if (sink == null) {
                 throw invalid("input '" + name + "' has neither 'data' nor a binary_data_size parameter");
@@ -495,7 +535,7 @@ public final class OipJson {
     }
 
     /** Collects one input's elements in the datatype's binary layout. */
-    private static final class Sink {
+    private static final class Sink implements FlatNumberArrays.Receiver {
         private final String label;
         private final DataType type;
         private final long expected;
@@ -545,6 +585,25 @@ public final class OipJson {
             count++;
         }
 
+        /** An element from the flat-array fast path; anything the ordinary path would refuse falls back to it. */
+        @Override
+        public void add(float v) {
+            if (count == expected || count >= maxElements) {
+                throw new FlatNumberArrays.FallBack();
+            }
+            room().putFloat(v);
+            count++;
+        }
+
+        @Override
+        public void add(double v) {
+            if (count == expected || count >= maxElements) {
+                throw new FlatNumberArrays.FallBack();
+            }
+            room().putDouble(v);
+            count++;
+        }
+
         private ByteBuffer room() {
             if (!buf.hasRemaining()) {
                 long elements = Math.min((long) buf.capacity() / type.byteSize() * 2, maxElements);
@@ -558,7 +617,8 @@ public final class OipJson {
 
         private float floatValue(JsonParser p, JsonToken t) throws IOException {
             if (t == JsonToken.VALUE_NUMBER_FLOAT || t == JsonToken.VALUE_NUMBER_INT) {
-                float v = p.getFloatValue();
+                // from the parser's own characters: no String, no boxing (see JsonNumbers)
+                float v = JsonNumbers.parseFloat(p.getTextCharacters(), p.getTextOffset(), p.getTextLength());
                 if (Float.isInfinite(v)) {
                     throw overflow(p);
                 }
@@ -569,7 +629,7 @@ public final class OipJson {
 
         private double doubleValue(JsonParser p, JsonToken t) throws IOException {
             if (t == JsonToken.VALUE_NUMBER_FLOAT || t == JsonToken.VALUE_NUMBER_INT) {
-                double v = p.getDoubleValue();
+                double v = JsonNumbers.parseDouble(p.getTextCharacters(), p.getTextOffset(), p.getTextLength());
                 if (Double.isInfinite(v)) {
                     throw overflow(p);
                 }
@@ -749,10 +809,10 @@ public final class OipJson {
                     }
                 }
             }
-            case FP16 -> { while (b.hasRemaining()) g.writeNumber(Elements.fromFp16(b.getShort())); }
-            case BF16 -> { while (b.hasRemaining()) g.writeNumber(Elements.fromBf16(b.getShort())); }
-            case FP32 -> { while (b.hasRemaining()) g.writeNumber(b.getFloat()); }
-            case FP64 -> { while (b.hasRemaining()) g.writeNumber(b.getDouble()); }
+            case FP16 -> { JsonNumbers.Writer w = new JsonNumbers.Writer(); while (b.hasRemaining()) w.write(g, Elements.fromFp16(b.getShort())); }
+            case BF16 -> { JsonNumbers.Writer w = new JsonNumbers.Writer(); while (b.hasRemaining()) w.write(g, Elements.fromBf16(b.getShort())); }
+            case FP32 -> { JsonNumbers.Writer w = new JsonNumbers.Writer(); while (b.hasRemaining()) w.write(g, b.getFloat()); }
+            case FP64 -> { JsonNumbers.Writer w = new JsonNumbers.Writer(); while (b.hasRemaining()) w.write(g, b.getDouble()); }
             default -> throw new IllegalStateException("unexpected datatype " + t.datatype());
         }
         g.writeEndArray();
