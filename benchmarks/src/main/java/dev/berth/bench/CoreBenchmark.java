@@ -57,6 +57,13 @@ public class CoreBenchmark {
     @Param({"none"})
     public String timeout;
 
+    /**
+     * Who calls the core: "platform" (JMH's own thread) or "virtual" (a new virtual thread per call,
+     * as Helidon runs each request; the thread's start and join are part of the measured time).
+     */
+    @Param({"platform"})
+    public String caller;
+
     private CoreFixture fixture;
     private InferenceRequest request;
     private RequestMetrics requestMetrics;
@@ -84,7 +91,12 @@ public class CoreBenchmark {
     }
 
     @Benchmark
-    public InferenceResponse infer() {
+    public InferenceResponse infer() throws InterruptedException {
+        if (caller.equals("virtual")) {
+            InferenceResponse[] answer = new InferenceResponse[1];
+            Thread.ofVirtual().start(() -> answer[0] = fixture.core.infer(request)).join();
+            return answer[0];
+        }
         return fixture.core.infer(request);
     }
 

@@ -7,6 +7,8 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.berth.registry.ServingConfig;
+import dev.berth.runtime.onnx.OrtNatives;
+import dev.berth.runtime.onnx.OrtSessionOptions;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -37,9 +39,9 @@ public final class OrtCase implements AutoCloseable {
 
     /** Opens {@code model} and prepares one FP32 input of {@code shape} (the model's first input). */
     public static OrtCase open(Path model, String dataKey, long[] shape, ServingConfig config) throws OrtException {
-        OrtEnvironment env = dev.berth.runtime.onnx.OrtNatives.environment();
+        OrtEnvironment env = OrtNatives.environment();
         OrtSession session;
-        try (OrtSession.SessionOptions options = sessionOptions(config)) {
+        try (OrtSession.SessionOptions options = OrtSessionOptions.forServing(config)) {
             session = env.createSession(model.toString(), options);
         }
         String inputName = session.getInputNames().iterator().next();
@@ -47,20 +49,6 @@ public final class OrtCase implements AutoCloseable {
         FloatBuffer input = ByteBuffer.allocateDirect(values.length * Float.BYTES).order(ByteOrder.nativeOrder()).asFloatBuffer();
         input.put(values).flip();
         return new OrtCase(env, session, inputName, shape.clone(), input);
-    }
-
-    /** The options berth's core sets from a serving configuration (threads, optimisation level). */
-    public static OrtSession.SessionOptions sessionOptions(ServingConfig config) throws OrtException {
-        OrtSession.SessionOptions options = new OrtSession.SessionOptions();
-        options.setIntraOpNumThreads(config.intraOpThreads());
-        options.setInterOpNumThreads(config.interOpThreads());
-        options.setOptimizationLevel(switch (config.optimizationLevel()) {
-            case "disabled" -> OrtSession.SessionOptions.OptLevel.NO_OPT;
-            case "basic" -> OrtSession.SessionOptions.OptLevel.BASIC_OPT;
-            case "extended" -> OrtSession.SessionOptions.OptLevel.EXTENDED_OPT;
-            default -> OrtSession.SessionOptions.OptLevel.ALL_OPT;
-        });
-        return options;
     }
 
     /** One inference; returns the bytes copied out, so the JIT cannot drop the work. */

@@ -1,6 +1,7 @@
 package dev.berth.runtime;
 
 import java.util.List;
+import java.util.Optional;
 
 /**
  * The one inference core behind every protocol front end. Front ends translate their wire format
@@ -26,8 +27,8 @@ public interface InferenceService extends AutoCloseable {
     /**
      * Why {@link #ready()} is false, for a person (the readiness endpoints' error); empty while ready.
      */
-    default java.util.Optional<String> notReadyReason() {
-        return ready() ? java.util.Optional.empty() : java.util.Optional.of("models are still loading");
+    default Optional<String> notReadyReason() {
+        return ready() ? Optional.empty() : Optional.of("models are still loading");
     }
 
     /** Metadata of a model version; {@code version} null (or blank) means the model's default version. */

@@ -5,6 +5,7 @@ import ai.onnxruntime.OrtLoggingLevel;
 
 import java.lang.reflect.Field;
 import java.lang.reflect.Method;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * berth's own reference on ONNX Runtime's native environment, so that the environment outlives
@@ -34,7 +35,7 @@ final class EnvironmentHold {
     private static long handle;
     private static boolean released;
     /** Served sessions open now: the reference is dropped only when none is left. */
-    private static final java.util.concurrent.atomic.AtomicInteger openSessions = new java.util.concurrent.atomic.AtomicInteger();
+    private static final AtomicInteger openSessions = new AtomicInteger();
 
     private EnvironmentHold() {
     }

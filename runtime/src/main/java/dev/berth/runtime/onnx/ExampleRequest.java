@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
@@ -51,7 +52,7 @@ final class ExampleRequest {
             }
             root = JSON.readTree(file.toFile());
         } catch (IOException e) {
-            throw new IllegalArgumentException(FILE + " is not JSON: " + VersionRunner.firstLine(e.getMessage()));
+            throw new IllegalArgumentException(FILE + " is not JSON: " + RunFailures.firstLine(e.getMessage()));
         }
         JsonNode inputs = root == null ? null : root.get("inputs");
         if (inputs == null || !inputs.isArray() || inputs.isEmpty()) {
@@ -92,7 +93,7 @@ final class ExampleRequest {
         long count = Tensor.elementCount(shape);
         if (count != values.size()) {
             throw new IllegalArgumentException("input '" + name + "' of " + FILE + " has " + values.size()
-                    + " values for shape " + java.util.Arrays.toString(shape));
+                    + " values for shape " + Arrays.toString(shape));
         }
         if (type == DataType.BYTES) {
             List<byte[]> elements = new ArrayList<>(values.size());

@@ -7,6 +7,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -48,6 +49,10 @@ import java.util.Set;
  *
  * <p>The rewrite keeps every other byte of the model: fields are copied as read, guard nodes are
  * inserted right before the node they protect, and the protected node keeps its name and outputs.
+ *
+ * <p>Why one long class: every guard is a rewrite of the same protobuf walk (find the node, add
+ * or replace a few nodes, keep names unique), and each needs the shared walk and naming helpers;
+ * split per operator the pieces would only call each other.
  */
 final class ModelGuards {
     /** Starts the name of every guard node that can fail a run. */
@@ -180,7 +185,7 @@ final class ModelGuards {
             opTypeField("STFT"), opTypeField("DFT"));
 
     private static byte[] opTypeField(String op) {
-        byte[] name = op.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        byte[] name = op.getBytes(StandardCharsets.US_ASCII);
         byte[] field = new byte[name.length + 2];
         field[0] = (byte) (NODE_OP_TYPE << 3 | Protobuf.LENGTH_DELIMITED);
         field[1] = (byte) name.length;

@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /** Reads a model's signature by opening it in ONNX Runtime (graph optimisation off: only the metadata is wanted). */
 public final class OnnxSignatureReader implements SignatureReader {
@@ -26,13 +27,11 @@ public final class OnnxSignatureReader implements SignatureReader {
             throw new InvalidModelException("no model file at " + modelFile);
         }
         OrtEnvironment env = OrtNatives.environment();
-        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
-            options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.NO_OPT);
-            try (OrtSession session = env.createSession(modelFile.toString(), options)) {
-                return signatureOf(session);
-            }
+        try (OrtSession.SessionOptions options = OrtSessionOptions.forInspection();
+             OrtSession session = env.createSession(modelFile.toString(), options)) {
+            return signatureOf(session);
         } catch (OrtException e) {
-            throw new InvalidModelException(modelFile + " is not a loadable ONNX model: " + firstLine(e.getMessage()), e);
+            throw new InvalidModelException(modelFile + " is not a loadable ONNX model: " + RunFailures.firstLine(e.getMessage()), e);
         }
     }
 
@@ -42,7 +41,7 @@ public final class OnnxSignatureReader implements SignatureReader {
                 specs(session.getOutputNames(), session.getOutputInfo()));
     }
 
-    private static List<TensorSpec> specs(java.util.Set<String> orderedNames, Map<String, NodeInfo> infos) {
+    private static List<TensorSpec> specs(Set<String> orderedNames, Map<String, NodeInfo> infos) {
         List<TensorSpec> specs = new ArrayList<>();
         for (String name : orderedNames) {
             NodeInfo node = infos.get(name);
@@ -54,13 +53,5 @@ public final class OnnxSignatureReader implements SignatureReader {
             specs.add(TensorSpec.of(name, type, Arrays.stream(tensor.getShape()).map(d -> d < 0 ? -1 : d).toArray()));
         }
         return specs;
-    }
-
-    private static String firstLine(String message) {
-        if (message == null) {
-            return "unknown error";
-        }
-        int nl = message.indexOf('\n');
-        return nl < 0 ? message : message.substring(0, nl);
     }
 }

@@ -33,7 +33,7 @@ import java.util.List;
  * at all. Outputs are copied once out of native memory (the native value is freed right after the
  * run) and then sliced, never copied again.
  *
- * <p>The ONNX Runtime Java API (1.23) has no {@link OnnxJavaType} for UINT16, UINT32 or UINT64, so
+ * <p>The ONNX Runtime Java API has no {@link OnnxJavaType} for UINT16, UINT32 or UINT64, so
  * its public factories can only make signed tensors, which a session rejects for an unsigned input.
  * For those three types this class calls the library's own package-private native factory with the
  * unsigned ONNX element type (see {@link UnsignedFactory}). Outputs of those types need no trick:

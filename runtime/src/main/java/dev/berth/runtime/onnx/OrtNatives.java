@@ -2,11 +2,13 @@ package dev.berth.runtime.onnx;
 
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtLoggingLevel;
+import dev.berth.registry.AtomicFiles;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.lang.reflect.Field;
 import java.net.URL;
 import java.net.URLConnection;
 import java.nio.channels.FileChannel;
@@ -14,12 +16,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Properties;
@@ -30,8 +28,8 @@ import java.util.stream.Stream;
  * Where ONNX Runtime's native libraries come from: one folder per installation, not a new temp
  * folder per process.
  *
- * <p>Left to itself, ONNX Runtime's Java library copies its two native libraries (about 28 MB on
- * Linux x64) out of its jar into a new {@code onnxruntime-java*} folder in {@code java.io.tmpdir}
+ * <p>Left to itself, ONNX Runtime's Java library copies its two native libraries (tens of
+ * megabytes) out of its jar into a new {@code onnxruntime-java*} folder in {@code java.io.tmpdir}
  * every time a JVM starts, and deletes it only when the JVM exits normally, so every killed
  * process leaves one behind. It skips the copy when the system property {@value #NATIVE_PATH}
  * names a folder holding the libraries. {@link #environment()} makes sure, before ONNX Runtime's
@@ -55,7 +53,7 @@ import java.util.stream.Stream;
  * target (libraries, then a {@value #MARKER} file with their sizes and SHA-256), forces it to disk
  * and renames it into place; a rename that loses the race finds the winner's folder and uses it.
  * A folder with a {@value #MARKER} is checked at every start (each library's size against the marker
- * and the jar; hashing 28 MB would add about half a second to every start on a small machine) and
+ * and the jar: hashing the libraries at every start would slow every start down) and
  * replaced when it does not match, so a truncated cache, or one another build of the same version
  * wrote, heals itself. The marker's SHA-256 lets an operator check a copy by hand.
  * Where nothing works, ONNX Runtime is left to do what it does by default, with a warning.
@@ -270,19 +268,17 @@ public final class OrtNatives {
 
     /** Copies a resource of ONNX Runtime's jar to {@code target}, forced to disk; returns {size, sha256}. */
     private static String[] extract(String resource, Path target) throws IOException {
-        MessageDigest sha = sha256();
         long size;
-        try (InputStream raw = OrtEnvironment.class.getResourceAsStream(resource)) {
-            if (raw == null) {
+        try (InputStream in = OrtEnvironment.class.getResourceAsStream(resource)) {
+            if (in == null) {
                 throw new IOException("no resource " + resource);
             }
-            try (InputStream in = new DigestInputStream(raw, sha);
-                 OutputStream out = Files.newOutputStream(target, StandardOpenOption.CREATE_NEW)) {
+            try (OutputStream out = Files.newOutputStream(target, StandardOpenOption.CREATE_NEW)) {
                 size = in.transferTo(out);
             }
         }
         force(target);
-        return new String[] {Long.toString(size), HexFormat.of().formatHex(sha.digest())};
+        return new String[] {Long.toString(size), AtomicFiles.sha256(target)};
     }
 
     /**
@@ -321,14 +317,6 @@ public final class OrtNatives {
         // the size from the jar's directory; the entry itself is not inflated
         URLConnection connection = url.openConnection();
         return connection.getContentLengthLong();
-    }
-
-    private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     private static void force(Path path) {
@@ -405,7 +393,7 @@ public final class OrtNatives {
     private static void removeOrtTempFolder() {
         try {
             Class<?> loader = Class.forName("ai.onnxruntime.OnnxRuntime");
-            java.lang.reflect.Field field = loader.getDeclaredField("tempDirectory");
+            Field field = loader.getDeclaredField("tempDirectory");
             field.setAccessible(true);
             if (field.get(null) instanceof Path temp && Files.isDirectory(temp) && isEmptyFolder(temp)) {
                 Files.deleteIfExists(temp);

@@ -40,7 +40,8 @@ class LatencyProbe {
         float[] row = new float[8];
         Arrays.fill(row, 0.5f);
         try (var service = TestModels.start(OnnxInferenceService.builder().registry(LocalRegistry.open(root)).pollInterval(Duration.ZERO));
-             OrtSession session = OrtNatives.environment().createSession(root.resolve("churn/1/model.onnx").toString(), options())) {
+             OrtSession session = OrtNatives.environment().createSession(root.resolve("churn/1/model.onnx").toString(),
+                     OrtSessionOptions.forServing(ServingConfig.defaults()))) {
             var request = new InferenceRequest("churn", null, null, List.of(TestModels.fp32("features", new long[] {1, 8}, row)), List.of(), Map.of());
             long[] direct = new long[20000];
             long[] core = new long[20000];
@@ -96,13 +97,6 @@ class LatencyProbe {
         }
         System.out.printf("%s, %d callers, batch-1 requests: %.0f req/s, p50 %.2f ms, p99 %.2f ms%n", model, clients,
                 done.get() / (length.toMillis() / 1000.0), pct(all, 50) / 1000, pct(all, 99) / 1000);
-    }
-
-    private static OrtSession.SessionOptions options() throws Exception {
-        OrtSession.SessionOptions o = new OrtSession.SessionOptions();
-        o.setIntraOpNumThreads(1);
-        o.setInterOpNumThreads(1);
-        return o;
     }
 
     private static double pct(long[] v, int p) {

@@ -38,7 +38,7 @@ class ReloadRefusedTest {
         byte[] good = Files.readAllBytes(file);
         RecordingObserver observer = new RecordingObserver();
         ConcurrentLinkedQueue<String> warnings = new ConcurrentLinkedQueue<>();
-        Logger log = Logger.getLogger(OnnxInferenceService.class.getName());
+        Logger log = Logger.getLogger(ModelLifeCycle.class.getName());
         Handler capture = new Handler() {
             @Override
             public void publish(LogRecord r) {
@@ -66,7 +66,7 @@ class ReloadRefusedTest {
 
             ModelStatus status = service.repositoryIndex().get(0);
             assertEquals(ModelState.READY, status.state(), "the loaded copy still serves");
-            assertTrue(status.reason().startsWith(OnnxInferenceService.RELOAD_REFUSED), status.reason());
+            assertTrue(status.reason().startsWith(ReloadPlan.RELOAD_REFUSED), status.reason());
             assertTrue(status.reason().contains("failed to load") || status.reason().contains("protobuf")
                     || status.reason().contains("parse"), "the reason ONNX Runtime gave: " + status.reason());
             assertTrue(service.modelReady("churn", null));
