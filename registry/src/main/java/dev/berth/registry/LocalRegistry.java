@@ -68,7 +68,12 @@ public final class LocalRegistry {
 
     /** Where the reports of a deleted version are kept (and where a server's last window for it lands). */
     Path retiredReportsDir(String model, int version) {
-        return modelDir(model).resolve(RETIRED_DIR).resolve(Integer.toString(version)).resolve(MONITORING_DIR);
+        return retiredDir(model, version).resolve(MONITORING_DIR);
+    }
+
+    /** {@code <name>/retired/<version>/}: what a deleted version leaves (its monitoring and perf reports). */
+    Path retiredDir(String model, int version) {
+        return modelDir(model).resolve(RETIRED_DIR).resolve(Integer.toString(version));
     }
 
     /** Whether {@code version} of {@code model} was deleted and left monitoring reports behind. */
@@ -329,7 +334,8 @@ public final class LocalRegistry {
 
     /** Performance report files of a version (JSON and PNG), oldest first by name (names are UTC times). */
     public List<Path> perfReports(String model, int version) {
-        Path dir = versionDir(model, version).resolve(PERF_DIR);
+        // a deleted version's perf reports are kept beside its monitoring reports in retired/<version>/
+        Path dir = (versions(model).contains(version) ? versionDir(model, version) : retiredDir(model, version)).resolve(PERF_DIR);
         if (!Files.isDirectory(dir)) {
             return List.of();
         }

@@ -431,6 +431,7 @@ final class RegistryWriter {
                 throw e;
             }
             keepReports(trash.resolve(LocalRegistry.MONITORING_DIR), registry.retiredReportsDir(model, version));
+            keepReports(trash.resolve(LocalRegistry.PERF_DIR), registry.retiredDir(model, version).resolve(LocalRegistry.PERF_DIR));
             deleteTreeQuietly(trash);
             return pointing;
         } catch (IOException e) {
@@ -441,7 +442,7 @@ final class RegistryWriter {
     // ---------------------------------------------------------------- helpers
 
     /**
-     * Moves a deleted version's monitoring reports to {@code retired/<version>/monitoring/}: what was
+     * Moves a deleted version's reports (monitoring/, perf/) to {@code retired/<version>/}: what was
      * measured stays readable ({@code berth report NAME:VERSION}) after the model file is gone. Best
      * effort: the version is already deleted, so a failure here loses the reports but not the delete.
      */

@@ -28,7 +28,9 @@ class RetiredReportsTest {
         registry.writeMonitoringReport("churn", 2, "w1.json", "{\"w\":1}".getBytes(StandardCharsets.UTF_8));
         registry.writeMonitoringReport("churn", 2, "w2.json", "{\"w\":2}".getBytes(StandardCharsets.UTF_8));
 
+        registry.writePerfReport("churn", 2, "20261207T120000Z.json", "{}".getBytes(StandardCharsets.UTF_8));
         registry.deleteVersion("churn", 2, false);
+        assertEquals(List.of("20261207T120000Z.json"), names(registry.perfReports("churn", 2)), "its perf reports are kept too");
         assertEquals(List.of(1), registry.versions("churn"));
         assertFalse(Files.exists(registry.versionDir("churn", 2)), "the version is gone");
         assertTrue(registry.hasRetiredReports("churn", 2));
