@@ -118,7 +118,8 @@ class FrontEndParityTest {
         BerthMetrics metrics = BerthMetrics.builder().registry(LocalRegistry.open(models))
                 .reportInterval(Duration.ofHours(1)).jvmMetrics(false).build();
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-        try (BerthServer server = BerthServer.builder().models(models).port(0)
+        // closed after the server (reverse order): its last report is written before the temporary folder goes
+        try (metrics; BerthServer server = BerthServer.builder().models(models).port(0)
                 .maxTensorBytes(MAX_TENSOR_BYTES).monitoring(metrics).build().start()) {
             Churn.awaitReady(server, "churn");
             ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();

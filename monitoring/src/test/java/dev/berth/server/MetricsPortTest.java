@@ -55,6 +55,9 @@ class MetricsPortTest {
             assertTrue(elsewhere.body().contains("--metrics-port"), elsewhere.body());
         } finally {
             server.stop();
+            // the unloaded version's last report is written by the monitoring; closing waits for it, so it
+            // cannot race the removal of the temporary folder
+            metrics.close();
         }
     }
 
