@@ -8,8 +8,9 @@
 #
 # BUILD_IMAGE / RUNTIME_IMAGE: any JDK 21+ / Java 21+ runtime image (the runtime stage runs no
 # commands, so a runtime image without a shell works). APP_SOURCE: where /app comes from, the
-# build stage below by default, or an image that already holds /app/berth.jar and /app/lib
-# (the project's test uses that to stay offline and fast).
+# build stage below by default, or an image that already holds /app/lib (the project's test uses
+# that to stay offline and fast). /app/lib holds the serve module's jar and its dependencies alone:
+# what serving needs, as in an image of `berth package` (docs/packaging.md).
 ARG BUILD_IMAGE=eclipse-temurin:21-jdk
 ARG RUNTIME_IMAGE=eclipse-temurin:21-jre
 ARG APP_SOURCE=build
@@ -18,9 +19,8 @@ FROM ${BUILD_IMAGE} AS build
 WORKDIR /src
 COPY . .
 RUN ./mvnw -B -q -DskipTests package \
- && mkdir -p /app \
- && cp packager/target/berth.jar /app/ \
- && cp -r packager/target/lib /app/lib
+ && mkdir -p /app/lib \
+ && cp serve/target/berth-serve-*.jar serve/target/lib/*.jar /app/lib/
 
 FROM ${APP_SOURCE} AS app
 
@@ -36,5 +36,5 @@ USER 65532:65532
 WORKDIR /app
 VOLUME ["/models"]
 ENTRYPOINT ["java", "--enable-native-access=ALL-UNNAMED", "-XX:+ExitOnOutOfMemoryError", "-XX:MaxRAMPercentage=75", \
-            "-cp", "/app/berth.jar:/app/lib/*", "dev.berth.cli.BerthMain"]
+            "-cp", "/app/lib/*", "dev.berth.cli.ServeMain"]
 CMD ["serve", "--models", "/models", "--host", "0.0.0.0"]

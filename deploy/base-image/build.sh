@@ -10,7 +10,7 @@
 # jmods, or 24+), ldd, umoci and skopeo (Debian: apt-get install umoci skopeo). Settings by environment:
 #   BERTH_JDK        the JDK to link from (default: $JAVA_HOME, else the newest under /usr/lib/jvm)
 #   BERTH_ORT_JAR    the onnxruntime jar whose native library the image must run
-#                    (default: packager/target/lib/onnxruntime-*.jar of this checkout)
+#                    (default: cli/target/lib/onnxruntime-*.jar of this checkout)
 #   BERTH_IMAGE_NAME the name inside base.tar (default: berth/base:latest)
 set -euo pipefail
 
@@ -36,7 +36,7 @@ if [ -z "$jdk" ] || ! linkable "$jdk"; then
 fi
 [ -n "$jdk" ] || fail "no JDK 21+ whose jlink can link (jmods, or JDK 24+); set BERTH_JDK"
 
-ort_jar="${BERTH_ORT_JAR:-$(ls "$root"/packager/target/lib/onnxruntime-[0-9]*.jar 2>/dev/null | head -1 || true)}"
+ort_jar="${BERTH_ORT_JAR:-$(ls "$root"/cli/target/lib/onnxruntime-[0-9]*.jar 2>/dev/null | head -1 || true)}"
 [ -f "$ort_jar" ] || fail "no onnxruntime jar: build berth once (./berth --help) or set BERTH_ORT_JAR"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/berth-base-image.XXXXXX")

@@ -62,7 +62,7 @@ public record DependencyManifest(String format, Map<String, Object> model, Map<S
 
     private static final Pattern VERSIONED_NAME = Pattern.compile("(.+?)-(\\d[^-]*(?:-[A-Za-z0-9.]+)?)\\.jar");
 
-    static DependencyManifest of(ModelManifest manifest, BerthDistribution distribution, BaseImage base,
+    static DependencyManifest of(ModelManifest manifest, ServerJars server, BaseImage base,
                                  Map<Path, String> imagePaths) {
         Map<String, Object> model = new LinkedHashMap<>();
         model.put("name", manifest.name());
@@ -84,7 +84,7 @@ public record DependencyManifest(String format, Map<String, Object> model, Map<S
         runtime.put("base_image", base.toString());
         runtime.put("java", JAVA_REQUIREMENT);
         runtime.put("onnxruntime", onnxRuntime == null ? "unknown" : onnxRuntime);
-        runtime.put("berth", distribution.version());
+        runtime.put("berth", server.version());
         ModelManifest.Dependencies deps = manifest.dependencies();
         Training training = new Training(deps.requirementsFile(), deps.requirements(), new java.util.TreeMap<>(deps.runtime()));
         return new DependencyManifest(FORMAT, model, runtime, jars, training);

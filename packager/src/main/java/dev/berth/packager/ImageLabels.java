@@ -21,7 +21,7 @@ final class ImageLabels {
     private ImageLabels() {
     }
 
-    static Map<String, String> of(ModelManifest manifest, ModelInfo info, Instant created, BerthDistribution distribution,
+    static Map<String, String> of(ModelManifest manifest, ModelInfo info, Instant created, ServerJars server,
                                   BaseImage base, Map<String, String> extra) {
         Map<String, String> labels = new TreeMap<>();
         String ref = manifest.name() + ":" + manifest.version();
@@ -42,7 +42,7 @@ final class ImageLabels {
         if (base instanceof BaseImage.Reference r) {
             labels.put(OCI + "base.name", r.reference());
         }
-        labels.put(BERTH + "version", distribution.version());
+        labels.put(BERTH + "version", server.version());
         labels.put(BERTH + "model.name", manifest.name());
         labels.put(BERTH + "model.version", Integer.toString(manifest.version()));
         if (sha != null) {

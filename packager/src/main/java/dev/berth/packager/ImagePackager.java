@@ -16,6 +16,7 @@ import com.google.cloud.tools.jib.api.RegistryUnauthorizedException;
 import com.google.cloud.tools.jib.api.TarImage;
 import com.google.cloud.tools.jib.api.buildplan.AbsoluteUnixPath;
 import com.google.cloud.tools.jib.api.buildplan.FileEntriesLayer;
+import com.google.cloud.tools.jib.api.buildplan.FilePermissions;
 import com.google.cloud.tools.jib.api.buildplan.ImageFormat;
 import com.google.cloud.tools.jib.api.buildplan.Port;
 import com.google.cloud.tools.jib.event.events.ProgressEvent;
@@ -44,6 +45,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -55,6 +57,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
@@ -64,12 +67,16 @@ import java.util.stream.Stream;
  * own jars, and the model version. A new version of a model therefore changes only the last
  * layer, and a registry that holds the previous image receives only that layer again.
  *
- * <p>Image layout: {@value #APP_DIR}{@code /berth.jar} and {@value #APP_DIR}{@code /lib/*.jar};
+ * <p>What the image runs is an input ({@link ServerJars}: the server's class path and main class),
+ * so an image carries the jars serving needs and nothing a packaging command needs.
+ *
+ * <p>Image layout: the server's jars in {@value #APP_DIR}{@code /lib/};
  * ONNX Runtime's Linux natives in {@value #NATIVE_DIR}{@code /<platform>/};
  * the version at {@value #MODELS_DIR}{@code /<name>/<version>/} (model files, manifest,
  * artifacts) with a {@code model.json} beside it that keeps only what applies to that version;
  * the full manifest at {@value #MANIFEST_PATH} and the dependency manifest at
- * {@value #DEPENDENCIES_PATH}. The entrypoint runs {@code berth serve --models /models} with REST
+ * {@value #DEPENDENCIES_PATH}. The entrypoint runs the server's main class with the program arguments
+ * {@code serve --models /models --host 0.0.0.0}, REST
  * on {@code PORT} (default {@value #DEFAULT_PORT}) and gRPC on {@code BERTH_GRPC_PORT} (default
  * {@value #DEFAULT_GRPC_PORT}) as user {@value #USER}.
  *
@@ -107,8 +114,8 @@ public final class ImagePackager {
     public static final String GRPC_PORT_ENV = "BERTH_GRPC_PORT";
     /** A numeric user and group, so that Kubernetes' runAsNonRoot can verify it without /etc/passwd. */
     public static final String USER = "65532:65532";
-    /** The command line's main class; {@code serve} is its server command. */
-    public static final String MAIN_CLASS = "dev.berth.cli.BerthMain";
+    /** Where the server's jars are in the image. */
+    public static final String LIB_DIR = APP_DIR + "/lib";
 
     private final LocalRegistry registry;
     private final ModelRef model;
@@ -118,11 +125,11 @@ public final class ImagePackager {
     private final boolean allowInsecureRegistries;
     private final Map<String, String> labels;
     private final Instant creationTime;
-    private final BerthDistribution distribution;
+    private final ServerJars server;
     private final Path workDirectory;
     private final PackageListener listener;
     private final Duration connectTimeout;
-    private final java.util.Set<Content> include;
+    private final Set<Content> include;
 
     private ImagePackager(Builder b) {
         registry = b.registry;
@@ -133,11 +140,11 @@ public final class ImagePackager {
         allowInsecureRegistries = b.allowInsecureRegistries;
         labels = Map.copyOf(b.labels);
         creationTime = b.creationTime;
-        distribution = b.distribution;
+        server = b.server;
         workDirectory = b.workDirectory;
         listener = b.listener;
         connectTimeout = b.connectTimeout;
-        include = java.util.Set.copyOf(b.include);
+        include = Set.copyOf(b.include);
     }
 
     /** Options for one image build. */
@@ -189,8 +196,8 @@ public final class ImagePackager {
             return;
         }
         String split = target.targets().stream().map(t -> "version " + t.version() + " weight " + t.weight())
-                .collect(java.util.stream.Collectors.joining(", "));
-        String each = target.targets().stream().map(t -> name + ":" + t.version()).collect(java.util.stream.Collectors.joining(" and "));
+                .collect(Collectors.joining(", "));
+        String each = target.targets().stream().map(t -> name + ":" + t.version()).collect(Collectors.joining(" and "));
         throw new PackagingException.InvalidOptionException("alias '" + model.alias().get() + "' of '" + name + "' splits traffic ("
                 + split + ") and an image serves one version: package " + each + " as images of their own and split"
                 + " traffic between their deployments, or point the alias at one version");
@@ -199,7 +206,7 @@ public final class ImagePackager {
     private PackageResult build(String name, int version, ModelManifest manifest, ModelInfo info, ImageReference targetRef,
                                 Path scratch) {
         Instant created = creationTime != null ? creationTime : manifest.created() != null ? manifest.created() : Instant.EPOCH;
-        Map<String, String> imageLabels = ImageLabels.of(manifest, info, created, distribution, baseImage, labels);
+        Map<String, String> imageLabels = ImageLabels.of(manifest, info, created, server, baseImage, labels);
         List<FileEntriesLayer> layers = layers(name, version, manifest, info, scratch);
 
         JibProgress progress = new JibProgress(listener, allowInsecureRegistries);
@@ -208,7 +215,7 @@ public final class ImagePackager {
             case BaseImage.Tar t -> Jib.from(TarImage.at(t.file().toAbsolutePath()));
         };
         builder.setFileEntriesLayers(layers)
-                .setEntrypoint(entrypoint())
+                .setEntrypoint(entrypoint(server.mainClass()))
                 .setProgramArguments(programArguments())
                 .setEnvironment(Map.of("PORT", Integer.toString(DEFAULT_PORT), GRPC_PORT_ENV, Integer.toString(DEFAULT_GRPC_PORT),
                         LocalRegistry.MODELS_ENV, MODELS_DIR, REPORTS_ENV, REPORTS_DIR,
@@ -233,7 +240,7 @@ public final class ImagePackager {
                 .setBaseImageLayersCache(workDirectory.resolve("base-cache"))
                 .setApplicationLayersCache(workDirectory.resolve("app-cache"))
                 .setToolName("berth")
-                .setToolVersion(distribution.version())
+                .setToolVersion(server.version())
                 .addEventHandler(ProgressEvent.class, progress::onProgress)
                 .addEventHandler(LogEvent.class, progress::onLog);
         listener.message("building " + image + " from " + baseImage + " for " + name + ":" + version);
@@ -282,10 +289,10 @@ public final class ImagePackager {
     }
 
     /** The java command; the server's arguments follow as program arguments so deployments can change them. */
-    static List<String> entrypoint() {
+    static List<String> entrypoint(String mainClass) {
         return List.of("java", "--enable-native-access=ALL-UNNAMED", "-XX:+ExitOnOutOfMemoryError",
                 "-XX:MaxRAMPercentage=75", "-Donnxruntime.native.path=" + NATIVE_DIR,
-                "-cp", APP_DIR + "/berth.jar:" + APP_DIR + "/lib/*", MAIN_CLASS);
+                "-cp", LIB_DIR + "/*", mainClass);
     }
 
     static List<String> programArguments() {
@@ -335,11 +342,11 @@ public final class ImagePackager {
     }
 
     private List<FileEntriesLayer> layers(String name, int version, ModelManifest manifest, ModelInfo info, Path scratch) {
-        AbsoluteUnixPath app = AbsoluteUnixPath.get(APP_DIR);
+        AbsoluteUnixPath lib = AbsoluteUnixPath.get(LIB_DIR);
         FileEntriesLayer.Builder thirdParty = FileEntriesLayer.builder().setName("dependencies");
         Map<Path, String> jarPaths = new LinkedHashMap<>();
-        for (Path jar : distribution.thirdPartyJars()) {
-            AbsoluteUnixPath at = app.resolve("lib").resolve(jar.getFileName().toString());
+        for (Path jar : server.thirdPartyJars()) {
+            AbsoluteUnixPath at = lib.resolve(jar.getFileName().toString());
             Path source = jar;
             if (OnnxRuntimeJar.isOnnxRuntime(jar)) {
                 try {
@@ -359,10 +366,8 @@ public final class ImagePackager {
             jarPaths.put(source, at.toString());
         }
         FileEntriesLayer.Builder own = FileEntriesLayer.builder().setName("berth");
-        for (Path jar : distribution.berthJars()) {
-            String fileName = jar.getFileName().toString();
-            AbsoluteUnixPath at = fileName.equals(BerthDistribution.MAIN_JAR) ? app.resolve(fileName)
-                    : app.resolve("lib").resolve(fileName);
+        for (Path jar : server.berthJars()) {
+            AbsoluteUnixPath at = lib.resolve(jar.getFileName().toString());
             own.addEntry(jar, at);
             jarPaths.put(jar, at.toString());
         }
@@ -370,7 +375,7 @@ public final class ImagePackager {
         FileEntriesLayer.Builder modelLayer = FileEntriesLayer.builder().setName("model");
         AbsoluteUnixPath versionAt = AbsoluteUnixPath.get(MODELS_DIR).resolve(name).resolve(Integer.toString(version));
         Path versionDir = registry.versionDir(name, version);
-        Map<Content, List<Path>> leftOut = new java.util.EnumMap<>(Content.class);
+        Map<Content, List<Path>> leftOut = new EnumMap<>(Content.class);
         for (Path file : versionFiles(versionDir)) {
             Content kind = Content.of(versionDir.relativize(file));
             if (kind != null && !include.contains(kind)) {
@@ -384,8 +389,9 @@ public final class ImagePackager {
             // writable by anyone (as /tmp): a container runtime that copies the image folder onto the volume
             // mounted there (podman's tmpfs copy-up) keeps its mode, whatever user the deployment picks
             Path reports = Files.createDirectories(scratch.resolve("reports"));
+            // Jib's FileEntry, named in full: the registry's FileEntry is imported
             modelLayer.addEntry(new com.google.cloud.tools.jib.api.buildplan.FileEntry(reports, AbsoluteUnixPath.get(REPORTS_DIR),
-                    com.google.cloud.tools.jib.api.buildplan.FilePermissions.fromOctalString("777"),
+                    FilePermissions.fromOctalString("777"),
                     FileEntriesLayer.DEFAULT_MODIFICATION_TIME, USER));
             modelLayer.addEntry(writeJson(scratch.resolve("model.json"), imageModelInfo(info, version)),
                     AbsoluteUnixPath.get(MODELS_DIR).resolve(name).resolve(LocalRegistry.MODEL_INFO_FILE));
@@ -397,7 +403,7 @@ public final class ImagePackager {
             modelLayer.addEntry(manifestFile, AbsoluteUnixPath.get(MANIFEST_PATH));
 
             modelLayer.addEntry(writeJson(scratch.resolve("dependencies.json"),
-                    DependencyManifest.of(manifest, distribution, baseImage, jarPaths)), AbsoluteUnixPath.get(DEPENDENCIES_PATH));
+                    DependencyManifest.of(manifest, server, baseImage, jarPaths)), AbsoluteUnixPath.get(DEPENDENCIES_PATH));
         } catch (IOException e) {
             throw new PackagingException("cannot write image metadata in " + scratch + ": " + e.getMessage(), e);
         }
@@ -607,11 +613,11 @@ public final class ImagePackager {
         private boolean allowInsecureRegistries;
         private final Map<String, String> labels = new LinkedHashMap<>();
         private Instant creationTime;
-        private BerthDistribution distribution;
+        private ServerJars server;
         private Path workDirectory;
         private PackageListener listener = PackageListener.NONE;
         private Duration connectTimeout = Duration.ofSeconds(5);
-        private java.util.Set<Content> include = Content.DEFAULT;
+        private Set<Content> include = Content.DEFAULT;
 
         private Builder() {
         }
@@ -651,8 +657,8 @@ public final class ImagePackager {
          * (none: an image serves, and data can be large or sensitive) unless set. The model, manifest,
          * signature, metrics and the other artifacts always go in.
          */
-        public Builder include(java.util.Set<Content> kinds) {
-            include = java.util.Set.copyOf(Objects.requireNonNull(kinds, "include"));
+        public Builder include(Set<Content> kinds) {
+            include = Set.copyOf(Objects.requireNonNull(kinds, "include"));
             return this;
         }
 
@@ -677,9 +683,9 @@ public final class ImagePackager {
             return this;
         }
 
-        /** The berth jars to put in the image; by default those this code runs from. */
-        public Builder distribution(BerthDistribution value) {
-            distribution = value;
+        /** What the image runs: the server's class path and main class. Required. */
+        public Builder server(ServerJars value) {
+            server = value;
             return this;
         }
 
@@ -704,7 +710,7 @@ public final class ImagePackager {
         /**
          * Checks the options (reporting every missing one at once) and returns the packager.
          *
-         * @throws IllegalStateException                     when registry, model or image is missing
+         * @throws IllegalStateException                     when registry, model, image or server is missing
          * @throws PackagingException.InvalidOptionException when the image reference is malformed
          */
         public ImagePackager build() {
@@ -718,13 +724,13 @@ public final class ImagePackager {
             if (image == null || image.isBlank()) {
                 missing.add("image");
             }
+            if (server == null) {
+                missing.add("server");
+            }
             if (!missing.isEmpty()) {
                 throw new IllegalStateException("ImagePackager needs " + String.join(", ", missing));
             }
             parseImage(image);
-            if (distribution == null) {
-                distribution = BerthDistribution.locate();
-            }
             if (workDirectory == null) {
                 workDirectory = Path.of(System.getProperty("java.io.tmpdir"), "berth-jib-" + System.getProperty("user.name", "user"));
             }

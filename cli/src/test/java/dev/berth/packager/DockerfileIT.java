@@ -5,6 +5,7 @@ import com.google.cloud.tools.jib.api.Jib;
 import com.google.cloud.tools.jib.api.RegistryImage;
 import com.google.cloud.tools.jib.api.buildplan.AbsoluteUnixPath;
 import com.google.cloud.tools.jib.api.buildplan.FileEntriesLayer;
+import dev.berth.cli.ServingJars;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -71,17 +72,12 @@ class DockerfileIT {
         }
     }
 
-    /** An image holding /app/berth.jar and /app/lib as the Dockerfile's build stage lays them out. */
+    /** An image holding /app/lib as the Dockerfile's build stage lays it out: the serving jars alone. */
     private String pushPrebuiltApp() throws Exception {
-        BerthDistribution dist = BerthDistribution.locate();
         FileEntriesLayer.Builder layer = FileEntriesLayer.builder().setName("app");
-        AbsoluteUnixPath appDir = AbsoluteUnixPath.get("/app");
-        layer.addEntry(dist.directory().resolve(BerthDistribution.MAIN_JAR), appDir.resolve(BerthDistribution.MAIN_JAR));
-        for (Path jar : dist.berthJars().subList(1, dist.berthJars().size())) {
-            layer.addEntry(jar, appDir.resolve("lib").resolve(jar.getFileName().toString()));
-        }
-        for (Path jar : dist.thirdPartyJars()) {
-            layer.addEntry(jar, appDir.resolve("lib").resolve(jar.getFileName().toString()));
+        AbsoluteUnixPath lib = AbsoluteUnixPath.get("/app/lib");
+        for (Path jar : ServingJars.locate().classPath()) {
+            layer.addEntry(jar, lib.resolve(jar.getFileName().toString()));
         }
         String ref = registry.address() + "/berth-test/app:1";
         Jib.fromScratch().addFileEntriesLayer(layer.build()).containerize(Containerizer.to(RegistryImage.named(ref))

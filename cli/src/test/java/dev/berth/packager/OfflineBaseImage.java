@@ -1,5 +1,7 @@
 package dev.berth.packager;
 
+import dev.berth.cli.ServingJars;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -182,7 +184,7 @@ final class OfflineBaseImage {
     }
 
     private static Path extractOnnxRuntime(Path dir) throws IOException {
-        Path lib = BerthDistribution.locate().directory().resolve(BerthDistribution.LIB_DIR);
+        Path lib = ServingJars.locate().classPath().get(0).getParent();
         Path jar;
         try (Stream<Path> jars = Files.list(lib)) {
             jar = jars.filter(p -> p.getFileName().toString().startsWith("onnxruntime-")).findFirst()

@@ -1,14 +1,23 @@
 package dev.berth.cli;
 
+import dev.berth.packager.PackagingException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 import java.io.PrintWriter;
+import java.util.List;
+import java.util.Map;
 
 /** The {@code berth} command line: one subcommand per class, all listed in {@link Berth}. */
 public final class BerthMain {
     private BerthMain() {
     }
+
+    /** The exception families of the commands beyond serving, with their exit codes (subtypes first). */
+    static final List<Map.Entry<Class<? extends Throwable>, Integer>> COMMAND_EXCEPTIONS = List.of(
+            Map.entry(PackagingException.InvalidOptionException.class, ErrorHandler.MISUSE),
+            Map.entry(PackagingException.class, ErrorHandler.FAILURE),
+            Map.entry(PerfSweep.PerfException.class, ErrorHandler.FAILURE));
 
     /** Runs the command line and exits with its exit code. */
     public static void main(String[] args) {
@@ -18,7 +27,7 @@ public final class BerthMain {
     /** The command line with every subcommand, the shared error handling and exit codes. */
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Berth());
-        ErrorHandler errors = new ErrorHandler();
+        ErrorHandler errors = new ErrorHandler(COMMAND_EXCEPTIONS);
         cl.setExecutionExceptionHandler(errors);
         cl.setParameterExceptionHandler(errors);
         cl.setCaseInsensitiveEnumValuesAllowed(true);

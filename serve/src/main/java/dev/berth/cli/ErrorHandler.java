@@ -1,9 +1,9 @@
 package dev.berth.cli;
 
-import dev.berth.packager.PackagingException;
 import dev.berth.registry.InvalidArgumentException;
 import dev.berth.registry.InvalidModelException;
 import dev.berth.registry.RegistryException;
+import dev.berth.registry.Suggestions;
 import dev.berth.runtime.InferenceException;
 import picocli.CommandLine;
 import picocli.CommandLine.IExecutionExceptionHandler;
@@ -13,8 +13,13 @@ import picocli.CommandLine.ParseResult;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.NoSuchFileException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
 
 /**
  * The one place where failures become exit codes and a one-line message on stderr, never a stack
@@ -29,24 +34,39 @@ public final class ErrorHandler implements IExecutionExceptionHandler, IParamete
     public static final int MISUSE = 2;
 
     /**
-     * Exception types whose message is written for the user, with their exit code; the first
-     * match (by {@code instanceof}) wins, so list subtypes before their base. Other commands add
-     * their own exception family here with one line.
+     * Exception types whose message is written for the user, with their exit code, that every
+     * command may throw; the first match (by {@code instanceof}) wins, so list subtypes before their
+     * base. A command line with commands of its own adds their families through
+     * {@link #ErrorHandler(List)} ({@code BerthMain} adds packaging's and perf's).
      */
-    static final List<Map.Entry<Class<? extends Throwable>, Integer>> KNOWN = List.of(
+    static final List<Map.Entry<Class<? extends Throwable>, Integer>> SHARED = List.of(
             Map.entry(ParameterException.class, MISUSE),
             Map.entry(InvalidArgumentException.class, MISUSE),
             Map.entry(InvalidModelException.class, MISUSE),
             Map.entry(RegistryException.class, FAILURE),
             Map.entry(InferenceException.InvalidInput.class, MISUSE),
             Map.entry(InferenceException.class, FAILURE),
-            Map.entry(PackagingException.InvalidOptionException.class, MISUSE),
-            Map.entry(PackagingException.class, FAILURE),
-            Map.entry(PerfSweep.PerfException.class, FAILURE),
             Map.entry(IOException.class, FAILURE),
             Map.entry(UncheckedIOException.class, FAILURE));
 
     private static final System.Logger LOG = System.getLogger(ErrorHandler.class.getName());
+
+    private final List<Map.Entry<Class<? extends Throwable>, Integer>> known;
+
+    /** The handler for the exceptions every command may throw ({@link #SHARED}). */
+    public ErrorHandler() {
+        this(List.of());
+    }
+
+    /**
+     * The handler for {@link #SHARED} and {@code more}: exception types whose message is written for
+     * the user, with their exit code, checked first (so a subtype of a shared type may be listed).
+     */
+    public ErrorHandler(List<Map.Entry<Class<? extends Throwable>, Integer>> more) {
+        List<Map.Entry<Class<? extends Throwable>, Integer>> all = new ArrayList<>(more);
+        all.addAll(SHARED);
+        known = List.copyOf(all);
+    }
 
     @Override
     public int handleParseException(ParameterException ex, String[] args) {
@@ -55,11 +75,11 @@ public final class ErrorHandler implements IExecutionExceptionHandler, IParamete
         if (ex instanceof CommandLine.UnmatchedArgumentException u && !u.getUnmatched().isEmpty()) {
             // a mistyped command or option: the known names within a small edit distance (picocli's own list is looser)
             String typed = u.getUnmatched().get(0);
-            List<String> known = new java.util.ArrayList<>(cl.getSubcommands().keySet());
-            cl.getCommandSpec().options().forEach(o -> known.addAll(List.of(o.names())));
-            List<String> near = dev.berth.registry.Suggestions.near(typed, known);
+            List<String> names = new ArrayList<>(cl.getSubcommands().keySet());
+            cl.getCommandSpec().options().forEach(o -> names.addAll(List.of(o.names())));
+            List<String> near = Suggestions.near(typed, names);
             if (!near.isEmpty()) {
-                hint = " (did you mean " + near.stream().map(x -> "'" + x + "'").collect(java.util.stream.Collectors.joining(" or ")) + "?)";
+                hint = " (did you mean " + near.stream().map(x -> "'" + x + "'").collect(Collectors.joining(" or ")) + "?)";
             }
         }
         String message = ex.getMessage();
@@ -74,13 +94,13 @@ public final class ErrorHandler implements IExecutionExceptionHandler, IParamete
 
     @Override
     public int handleExecutionException(Exception ex, CommandLine cl, ParseResult parseResult) {
-        boolean known = KNOWN.stream().anyMatch(e -> e.getKey().isInstance(ex));
+        boolean isKnown = known.stream().anyMatch(e -> e.getKey().isInstance(ex));
         String message;
         if (ex instanceof UncheckedIOException u) {
             message = describe(u.getCause());
         } else if (ex instanceof IOException io) {
             message = describe(io);
-        } else if (known) {
+        } else if (isKnown) {
             message = ex.getMessage();
         } else {
             // Unexpected: the trace goes to the log for whoever turns logging up, not to the user's terminal.
@@ -93,8 +113,8 @@ public final class ErrorHandler implements IExecutionExceptionHandler, IParamete
     }
 
     /** The exit code for an exception that escaped a command. */
-    public static int exitCode(Throwable ex) {
-        return KNOWN.stream().filter(e -> e.getKey().isInstance(ex)).map(Map.Entry::getValue).findFirst().orElse(FAILURE);
+    public int exitCode(Throwable ex) {
+        return known.stream().filter(e -> e.getKey().isInstance(ex)).map(Map.Entry::getValue).findFirst().orElse(FAILURE);
     }
 
     private static String prefix(CommandLine cl) {
@@ -107,9 +127,9 @@ public final class ErrorHandler implements IExecutionExceptionHandler, IParamete
         }
         String m = t.getMessage();
         String kind = switch (t) {
-            case java.nio.file.NoSuchFileException e -> "no such file";
-            case java.nio.file.AccessDeniedException e -> "permission denied";
-            case java.nio.file.FileAlreadyExistsException e -> "already exists";
+            case NoSuchFileException e -> "no such file";
+            case AccessDeniedException e -> "permission denied";
+            case FileAlreadyExistsException e -> "already exists";
             default -> t.getClass().getSimpleName();
         };
         return m == null ? kind : kind + ": " + m;

@@ -12,7 +12,7 @@ final class RuntimeFacts {
     }
 
     static String berthVersion() {
-        String v = BerthMain.class.getPackage().getImplementationVersion();
+        String v = RuntimeFacts.class.getPackage().getImplementationVersion();
         return v == null ? "dev" : v;
     }
 

@@ -72,6 +72,7 @@ public final class PackageCommand implements Callable<Integer> {
                     .registry(models.registry())
                     .model(ModelRef.parse(model))
                     .image(image)
+                    .server(ServingJars.locate())
                     .target(ImageTarget.parse(to))
                     .baseImage(BaseImage.parse(baseImage))
                     .allowInsecureRegistries(insecure)

@@ -1,6 +1,7 @@
 package dev.berth.packager;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.berth.cli.ServingJars;
 import dev.berth.registry.LocalRegistry;
 import dev.berth.registry.ModelManifest;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
@@ -97,13 +98,27 @@ class PackageIT {
         List<String> dependencies = entries(blob(layers.get(baseLayers)));
         List<String> own = entries(blob(layers.get(baseLayers + 1)));
         List<String> model = entries(blob(layers.get(baseLayers + 2)));
-        BerthDistribution dist = BerthDistribution.locate();
+        ServerJars dist = ServingJars.locate();
         assertEquals(dist.thirdPartyJars().size(), dependencies.stream().filter(e -> e.endsWith(".jar")).count());
         assertTrue(dependencies.stream().filter(e -> e.endsWith(".jar")).allMatch(e -> e.startsWith("app/lib/") && !e.startsWith("app/lib/berth-")),
                 dependencies.toString());
-        assertTrue(own.contains("app/berth.jar"), own.toString());
-        assertTrue(own.stream().filter(e -> e.endsWith(".jar")).allMatch(e -> e.equals("app/berth.jar") || e.startsWith("app/lib/berth-")));
+        assertTrue(own.stream().filter(e -> e.endsWith(".jar")).allMatch(e -> e.startsWith("app/lib/berth-")), own.toString());
         assertTrue(own.contains("app/lib/berth-server-" + dist.version() + ".jar"), own.toString());
+        assertTrue(own.contains("app/lib/berth-serve-" + dist.version() + ".jar"), own.toString());
+        // only what serving needs: none of the jars that only packaging, inspecting or charting use
+        List<String> jars = new ArrayList<>(dependencies);
+        jars.addAll(own);
+        jars.removeIf(e -> !e.endsWith(".jar"));
+        for (String packagingOnly : List.of("app/berth.jar", "app/lib/berth-cli-", "app/lib/berth-packager-", "app/lib/jib-core-",
+                "app/lib/jfreechart-", "app/lib/org.jfree.svg-", "app/lib/commons-compress-", "app/lib/google-http-client-")) {
+            assertFalse(jars.stream().anyMatch(e -> e.startsWith(packagingOnly)), packagingOnly + " in the image: " + jars);
+        }
+        // ...which the command line that packaged it does have beside the serving jars
+        try (var cliLib = Files.list(dist.classPath().get(0).getParent())) {
+            List<String> names = cliLib.map(p -> p.getFileName().toString()).toList();
+            assertTrue(names.stream().anyMatch(n -> n.startsWith("jib-core-")) && names.stream().anyMatch(n -> n.startsWith("jfreechart-")),
+                    names.toString());
+        }
         for (String expected : List.of("models/churn/1/model.onnx", "models/churn/1/manifest.json", "models/churn/1/metrics.json",
                 "models/churn/1/requirements.txt", "models/churn/model.json", "berth/manifest.json", "berth/dependencies.json")) {
             assertTrue(model.contains(expected), expected + " in " + model);
@@ -115,6 +130,9 @@ class PackageIT {
         assertEquals("65532:65532", c.path("User").asText());
         assertTrue(c.path("ExposedPorts").has("8080/tcp") && c.path("ExposedPorts").has("8081/tcp"), c.toString());
         assertEquals("java", c.path("Entrypoint").get(0).asText());
+        JsonNode entrypoint = c.path("Entrypoint");
+        assertEquals("dev.berth.cli.ServeMain", entrypoint.get(entrypoint.size() - 1).asText(), "the serving main: " + entrypoint);
+        assertEquals("/app/lib/*", entrypoint.get(entrypoint.size() - 2).asText(), entrypoint.toString());
         assertTrue(c.path("Entrypoint").toString().contains("--enable-native-access=ALL-UNNAMED"));
         assertTrue(c.path("Entrypoint").toString().contains("-Donnxruntime.native.path=/app/native"), "natives loaded in place: " + c.path("Entrypoint"));
         assertEquals("[\"serve\",\"--models\",\"/models\",\"--host\",\"0.0.0.0\"]", c.path("Cmd").toString());
