@@ -1,16 +1,17 @@
 package dev.berth.cli;
 
+import dev.berth.oci.OciReference;
 import dev.berth.registry.AliasTarget;
 import dev.berth.registry.LocalRegistry;
 import dev.berth.registry.ModelRef;
 import dev.berth.registry.WeightedVersion;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -41,7 +42,7 @@ final class AliasCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (dev.berth.oci.OciReference.looksRemote(name)) { // a model's OCI repository: move its alias tag
+        if (OciReference.looksRemote(name)) { // a model's OCI repository: move its alias tag
             return RemoteCommands.alias(name, alias, versions, delete, registryOptions, spec.commandLine().getOut());
         }
         ModelRef.requireValidName(name, "model name");

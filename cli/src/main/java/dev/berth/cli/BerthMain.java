@@ -26,23 +26,12 @@ public final class BerthMain {
 
     /** The command line with every subcommand, the shared error handling and exit codes. */
     public static CommandLine commandLine() {
-        CommandLine cl = new CommandLine(new Berth());
-        ErrorHandler errors = new ErrorHandler(COMMAND_EXCEPTIONS);
-        cl.setExecutionExceptionHandler(errors);
-        cl.setParameterExceptionHandler(errors);
-        cl.setCaseInsensitiveEnumValuesAllowed(true);
-        return cl;
+        return ServeMain.commandLine(new Berth(), new ErrorHandler(COMMAND_EXCEPTIONS));
     }
 
     /** Runs one command line with the given output streams; returns its exit code. Used by tests. */
     public static int run(PrintWriter out, PrintWriter err, String... args) {
-        CommandLine cl = commandLine();
-        cl.setOut(out);
-        cl.setErr(err);
-        int code = cl.execute(args);
-        out.flush();
-        err.flush();
-        return code;
+        return ServeMain.run(commandLine(), out, err, args);
     }
 
     /** The top-level command. Add a subcommand with one line in {@code subcommands}. */

@@ -1,6 +1,7 @@
 package dev.berth.cli;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.berth.registry.LocalRegistry;
 import dev.berth.registry.ManifestDiff;
 import dev.berth.registry.ModelManifest;
@@ -9,10 +10,10 @@ import dev.berth.registry.RegistryJson;
 import dev.berth.runtime.onnx.OnnxSignatureReader;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.PrintWriter;
 import java.util.ArrayList;
@@ -48,7 +49,7 @@ final class DiffCommand implements Callable<Integer> {
         ManifestDiff diff = ManifestDiff.between(a, b);
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
-            com.fasterxml.jackson.databind.node.ObjectNode node = RegistryJson.mapper().valueToTree(diff);
+            ObjectNode node = RegistryJson.mapper().valueToTree(diff);
             node.set("perf", PerfTables.diffJson(registry, a.name(), a.version(), b.name(), b.version()));
             out.println(RegistryJson.mapper().writeValueAsString(node));
             return 0;

@@ -8,10 +8,11 @@ import dev.berth.registry.ModelRef;
 import dev.berth.registry.RegistryJson;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
@@ -46,7 +47,7 @@ final class ListCommand implements Callable<Integer> {
     }
 
     @Override
-    public Integer call() throws java.io.IOException {
+    public Integer call() throws IOException {
         if (remote != null) {
             return RemoteCommands.list(remote, registryOptions, json, spec.commandLine().getOut());
         }

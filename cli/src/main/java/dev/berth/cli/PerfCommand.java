@@ -32,6 +32,8 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * {@code berth perf NAME[:VERSION|@ALIAS]}: how fast a version serves, kept beside it in the registry.
@@ -49,9 +51,9 @@ final class PerfCommand implements Callable<Integer> {
     private static final DateTimeFormatter FILE_TIME = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
 
     /** Held here: a logger whose level was set is only kept while it is referenced. */
-    private static final List<java.util.logging.Logger> QUIET = List.of(
-            java.util.logging.Logger.getLogger("dev.berth"), java.util.logging.Logger.getLogger("io.helidon"),
-            java.util.logging.Logger.getLogger("io.grpc"));
+    private static final List<Logger> QUIET = List.of(
+            Logger.getLogger("dev.berth"), Logger.getLogger("io.helidon"),
+            Logger.getLogger("io.grpc"));
 
     @Spec
     CommandSpec spec;
@@ -112,9 +114,9 @@ final class PerfCommand implements Callable<Integer> {
         PerfCeiling ceiling = null;
         PerfReport.Target target;
         // the in-process server's start/stop lines would interleave with the progress: only warnings reach the terminal
-        List<java.util.logging.Level> levels = QUIET.stream().map(java.util.logging.Logger::getLevel).toList();
+        List<Level> levels = QUIET.stream().map(Logger::getLevel).toList();
         if (url == null) {
-            QUIET.forEach(l -> l.setLevel(java.util.logging.Level.WARNING));
+            QUIET.forEach(l -> l.setLevel(Level.WARNING));
         }
         try {
             String restHost;

@@ -4,6 +4,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 
@@ -100,7 +102,7 @@ final class PerfMeasurement {
         Thread[] threads = new Thread[callers.size()];
         AtomicReference<String> firstError = new AtomicReference<>();
         long start = System.nanoTime();
-        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        AtomicBoolean stop = new AtomicBoolean();
         for (int i = 0; i < threads.length; i++) {
             Samples mine = samples[i] = new Samples();
             Caller caller = callers.get(i);
@@ -135,7 +137,7 @@ final class PerfMeasurement {
                 windows.add(w);
                 used++;
                 double rps = w[0] / (windowNanos / 1e9);
-                progress.accept(String.format(java.util.Locale.ROOT, "window %d: %.1f req/s, mean %.3f ms%s", used, rps,
+                progress.accept(String.format(Locale.ROOT, "window %d: %.1f req/s, mean %.3f ms%s", used, rps,
                         w[0] == 0 ? 0.0 : w[2] / 1e6 / w[0], w[1] > 0 ? ", " + w[1] + " errors" : ""));
                 if (used >= s.stableWindows() && stable(windows.subList(used - s.stableWindows(), used), s.stabilityPercent())) {
                     stable = true;

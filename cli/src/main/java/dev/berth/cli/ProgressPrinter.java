@@ -3,6 +3,7 @@ package dev.berth.cli;
 import dev.berth.packager.PackageListener;
 import dev.berth.packager.PackageProgress;
 
+import java.io.Console;
 import java.io.PrintWriter;
 import java.util.Locale;
 
@@ -27,13 +28,13 @@ final class ProgressPrinter implements PackageListener {
 
     /** True when stderr is an interactive terminal (and not redirected to a file or pipe). */
     static boolean stderrIsTerminal() {
-        java.io.Console console = System.console();
+        Console console = System.console();
         if (console == null) {
             return false;
         }
         try {
             // JDK 22+ returns a console even when redirected; isTerminal() tells them apart
-            return (Boolean) java.io.Console.class.getMethod("isTerminal").invoke(console);
+            return (Boolean) Console.class.getMethod("isTerminal").invoke(console);
         } catch (ReflectiveOperationException e) {
             return true;
         }

@@ -2,8 +2,11 @@ package dev.berth.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.berth.monitoring.MonitoringReport;
+import dev.berth.oci.OciClient;
 import dev.berth.oci.OciLayout;
 import dev.berth.oci.OciReference;
+import dev.berth.oci.OciReports;
 import dev.berth.oci.RemoteRepository;
 import dev.berth.registry.InvalidArgumentException;
 import dev.berth.registry.ModelManifest;
@@ -12,6 +15,10 @@ import dev.berth.registry.ModelRef;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -46,7 +53,7 @@ final class RemoteCommands {
             out.println("no berth versions in " + repo.reference());
             return 0;
         }
-        List<String[]> rows = new java.util.ArrayList<>();
+        List<String[]> rows = new ArrayList<>();
         rows.add(new String[] {"VERSION", "CREATED", "AUTHOR", "METRICS", "ALIASES", "DIGEST"});
         listing.versions().forEach((v, m) -> {
             String aliases = listing.aliases().entrySet().stream().filter(e -> e.getValue().equals(v)).map(Map.Entry::getKey)
@@ -84,7 +91,7 @@ final class RemoteCommands {
                 .collect(Collectors.joining(", ")) + "; out: " + m.signature().outputs().stream()
                 .map(t -> t.name() + " " + t.datatype() + " " + t.shape()).collect(Collectors.joining(", ")));
         out.println("layers (" + v.manifest().layers().size() + ", not downloaded):");
-        List<String[]> rows = new java.util.ArrayList<>();
+        List<String[]> rows = new ArrayList<>();
         rows.add(new String[] {"PATH", "SIZE", "DIGEST"});
         for (OciLayout.RemoteLayer l : v.manifest().layers()) {
             rows.add(new String[] {"  " + l.title(), Long.toString(l.size()), l.digest()});
@@ -98,31 +105,31 @@ final class RemoteCommands {
     }
 
     /** The reports of a remote version, with the title to show them under. */
-    record RemoteReports(String title, List<dev.berth.monitoring.MonitoringReport> reports) {
+    record RemoteReports(String title, List<MonitoringReport> reports) {
     }
 
     /** {@code berth report REGISTRY/REPOSITORY[:TAG]}: the reports stored as referrers of the version, from every server. */
     static RemoteReports reports(String text, RegistryOptions options, PrintWriter err) throws IOException {
         OciReference ref = OciReference.parse(text);
-        dev.berth.oci.OciClient client = options.client(ref);
+        OciClient client = options.client(ref);
         RemoteRepository repo = RemoteRepository.of(client, ref);
         RemoteRepository.RemoteVersion v = repo.version(ref.reference().orElseGet(repo::defaultReference));
-        List<dev.berth.monitoring.MonitoringReport> reports = new java.util.ArrayList<>();
-        java.nio.file.Path tmp = java.nio.file.Files.createTempFile("berth-report-", ".json");
+        List<MonitoringReport> reports = new ArrayList<>();
+        Path tmp = Files.createTempFile("berth-report-", ".json");
         try {
-            for (dev.berth.oci.OciReports.Report r : dev.berth.oci.OciReports.list(client, ref.repository(), v.manifest().digest())) {
+            for (OciReports.Report r : OciReports.list(client, ref.repository(), v.manifest().digest())) {
                 try {
-                    java.nio.file.Files.write(tmp, dev.berth.oci.OciReports.fetch(client, ref.repository(), r));
-                    reports.add(dev.berth.monitoring.MonitoringReport.read(tmp));
+                    Files.write(tmp, OciReports.fetch(client, ref.repository(), r));
+                    reports.add(MonitoringReport.read(tmp));
                 } catch (IOException | RuntimeException e) {
                     // one damaged report must not hide the others
                     err.println("skipped report " + r.file() + " from " + r.source() + ": " + e.getMessage().lines().findFirst().orElse(""));
                 }
             }
         } finally {
-            java.nio.file.Files.deleteIfExists(tmp);
+            Files.deleteIfExists(tmp);
         }
-        reports.sort(java.util.Comparator.comparing(dev.berth.monitoring.MonitoringReport::start));
+        reports.sort(Comparator.comparing(MonitoringReport::start));
         return new RemoteReports(v.version().name() + ":" + v.version().version() + " (" + repo.reference() + ")", reports);
     }
 

@@ -1,7 +1,6 @@
 package dev.berth.cli;
 
 import dev.berth.monitoring.MonitoringReport;
-
 import org.jfree.chart.ChartFactory;
 import org.jfree.chart.JFreeChart;
 import org.jfree.chart.axis.CategoryLabelPositions;
@@ -18,7 +17,6 @@ import org.jfree.data.time.TimeSeries;
 import org.jfree.data.time.TimeSeriesCollection;
 import org.jfree.svg.SVGGraphics2D;
 
-import javax.imageio.ImageIO;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
@@ -29,15 +27,17 @@ import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Instant;
+import java.text.SimpleDateFormat;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.Date;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TimeZone;
+import javax.imageio.ImageIO;
 
 /**
  * The charts of {@code berth report}: end-to-end latency percentiles, throughput and drift (the
@@ -199,7 +199,7 @@ final class ReportCharts {
         TimeSeries ok = new TimeSeries("successful");
         TimeSeries errors = new TimeSeries("errors");
         for (MonitoringReport r : reports) {
-            Millisecond at = new Millisecond(java.util.Date.from(r.end()), UTC, Locale.ROOT);
+            Millisecond at = new Millisecond(Date.from(r.end()), UTC, Locale.ROOT);
             // two windows may end in the same millisecond (a restart): the later one wins the point
             p50.addOrUpdate(at, r.latency().endToEnd().p50());
             p95.addOrUpdate(at, r.latency().endToEnd().p95());
@@ -214,7 +214,7 @@ final class ReportCharts {
             for (MonitoringReport r : reports) {
                 // no value (too few rows) is a gap in the line, not a zero
                 Double v = r.drift() == null ? null : r.drift().maxPsi();
-                maxPsi.addOrUpdate(new Millisecond(java.util.Date.from(r.end()), UTC, Locale.ROOT), v);
+                maxPsi.addOrUpdate(new Millisecond(Date.from(r.end()), UTC, Locale.ROOT), v);
             }
             timeSeries("Drift: largest PSI per window (gaps: fewer than " + MonitoringReport.MIN_PSI_ROWS
                     + " rows; above 0.25 is usually read as a shift)", "PSI", List.of(maxPsi))
@@ -272,7 +272,7 @@ final class ReportCharts {
         plot.setRenderer(lines);
         DateAxis time = (DateAxis) plot.getDomainAxis();
         time.setTimeZone(UTC);
-        time.setDateFormatOverride(new java.text.SimpleDateFormat("MM-dd HH:mm:ss", Locale.ROOT) {
+        time.setDateFormatOverride(new SimpleDateFormat("MM-dd HH:mm:ss", Locale.ROOT) {
             {
                 setTimeZone(UTC);
             }

@@ -1,6 +1,8 @@
 package dev.berth.cli;
 
 import dev.berth.monitoring.MonitoringReport;
+import dev.berth.oci.OciReference;
+import dev.berth.registry.InvalidArgumentException;
 import dev.berth.registry.LocalRegistry;
 import dev.berth.registry.ModelRef;
 import picocli.CommandLine.Command;
@@ -20,6 +22,7 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
@@ -50,7 +53,7 @@ final class ReportCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        if (dev.berth.oci.OciReference.looksRemote(ref)) { // the reports every replica pushed next to the version
+        if (OciReference.looksRemote(ref)) { // the reports every replica pushed next to the version
             RemoteCommands.RemoteReports remote = RemoteCommands.reports(ref, registryOptions, err);
             return render(remote.title(), remote.reports(), out);
         }
@@ -113,7 +116,7 @@ final class ReportCommand implements Callable<Integer> {
         }
         for (Path p = parent; p != null; p = p.getParent()) {
             if (Files.exists(p) && !Files.isDirectory(p)) {
-                throw new dev.berth.registry.InvalidArgumentException(option + " " + file + ": " + p + " is a file, not a folder");
+                throw new InvalidArgumentException(option + " " + file + ": " + p + " is a file, not a folder");
             }
         }
         Files.createDirectories(parent);
@@ -148,7 +151,7 @@ final class ReportCommand implements Callable<Integer> {
             long most = d.notEnoughData().values().stream().mapToLong(Long::longValue).max().orElse(0);
             return when + "not enough data (" + most + " rows; PSI needs " + MonitoringReport.MIN_PSI_ROWS + " per column)";
         }
-        String column = d.columns().entrySet().stream().max(java.util.Map.Entry.comparingByValue()).map(java.util.Map.Entry::getKey).orElse("");
+        String column = d.columns().entrySet().stream().max(Map.Entry.comparingByValue()).map(Map.Entry::getKey).orElse("");
         return when + "max PSI " + f(d.maxPsi(), 3) + " (" + column + ")";
     }
 

@@ -2,6 +2,8 @@ package dev.berth.cli;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.berth.oci.OciReference;
 import dev.berth.registry.FileEntry;
 import dev.berth.registry.LocalRegistry;
 import dev.berth.registry.ModelInfo;
@@ -12,18 +14,20 @@ import dev.berth.registry.TensorSpec;
 import dev.berth.runtime.onnx.OnnxSignatureReader;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
@@ -46,7 +50,7 @@ final class ShowCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        if (dev.berth.oci.OciReference.looksRemote(ref)) {
+        if (OciReference.looksRemote(ref)) {
             return RemoteCommands.show(ref, registryOptions, json, spec.commandLine().getOut());
         }
         LocalRegistry registry = models.existingRegistry();
@@ -105,7 +109,7 @@ final class ShowCommand implements Callable<Integer> {
             deps.add(row("requirements", m.dependencies().requirementsFile()));
         }
         m.dependencies().requirements().forEach(l -> deps.add(row("", l)));
-        new java.util.TreeMap<>(m.dependencies().runtime()).forEach((k, v) -> deps.add(row("runtime " + k, v)));
+        new TreeMap<>(m.dependencies().runtime()).forEach((k, v) -> deps.add(row("runtime " + k, v)));
         indent(out, deps);
 
         out.println("lineage");
@@ -182,7 +186,7 @@ final class ShowCommand implements Callable<Integer> {
     }
 
     private static String compact(Object value) throws JsonProcessingException {
-        return RegistryJson.mapper().writer().without(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT)
+        return RegistryJson.mapper().writer().without(SerializationFeature.INDENT_OUTPUT)
                 .writeValueAsString(value);
     }
 
@@ -191,7 +195,7 @@ final class ShowCommand implements Callable<Integer> {
             out.println("  (none)");
             return;
         }
-        java.io.StringWriter buffer = new java.io.StringWriter();
+        StringWriter buffer = new StringWriter();
         Table.print(new PrintWriter(buffer), rows);
         buffer.toString().lines().forEach(l -> out.println("  " + l));
     }

@@ -1,5 +1,8 @@
 package dev.berth.cli;
 
+import java.math.BigDecimal;
+import java.math.BigInteger;
+import java.math.MathContext;
 import java.util.Locale;
 
 /** How the CLI writes byte sizes and counted nouns, so every command says "1 version" and "2 versions" alike. */
@@ -28,7 +31,7 @@ final class Sizes {
      */
     static String metric(Number value) {
         if (value instanceof Integer || value instanceof Long || value instanceof Short || value instanceof Byte
-                || value instanceof java.math.BigInteger) {
+                || value instanceof BigInteger) {
             return value.toString();
         }
         double v = value.doubleValue();
@@ -38,7 +41,7 @@ final class Sizes {
         if (v == Math.rint(v) && Math.abs(v) < 1e15) {
             return Long.toString((long) v);
         }
-        java.math.BigDecimal rounded = new java.math.BigDecimal(v).round(new java.math.MathContext(4)).stripTrailingZeros();
+        BigDecimal rounded = new BigDecimal(v).round(new MathContext(4)).stripTrailingZeros();
         return Math.abs(v) >= 1e-4 && Math.abs(v) < 1e7 ? rounded.toPlainString() : rounded.toString();
     }
 

@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -42,6 +43,21 @@ class ReadmeSetupIT {
         assertTrue(ci.contains("readme-commands test") && ci.contains("eval \"$test_command\""),
                 ".ci/run runs the command it reads from the README");
         assertTrue(Files.readString(ROOT.resolve(test)).contains("./mvnw -B verify"), "the test command runs every test");
+    }
+
+    @Test
+    void theModuleTableNamesEveryModuleAndTheLauncherRunsTheCliModulesJar() throws Exception {
+        String pom = Files.readString(ROOT.resolve("pom.xml"));
+        List<String> modules = Pattern.compile("<module>([^<]+)</module>").matcher(pom).results().map(m -> m.group(1)).toList();
+        String readme = Files.readString(ROOT.resolve("README.md"));
+        List<String> rows = Pattern.compile("(?m)^\\| `([a-z-]+)` \\| ").matcher(readme.substring(readme.indexOf("| module | job |")))
+                .results().map(m -> m.group(1)).takeWhile(modules::contains).toList();
+        assertEquals(modules.stream().sorted().toList(), rows.stream().sorted().toList(),
+                "the README's module table has a row for each module of the build, and only those");
+        String launcher = Files.readString(ROOT.resolve("berth"));
+        assertTrue(launcher.contains("$root/cli/target/berth.jar") && launcher.contains("$root/cli/target/lib"),
+                "./berth runs the cli module's jar");
+        assertTrue(Files.isRegularFile(ROOT.resolve("cli/target/berth.jar")), "the build wrote the jar the launcher runs");
     }
 
     @Test

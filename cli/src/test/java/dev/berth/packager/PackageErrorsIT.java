@@ -157,7 +157,7 @@ class PackageErrorsIT {
     @Test
     void dockerTargetWithoutDaemon() {
         // these machines run no Docker engine (some have the docker command); where one runs, this case does not arise
-        Assumptions.assumeTrue(ImagePackager.dockerProblem() != null, "a Docker daemon answers here");
+        Assumptions.assumeTrue(DockerDaemon.problem() != null, "a Docker daemon answers here");
         long start = System.nanoTime();
         String line = failsWithOneLine(pack("churn:1", "berth-test/churn:1", "--to", "docker", "--base-image", base), 1);
         assertTrue(line.contains("--to docker needs a running Docker daemon: "), line);

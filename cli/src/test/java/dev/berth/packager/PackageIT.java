@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.berth.cli.ServingJars;
 import dev.berth.registry.LocalRegistry;
 import dev.berth.registry.ModelManifest;
+import dev.berth.registry.ModelRef;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.junit.jupiter.api.AfterAll;
@@ -263,8 +264,9 @@ class PackageIT {
         List<PackageProgress> progress = new java.util.concurrent.CopyOnWriteArrayList<>();
         PackageResult result = ImagePackager.builder()
                 .registry(LocalRegistry.open(plain))
-                .model(dev.berth.registry.ModelRef.parse("scorer"))
+                .model(ModelRef.parse("scorer"))
                 .image("berth-test/scorer:4")
+                .server(ServingJars.locate())
                 .target(ImageTarget.tar(tar))
                 .baseImage(new BaseImage.Tar(OfflineBaseImage.dockerArchive()))
                 .workDirectory(temp.resolve("work"))

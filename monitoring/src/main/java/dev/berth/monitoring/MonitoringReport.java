@@ -1,10 +1,13 @@
 package dev.berth.monitoring;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import dev.berth.registry.RegistryJson;
 
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -58,7 +61,7 @@ public record MonitoringReport(String format, String model, int version, Instant
     public byte[] toJson() {
         try {
             return RegistryJson.mapper().writeValueAsBytes(this);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        } catch (JsonProcessingException e) {
             throw new IllegalStateException("report not serialisable", e);
         }
     }
@@ -145,9 +148,9 @@ public record MonitoringReport(String format, String model, int version, Instant
     public record Drift(String trainingData, int trainingRows, Map<String, Double> columns, Double maxPsi, Integer minRows,
                         Map<String, Long> notEnoughData) {
         public Drift {
-            columns = columns == null ? Map.of() : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(columns));
+            columns = columns == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(columns));
             notEnoughData = notEnoughData == null ? Map.of()
-                    : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(notEnoughData));
+                    : Collections.unmodifiableMap(new LinkedHashMap<>(notEnoughData));
         }
     }
 }

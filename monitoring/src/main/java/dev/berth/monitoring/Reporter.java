@@ -2,6 +2,7 @@ package dev.berth.monitoring;
 
 import dev.berth.registry.LocalRegistry;
 
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -15,6 +16,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -78,14 +80,14 @@ final class Reporter implements AutoCloseable {
         if (open.remove(reports)) {
             try {
                 executor.execute(() -> write(reports, false));
-            } catch (java.util.concurrent.RejectedExecutionException e) {
+            } catch (RejectedExecutionException e) {
                 write(reports, false);
             }
         }
     }
 
     /** Writes every open version's window now and waits for it. */
-    List<java.nio.file.Path> writeNow() {
+    List<Path> writeNow() {
         try {
             return executor.submit(this::writeAll).get(60, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
@@ -94,7 +96,7 @@ final class Reporter implements AutoCloseable {
         } catch (ExecutionException | TimeoutException e) {
             LOG.log(System.Logger.Level.WARNING, "writing reports failed: " + e);
             return List.of();
-        } catch (java.util.concurrent.RejectedExecutionException e) {
+        } catch (RejectedExecutionException e) {
             return writeAll();
         }
     }
@@ -108,13 +110,13 @@ final class Reporter implements AutoCloseable {
         }
     }
 
-    private List<java.nio.file.Path> writeAll() {
-        List<java.nio.file.Path> written = new ArrayList<>(writeHeldBack());
+    private List<Path> writeAll() {
+        List<Path> written = new ArrayList<>(writeHeldBack());
         List<VersionReports> snapshot = new ArrayList<>(open);
         snapshot.sort((a, b) -> a.state.model().equals(b.state.model())
                 ? Integer.compare(a.state.version(), b.state.version()) : a.state.model().compareTo(b.state.model()));
         for (VersionReports r : snapshot) {
-            java.nio.file.Path p = write(r, true);
+            Path p = write(r, true);
             if (p != null) {
                 written.add(p);
             }
@@ -126,7 +128,7 @@ final class Reporter implements AutoCloseable {
      * Rotates the version's window and stores the finished one; null when it was empty or failed.
      * {@code exportDrift} is false for the last window of an unloaded version, whose drift gauges are gone.
      */
-    private java.nio.file.Path write(VersionReports reports, boolean exportDrift) {
+    private Path write(VersionReports reports, boolean exportDrift) {
         Instant now = clock.instant();
         VersionWindow window = reports.rotate(now);
         if (window.isEmpty()) {
@@ -151,9 +153,9 @@ final class Reporter implements AutoCloseable {
     }
 
     /** Writes one report; on failure holds it back. Null when it was not written. */
-    private synchronized java.nio.file.Path store(HeldBack r, boolean retry) {
+    private synchronized Path store(HeldBack r, boolean retry) {
         try {
-            java.nio.file.Path path = registry.writeMonitoringReport(r.state.model(), r.state.version(), r.name, r.json);
+            Path path = registry.writeMonitoringReport(r.state.model(), r.state.version(), r.name, r.json);
             r.state.reportMeters().written.increment();
             return path;
         } catch (Exception e) {
@@ -179,10 +181,10 @@ final class Reporter implements AutoCloseable {
     }
 
     /** Writes the held-back reports, oldest first, until one fails (the registry still cannot take them). */
-    private synchronized List<java.nio.file.Path> writeHeldBack() {
-        List<java.nio.file.Path> written = new ArrayList<>();
+    private synchronized List<Path> writeHeldBack() {
+        List<Path> written = new ArrayList<>();
         while (!heldBack.isEmpty()) {
-            java.nio.file.Path p = store(heldBack.peekFirst(), true);
+            Path p = store(heldBack.peekFirst(), true);
             if (p == null) {
                 return written;
             }

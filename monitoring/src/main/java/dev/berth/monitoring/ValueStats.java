@@ -1,5 +1,7 @@
 package dev.berth.monitoring;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.DoubleAccumulator;
 import java.util.concurrent.atomic.DoubleAdder;
@@ -90,7 +92,7 @@ final class ValueStats {
         for (int i = 0; i < bc.length; i++) {
             bc[i] = binCounts.get(i);
         }
-        java.util.List<MonitoringReport.Bin> histogram = new java.util.ArrayList<>();
+        List<MonitoringReport.Bin> histogram = new ArrayList<>();
         for (int i = 0; i < bc.length; i++) {
             if (bins.fitted() || bc[i] > 0) {
                 histogram.add(new MonitoringReport.Bin(bins.lower(i), bins.upper(i), bc[i],

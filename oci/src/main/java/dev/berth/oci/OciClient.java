@@ -8,12 +8,14 @@ import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.net.ConnectException;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,8 +27,10 @@ import java.util.Base64;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.LongConsumer;
 import java.util.function.Supplier;
 import java.util.regex.Matcher;
@@ -54,7 +58,7 @@ public final class OciClient {
     private final HttpClient http;
     private final Duration timeout;
     /** The Authorization header value that worked, per scope (Basic: one for all). */
-    private final Map<String, String> authorization = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<String, String> authorization = new ConcurrentHashMap<>();
 
     private OciClient(String registry, boolean plainHttp, Optional<Credentials> credentials, Duration timeout) {
         this.registry = registry;
@@ -339,7 +343,7 @@ public final class OciClient {
             return again;
         } catch (ConnectException e) {
             throw new OciException("cannot reach registry " + registry + " (" + base.getScheme() + "): connection refused", e);
-        } catch (java.net.http.HttpTimeoutException e) {
+        } catch (HttpTimeoutException e) {
             throw new OciException("registry " + registry + " did not answer in time", e);
         } catch (IOException e) {
             String hint = base.getScheme().equals("https") && String.valueOf(e.getMessage()).contains("SSL")
@@ -366,7 +370,7 @@ public final class OciClient {
         Map<String, String> params = new LinkedHashMap<>();
         Matcher m = CHALLENGE_PARAM.matcher(challenge);
         while (m.find()) {
-            params.put(m.group(1).toLowerCase(java.util.Locale.ROOT), m.group(2));
+            params.put(m.group(1).toLowerCase(Locale.ROOT), m.group(2));
         }
         String realm = params.get("realm");
         if (realm == null) {
@@ -446,7 +450,7 @@ public final class OciClient {
                 }
             };
         } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
+            throw new UncheckedIOException(e);
         }
     }
 

@@ -13,6 +13,7 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -44,7 +45,7 @@ public final class OciLayout {
     public record Layer(FileEntry file, long size) {
         /** {@code sha256:<hex>}. */
         public String digest() {
-            return "sha256:" + file.sha256().toLowerCase(java.util.Locale.ROOT);
+            return "sha256:" + file.sha256().toLowerCase(Locale.ROOT);
         }
     }
 
@@ -165,7 +166,7 @@ public final class OciLayout {
      */
     static void requireConsistent(VersionManifest v, ModelManifest config, String where) {
         Map<String, String> fromConfig = new LinkedHashMap<>();
-        config.storedFiles().forEach(f -> fromConfig.put(f.path(), "sha256:" + f.sha256().toLowerCase(java.util.Locale.ROOT)));
+        config.storedFiles().forEach(f -> fromConfig.put(f.path(), "sha256:" + f.sha256().toLowerCase(Locale.ROOT)));
         Map<String, String> fromLayers = new LinkedHashMap<>();
         v.layers().forEach(l -> fromLayers.put(l.title(), l.digest()));
         if (!fromConfig.equals(fromLayers)) {

@@ -4,17 +4,23 @@ import dev.berth.registry.AliasTarget;
 import dev.berth.registry.LocalRegistry;
 import dev.berth.registry.RegistryException;
 
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -48,9 +54,9 @@ public final class OciMirror implements AutoCloseable {
     /** Reports this process pushed, per version manifest digest, re-checked at every poll. */
     private final Map<String, List<OciReports.Pushed>> pushedBy = new HashMap<>();
     /** Report files known to be in the registry already. */
-    private final Set<Path> pushedReports = new java.util.HashSet<>();
+    private final Set<Path> pushedReports = new HashSet<>();
     /** Versions whose remote report list was read once (reports pushed before a restart are not pushed again). */
-    private final Set<String> reportsListed = new java.util.HashSet<>();
+    private final Set<String> reportsListed = new HashSet<>();
     /** This server in report annotations: the host name and a hash of the cache folder (stable across restarts). */
     private final String reportSource;
 
@@ -58,7 +64,7 @@ public final class OciMirror implements AutoCloseable {
         this.sources = List.copyOf(sources);
         // one client per registry for the mirror's life: its tokens are reused across polls and
         // credential helpers are not run again at every poll
-        Map<OciReference, OciClient> made = new java.util.concurrent.ConcurrentHashMap<>();
+        Map<OciReference, OciClient> made = new ConcurrentHashMap<>();
         this.clients = ref -> made.computeIfAbsent(ref, clients);
         this.models = LocalRegistry.open(cache.resolve("models"));
         this.blobs = new BlobCache(cache.resolve("blobs"));
@@ -247,14 +253,14 @@ public final class OciMirror implements AutoCloseable {
                     if (pushedReports.contains(file)) {
                         continue;
                     }
-                    byte[] report = java.nio.file.Files.readAllBytes(file);
+                    byte[] report = Files.readAllBytes(file);
                     OciReports.Pushed pushed = OciReports.push(client, repo, digest, size, file.getFileName().toString(), report,
-                            reportSource, java.time.Instant.now());
+                            reportSource, Instant.now());
                     pushedBy.computeIfAbsent(digest, d -> new ArrayList<>()).add(pushed);
                     pushedReports.add(file);
                     LOG.log(System.Logger.Level.INFO, "oci mirror: report " + file.getFileName() + " of " + model + ":" + version + " pushed to " + source);
                 }
-            } catch (java.io.IOException | RuntimeException e) {
+            } catch (IOException | RuntimeException e) {
                 LOG.log(System.Logger.Level.WARNING, "oci mirror: reports of " + model + ":" + version + " not pushed yet: " + e.getMessage());
             }
         }
@@ -273,8 +279,8 @@ public final class OciMirror implements AutoCloseable {
 
     private static String hostName() {
         try {
-            return java.net.InetAddress.getLocalHost().getHostName();
-        } catch (java.io.IOException e) {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (IOException e) {
             return "unknown-host";
         }
     }

@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 
 /**
@@ -43,7 +44,7 @@ public final class OciPuller {
         Optional<String> alias = !reference.startsWith("sha256:") && RemoteRepository.isAliasTag(reference)
                 ? Optional.of(reference) : Optional.empty();
         LocalRegistry.ImportResult result = local.importVersion(remote.config(), (entry, target) -> {
-            String digest = "sha256:" + entry.sha256().toLowerCase(java.util.Locale.ROOT);
+            String digest = "sha256:" + entry.sha256().toLowerCase(Locale.ROOT);
             long size = remote.manifest().layers().stream().filter(l -> l.title().equals(entry.path())).mapToLong(OciLayout.RemoteLayer::size)
                     .findFirst().orElse(-1);
             fetch(client, ref.repository(), digest, size, entry.path(), target, cache, listener);

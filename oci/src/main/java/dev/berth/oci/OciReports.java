@@ -6,12 +6,16 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Monitoring reports stored next to a version in its repository as OCI referrers: one small
@@ -26,7 +30,7 @@ public final class OciReports {
     public static final String REPORT_TYPE = "application/vnd.berth.monitoring-report.v1+json";
     /** The empty config descriptor of image-spec 1.1. */
     static final String EMPTY_TYPE = "application/vnd.oci.empty.v1+json";
-    static final byte[] EMPTY = "{}".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    static final byte[] EMPTY = "{}".getBytes(StandardCharsets.US_ASCII);
     /** Which server wrote a report (host name and process id). */
     public static final String SOURCE = "dev.berth.report.source";
     /** The report's file name in the version's monitoring folder. */
@@ -123,7 +127,7 @@ public final class OciReports {
         if (mine.isEmpty() || client.referrers(repository, subjectDigest).isPresent()) {
             return 0;
         }
-        java.util.Set<String> listed = new java.util.HashSet<>();
+        Set<String> listed = new HashSet<>();
         list(client, repository, subjectDigest).forEach(r -> listed.add(r.digest()));
         int added = 0;
         for (Pushed p : mine) {
@@ -202,7 +206,7 @@ public final class OciReports {
 
     private static void pause() {
         try {
-            Thread.sleep(50 + java.util.concurrent.ThreadLocalRandom.current().nextInt(200));
+            Thread.sleep(50 + ThreadLocalRandom.current().nextInt(200));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new OciException("interrupted while indexing a report", e);

@@ -15,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.TreeMap;
 import java.util.jar.JarEntry;
 import java.util.jar.JarFile;
 import java.util.regex.Matcher;
@@ -86,7 +87,7 @@ public record DependencyManifest(String format, Map<String, Object> model, Map<S
         runtime.put("onnxruntime", onnxRuntime == null ? "unknown" : onnxRuntime);
         runtime.put("berth", server.version());
         ModelManifest.Dependencies deps = manifest.dependencies();
-        Training training = new Training(deps.requirementsFile(), deps.requirements(), new java.util.TreeMap<>(deps.runtime()));
+        Training training = new Training(deps.requirementsFile(), deps.requirements(), new TreeMap<>(deps.runtime()));
         return new DependencyManifest(FORMAT, model, runtime, jars, training);
     }
 

@@ -1,58 +1,47 @@
 package dev.berth.packager;
 
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.zip.GZIPInputStream;
 
 /**
- * Recognises a docker-archive tarball (what {@code docker save} writes) by its top-level
- * {@code manifest.json}, so that a wrong kind of tarball fails with one clear line before Jib
- * unpacks it. Reads only tar headers, skipping file contents.
+ * Tarballs as images come in them: a docker-archive (what {@code docker save} writes), recognised by
+ * its top-level {@code manifest.json} so that a wrong kind of tarball fails with one clear line
+ * before Jib unpacks it, and layers, plain or gzip-compressed.
  */
 final class DockerArchive {
-    private static final int BLOCK = 512;
-
     private DockerArchive() {
     }
 
+    /** Whether {@code tar} is a (possibly gzip-compressed) tarball with a top-level {@code manifest.json}. */
     static boolean hasManifest(Path tar) {
-        try (InputStream raw = new BufferedInputStream(Files.newInputStream(tar))) {
-            raw.mark(2);
-            boolean gzip = raw.read() == 0x1f && raw.read() == 0x8b;
-            raw.reset();
-            try (InputStream in = gzip ? new GZIPInputStream(raw) : raw) {
-                byte[] header = new byte[BLOCK];
-                while (in.readNBytes(header, 0, BLOCK) == BLOCK) {
-                    if (header[0] == 0) {
-                        return false;
-                    }
-                    String name = field(header, 0, 100);
-                    String prefix = field(header, 345, 155);
-                    String full = (prefix.isEmpty() ? name : prefix + "/" + name).replaceFirst("^\\./", "");
-                    if (full.equals("manifest.json")) {
-                        return true;
-                    }
-                    String octal = field(header, 124, 12).trim();
-                    long size = octal.isEmpty() ? 0 : Long.parseLong(octal, 8);
-                    long skip = (size + BLOCK - 1) / BLOCK * BLOCK;
-                    in.skipNBytes(skip);
+        try (TarArchiveInputStream in = tar(Files.newInputStream(tar))) {
+            for (TarArchiveEntry e = in.getNextEntry(); e != null; e = in.getNextEntry()) {
+                if (e.getName().replaceFirst("^\\./", "").equals("manifest.json")) {
+                    return true;
                 }
-                return false;
             }
-        } catch (IOException | NumberFormatException e) {
             return false;
+        } catch (IOException | RuntimeException e) {
+            return false; // not a tarball at all: the caller says what it expected
         }
     }
 
-    private static String field(byte[] header, int offset, int length) {
-        int end = offset;
-        while (end < offset + length && header[end] != 0) {
-            end++;
-        }
-        return new String(header, offset, end - offset, StandardCharsets.US_ASCII);
+    /**
+     * The tar entries of {@code raw}, gunzipped where it starts with gzip's magic bytes. zstd is not
+     * read: berth's images do not use it, and such a stream fails as "not a tar".
+     */
+    static TarArchiveInputStream tar(InputStream raw) throws IOException {
+        BufferedInputStream buffered = new BufferedInputStream(raw);
+        buffered.mark(2);
+        boolean gzip = buffered.read() == 0x1f && buffered.read() == 0x8b;
+        buffered.reset();
+        return new TarArchiveInputStream(gzip ? new GZIPInputStream(buffered) : buffered);
     }
 }

@@ -4,8 +4,10 @@ import dev.berth.registry.FileEntry;
 import dev.berth.registry.LocalRegistry;
 import dev.berth.registry.ModelManifest;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -47,7 +49,7 @@ public record ImageContents(String source, String imageDigest, Map<String, Strin
                 return "not listed";
             }
             if (inImage == null) {
-                return leftOut != null ? "left out (" + leftOut.name().toLowerCase(java.util.Locale.ROOT) + ")" : "MISSING";
+                return leftOut != null ? "left out (" + leftOut.name().toLowerCase(Locale.ROOT) + ")" : "MISSING";
             }
             return recorded.equals(inImage) ? "ok" : "CHANGED";
         }
@@ -63,7 +65,7 @@ public record ImageContents(String source, String imageDigest, Map<String, Strin
         for (FileEntry listed : manifest.storedFiles()) {
             FileEntry held = unlisted.remove(listed.path());
             out.add(new FileCheck(listed.path(), listed.sha256(), held == null ? null : held.sha256(), held == null ? null : held.size(),
-                    held == null ? Content.of(java.nio.file.Path.of(listed.path())) : null));
+                    held == null ? Content.of(Path.of(listed.path())) : null));
         }
         unlisted.remove(LocalRegistry.MANIFEST_FILE);
         for (FileEntry extra : unlisted.values()) {

@@ -13,19 +13,21 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.zip.GZIPInputStream;
+import java.util.TreeMap;
 
 /**
  * Reads a serving image back: from a tarball ({@code berth package --to tar:F}, {@code docker save},
@@ -64,7 +66,7 @@ public final class ImageInspector {
                 order.put(layout.layers().get(i), i);
             }
             // layers are applied in the manifest's order; a tarball may store them in any order, so each is read once into its slot
-            Map<Integer, Map<String, Object>> perLayer = new java.util.TreeMap<>();
+            Map<Integer, Map<String, Object>> perLayer = new TreeMap<>();
             try (TarArchiveInputStream in = new TarArchiveInputStream(new BufferedInputStream(Files.newInputStream(tar)))) {
                 for (TarArchiveEntry e = in.getNextEntry(); e != null; e = in.getNextEntry()) {
                     Integer slot = order.get(normalise(e.getName()));
@@ -124,7 +126,7 @@ public final class ImageInspector {
 
     private static ImageLayout dockerArchive(Map<String, byte[]> small) throws IOException {
         JsonNode first = JSON.readTree(small.get("manifest.json")).path(0);
-        List<String> layers = new java.util.ArrayList<>();
+        List<String> layers = new ArrayList<>();
         first.path("Layers").forEach(l -> layers.add(normalise(l.asText())));
         return new ImageLayout(require(small, normalise(first.path("Config").asText())), layers);
     }
@@ -135,7 +137,7 @@ public final class ImageInspector {
         if (manifest.has("manifests")) {
             manifest = JSON.readTree(require(small, blobPath(manifest.path("manifests").path(0).path("digest").asText())));
         }
-        List<String> layers = new java.util.ArrayList<>();
+        List<String> layers = new ArrayList<>();
         manifest.path("layers").forEach(l -> layers.add(blobPath(l.path("digest").asText())));
         return new ImageLayout(require(small, blobPath(manifest.path("config").path("digest").asText())), layers);
     }
@@ -192,12 +194,7 @@ public final class ImageInspector {
         final Map<String, Object> found = new LinkedHashMap<>();
 
         void layer(InputStream raw) throws IOException {
-            BufferedInputStream buffered = new BufferedInputStream(raw);
-            buffered.mark(2);
-            boolean gzip = buffered.read() == 0x1f && buffered.read() == 0x8b;
-            buffered.reset();
-            // zstd layers are not used by berth's images; such a layer fails here as "not a tar" and says so
-            TarArchiveInputStream tar = new TarArchiveInputStream(gzip ? new GZIPInputStream(buffered) : buffered);
+            TarArchiveInputStream tar = DockerArchive.tar(raw);
             for (TarArchiveEntry e = tar.getNextEntry(); e != null; e = tar.getNextEntry()) {
                 String name = normalise(e.getName());
                 if (!e.isFile()) {
@@ -245,7 +242,7 @@ public final class ImageInspector {
                 throw new IllegalStateException(e);
             }
             DigestInputStream d = new DigestInputStream(in, sha);
-            long size = d.transferTo(java.io.OutputStream.nullOutputStream());
+            long size = d.transferTo(OutputStream.nullOutputStream());
             return new FileEntry(name, size, HexFormat.of().formatHex(sha.digest()));
         }
     }

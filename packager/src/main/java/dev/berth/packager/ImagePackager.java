@@ -4,7 +4,6 @@ import com.google.cloud.tools.jib.api.CacheDirectoryCreationException;
 import com.google.cloud.tools.jib.api.Containerizer;
 import com.google.cloud.tools.jib.api.DockerDaemonImage;
 import com.google.cloud.tools.jib.api.ImageReference;
-import com.google.cloud.tools.jib.api.InsecureRegistryException;
 import com.google.cloud.tools.jib.api.InvalidImageReferenceException;
 import com.google.cloud.tools.jib.api.Jib;
 import com.google.cloud.tools.jib.api.JibContainer;
@@ -12,11 +11,9 @@ import com.google.cloud.tools.jib.api.JibContainerBuilder;
 import com.google.cloud.tools.jib.api.LogEvent;
 import com.google.cloud.tools.jib.api.RegistryException;
 import com.google.cloud.tools.jib.api.RegistryImage;
-import com.google.cloud.tools.jib.api.RegistryUnauthorizedException;
 import com.google.cloud.tools.jib.api.TarImage;
 import com.google.cloud.tools.jib.api.buildplan.AbsoluteUnixPath;
 import com.google.cloud.tools.jib.api.buildplan.FileEntriesLayer;
-import com.google.cloud.tools.jib.api.buildplan.FilePermissions;
 import com.google.cloud.tools.jib.api.buildplan.ImageFormat;
 import com.google.cloud.tools.jib.api.buildplan.Port;
 import com.google.cloud.tools.jib.event.events.ProgressEvent;
@@ -27,17 +24,8 @@ import dev.berth.registry.LocalRegistry;
 import dev.berth.registry.ModelInfo;
 import dev.berth.registry.ModelManifest;
 import dev.berth.registry.ModelRef;
-import dev.berth.registry.RegistryJson;
-import dev.berth.registry.VersionPolicy;
 
-import java.io.File;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.ConnectException;
-import java.net.NoRouteToHostException;
-import java.net.SocketTimeoutException;
-import java.net.UnknownHostException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -45,18 +33,12 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
@@ -82,6 +64,11 @@ import java.util.stream.Stream;
  *
  * <p>The same version packaged by the same berth build gives the same image digest: the image's
  * creation time is the version's registration time and every file has a fixed timestamp.
+ *
+ * <p>Over 400 lines because of its {@link Builder}: a third of the file is the documented options of
+ * one build, kept beside what they configure as jib-core keeps its builders. The steps live apart:
+ * {@link ImageLayers} (what goes in), {@link RegistryProbe} and {@link DockerDaemon} (the checks
+ * before a build), {@link JibFailures} (what a failure says).
  */
 public final class ImagePackager {
     private static final System.Logger LOG = System.getLogger(ImagePackager.class.getName());
@@ -207,7 +194,8 @@ public final class ImagePackager {
                                 Path scratch) {
         Instant created = creationTime != null ? creationTime : manifest.created() != null ? manifest.created() : Instant.EPOCH;
         Map<String, String> imageLabels = ImageLabels.of(manifest, info, created, server, baseImage, labels);
-        List<FileEntriesLayer> layers = layers(name, version, manifest, info, scratch);
+        List<FileEntriesLayer> layers = new ImageLayers(registry, server, include, baseImage, workDirectory, listener)
+                .layers(name, version, manifest, info, scratch);
 
         JibProgress progress = new JibProgress(listener, allowInsecureRegistries);
         JibContainerBuilder builder = switch (baseImage) {
@@ -255,9 +243,9 @@ public final class ImagePackager {
             Thread.currentThread().interrupt();
             throw new PackagingException("interrupted while building " + image, e);
         } catch (ExecutionException e) {
-            throw translate(e.getCause() == null ? e : e.getCause(), targetRef);
+            throw JibFailures.translate(e.getCause() == null ? e : e.getCause(), targetRef, baseImage, target);
         } catch (RegistryException | IOException | CacheDirectoryCreationException | RuntimeException e) {
-            throw translate(e, targetRef);
+            throw JibFailures.translate(e, targetRef, baseImage, target);
         } finally {
             if (partialTar != null) {
                 try {
@@ -326,7 +314,7 @@ public final class ImagePackager {
             case ImageTarget.Registry r ->
                     RegistryProbe.requireReachable(targetRef.getRegistry(), allowInsecureRegistries, connectTimeout, "target");
             case ImageTarget.Docker d -> {
-                String problem = dockerProblem();
+                String problem = DockerDaemon.problem();
                 if (problem != null) {
                     throw new PackagingException("--to docker needs a running Docker daemon: " + problem
                             + " (use --to tar:FILE and 'docker load' or 'podman load' instead)");
@@ -338,117 +326,6 @@ public final class ImagePackager {
                     throw new PackagingException.InvalidOptionException("folder " + parent + " for the tarball does not exist");
                 }
             }
-        }
-    }
-
-    private List<FileEntriesLayer> layers(String name, int version, ModelManifest manifest, ModelInfo info, Path scratch) {
-        AbsoluteUnixPath lib = AbsoluteUnixPath.get(LIB_DIR);
-        FileEntriesLayer.Builder thirdParty = FileEntriesLayer.builder().setName("dependencies");
-        Map<Path, String> jarPaths = new LinkedHashMap<>();
-        for (Path jar : server.thirdPartyJars()) {
-            AbsoluteUnixPath at = lib.resolve(jar.getFileName().toString());
-            Path source = jar;
-            if (OnnxRuntimeJar.isOnnxRuntime(jar)) {
-                try {
-                    source = OnnxRuntimeJar.withoutNatives(jar, workDirectory.resolve("trimmed-jars"));
-                    // the Linux natives as files, loaded in place: no copy into a temp folder per start
-                    Path natives = OnnxRuntimeJar.linuxNatives(jar, workDirectory.resolve("trimmed-jars"));
-                    AbsoluteUnixPath nativeDir = AbsoluteUnixPath.get(NATIVE_DIR);
-                    for (Path file : OnnxRuntimeJar.files(natives)) {
-                        thirdParty.addEntry(file, nativeDir.resolve(natives.relativize(file).toString().replace('\\', '/')));
-                    }
-                } catch (IOException e) {
-                    throw new PackagingException("cannot copy " + jar.getFileName() + " with its Linux natives as files: "
-                            + e.getMessage(), e);
-                }
-            }
-            thirdParty.addEntry(source, at);
-            jarPaths.put(source, at.toString());
-        }
-        FileEntriesLayer.Builder own = FileEntriesLayer.builder().setName("berth");
-        for (Path jar : server.berthJars()) {
-            AbsoluteUnixPath at = lib.resolve(jar.getFileName().toString());
-            own.addEntry(jar, at);
-            jarPaths.put(jar, at.toString());
-        }
-
-        FileEntriesLayer.Builder modelLayer = FileEntriesLayer.builder().setName("model");
-        AbsoluteUnixPath versionAt = AbsoluteUnixPath.get(MODELS_DIR).resolve(name).resolve(Integer.toString(version));
-        Path versionDir = registry.versionDir(name, version);
-        Map<Content, List<Path>> leftOut = new EnumMap<>(Content.class);
-        for (Path file : versionFiles(versionDir)) {
-            Content kind = Content.of(versionDir.relativize(file));
-            if (kind != null && !include.contains(kind)) {
-                leftOut.computeIfAbsent(kind, k -> new ArrayList<>()).add(file);
-                continue;
-            }
-            modelLayer.addEntry(file, versionAt.resolve(versionDir.relativize(file).toString().replace('\\', '/')));
-        }
-        listener.message(Content.describe(include, leftOut));
-        try {
-            // writable by anyone (as /tmp): a container runtime that copies the image folder onto the volume
-            // mounted there (podman's tmpfs copy-up) keeps its mode, whatever user the deployment picks
-            Path reports = Files.createDirectories(scratch.resolve("reports"));
-            // Jib's FileEntry, named in full: the registry's FileEntry is imported
-            modelLayer.addEntry(new com.google.cloud.tools.jib.api.buildplan.FileEntry(reports, AbsoluteUnixPath.get(REPORTS_DIR),
-                    FilePermissions.fromOctalString("777"),
-                    FileEntriesLayer.DEFAULT_MODIFICATION_TIME, USER));
-            modelLayer.addEntry(writeJson(scratch.resolve("model.json"), imageModelInfo(info, version)),
-                    AbsoluteUnixPath.get(MODELS_DIR).resolve(name).resolve(LocalRegistry.MODEL_INFO_FILE));
-
-            Path stored = versionDir.resolve(LocalRegistry.MANIFEST_FILE);
-            // the registered manifest byte for byte where there is one; else the one synthesized from the model file
-            Path manifestFile = Files.isRegularFile(stored) ? Files.copy(stored, scratch.resolve("manifest.json"))
-                    : writeJson(scratch.resolve("manifest.json"), manifest);
-            modelLayer.addEntry(manifestFile, AbsoluteUnixPath.get(MANIFEST_PATH));
-
-            modelLayer.addEntry(writeJson(scratch.resolve("dependencies.json"),
-                    DependencyManifest.of(manifest, server, baseImage, jarPaths)), AbsoluteUnixPath.get(DEPENDENCIES_PATH));
-        } catch (IOException e) {
-            throw new PackagingException("cannot write image metadata in " + scratch + ": " + e.getMessage(), e);
-        }
-        return List.of(thirdParty.build(), own.build(), modelLayer.build());
-    }
-
-    private static Path writeJson(Path file, Object value) throws IOException {
-        return Files.write(file, RegistryJson.mapper().writeValueAsBytes(value));
-    }
-
-    /**
-     * The model's information as the image should see it: the description and serving
-     * configuration, and only aliases that point solely at the packaged version (the image holds no other).
-     */
-    static ModelInfo imageModelInfo(ModelInfo info, int version) {
-        Map<String, AliasTarget> aliases = new TreeMap<>();
-        info.aliases().forEach((alias, target) -> {
-            if (!target.isSplit() && target.primaryVersion() == version) {
-                aliases.put(alias, target);
-            }
-        });
-        return new ModelInfo(info.name(), info.description(), aliases, VersionPolicy.all(), info.serving());
-    }
-
-    /**
-     * The files of a version folder that belong in the image: everything but work in progress
-     * (dot names) and monitoring reports, which a running server adds later and which would make
-     * the image differ between two packagings of the same version.
-     */
-    static List<Path> versionFiles(Path versionDir) {
-        try (Stream<Path> walk = Files.walk(versionDir)) {
-            return walk.filter(Files::isRegularFile)
-                    .filter(p -> {
-                        Path rel = versionDir.relativize(p);
-                        for (Path part : rel) {
-                            if (part.toString().startsWith(".")) {
-                                return false;
-                            }
-                        }
-                        return !rel.getName(0).toString().equals(LocalRegistry.MONITORING_DIR);
-                    })
-                    .sorted(Comparator.comparing(Path::toString))
-                    .toList();
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot list " + versionDir, e);
         }
     }
 
@@ -471,126 +348,6 @@ public final class ImagePackager {
         } catch (InvalidImageReferenceException e) {
             throw new PackagingException.InvalidOptionException("'" + reference + "' is not a valid image reference");
         }
-    }
-
-    /** Maps what Jib throws to one line that says which part failed. */
-    private PackagingException translate(Throwable e, ImageReference targetRef) {
-        LOG.log(System.Logger.Level.DEBUG, "image build failed", e);
-        String message = firstLine(e.getMessage());
-        String targetName = targetRef.getRegistry() + "/" + targetRef.getRepository();
-        String base = baseImage instanceof BaseImage.Reference r ? r.reference() : null;
-        if (e instanceof InsecureRegistryException) {
-            return new PackagingException.RegistryUnreachableException("registry does not speak HTTPS (" + message
-                    + "); pass --insecure-registry for a plain-HTTP registry you trust", e);
-        }
-        if (e instanceof RegistryUnauthorizedException u) {
-            if (u.getImageReference().contains(targetRef.getRepository()) && target instanceof ImageTarget.Registry) {
-                return new PackagingException.PushRejectedException("push to " + targetName + " rejected: not authorized", e);
-            }
-            return new PackagingException.BaseImageNotFoundException("cannot pull base image " + baseImage
-                    + ": not authorized (or it does not exist)", e);
-        }
-        if (e instanceof RegistryException) {
-            String lower = String.valueOf(e.getMessage()).toLowerCase(Locale.ROOT);
-            if (base != null && lower.contains("pull") && !lower.contains("push")) {
-                return new PackagingException.BaseImageNotFoundException("cannot pull base image " + base + ": " + message, e);
-            }
-            if (target instanceof ImageTarget.Registry) {
-                return new PackagingException.PushRejectedException("push to " + targetName + " rejected: " + message, e);
-            }
-            return new PackagingException("registry error: " + message, e);
-        }
-        Throwable root = e;
-        while (root.getCause() != null && root.getCause() != root) {
-            root = root.getCause();
-        }
-        if (root instanceof ConnectException || root instanceof UnknownHostException || root instanceof NoRouteToHostException
-                || root instanceof SocketTimeoutException) {
-            return new PackagingException.RegistryUnreachableException("lost the connection to a registry: "
-                    + firstLine(root.getMessage()), e);
-        }
-        if (baseImage instanceof BaseImage.Tar t && message.contains(t.file().getFileName().toString())) {
-            return new PackagingException.BaseImageNotFoundException("cannot read base image tarball " + t.file()
-                    + " (it must be a docker-archive, as 'docker save' writes it): " + message, e);
-        }
-        return new PackagingException("image build failed: " + e.getClass().getSimpleName() + ": " + message, e);
-    }
-
-    private static final Pattern REGISTRY_ERROR =
-            Pattern.compile("\"code\"\\s*:\\s*\"([^\"]+)\"(?:.*?\"message\"\\s*:\\s*\"([^\"]*)\")?", Pattern.DOTALL);
-
-    /**
-     * One line from a Jib message: without its "Tried to ... but failed because:" preamble and its
-     * generic hints, with the registry's own error code and message where it sent one.
-     */
-    static String firstLine(String message) {
-        if (message == null || message.isBlank()) {
-            return "no details";
-        }
-        String text = message.strip();
-        String detail = "";
-        int body = text.indexOf("Actual error output follows:");
-        if (body >= 0) {
-            Matcher m = REGISTRY_ERROR.matcher(text.substring(body));
-            if (m.find()) {
-                detail = " (" + m.group(1) + (m.group(2) == null || m.group(2).isBlank() ? "" : ": " + m.group(2)) + ")";
-            }
-            text = text.substring(0, body);
-        }
-        text = text.replaceFirst("(?s)^Tried to .*? but failed because: ", "");
-        text = text.replaceFirst("(?s);\\s*possible causes include.*$", "");
-        int nl = text.indexOf('\n');
-        text = (nl < 0 ? text : text.substring(0, nl)).strip();
-        return text + detail;
-    }
-
-    /**
-     * Why {@code --to docker} cannot work here, or null when a daemon answers. Jib would otherwise
-     * fail only after building every layer, with the docker command's raw output.
-     */
-    static String dockerProblem() {
-        Path docker = findOnPath("docker");
-        if (docker == null) {
-            return "no 'docker' command on the PATH";
-        }
-        try {
-            Process p = new ProcessBuilder(docker.toString(), "version", "--format", "{{.Server.Version}}")
-                    .redirectErrorStream(true).start();
-            p.getOutputStream().close();
-            if (!p.waitFor(10, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                return "'docker version' did not answer within 10 s";
-            }
-            byte[] out = p.getInputStream().readAllBytes();
-            if (p.exitValue() == 0) {
-                return null;
-            }
-            String text = new String(out, StandardCharsets.UTF_8);
-            return text.lines().filter(l -> l.contains("daemon") || l.contains("Cannot connect") || l.startsWith("error"))
-                    .findFirst().orElse("'docker version' failed").strip();
-        } catch (IOException e) {
-            return "cannot run docker: " + e.getMessage();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return "interrupted";
-        }
-    }
-
-    static Path findOnPath(String command) {
-        String path = System.getenv("PATH");
-        if (path == null) {
-            return null;
-        }
-        for (String dir : path.split(File.pathSeparator)) {
-            if (dir.isEmpty()) {
-                continue;
-            }
-            Path candidate = Path.of(dir, command);
-            if (Files.isExecutable(candidate)) {
-                return candidate;
-            }
-        }
-        return null;
     }
 
     private static void deleteQuietly(Path dir) {

@@ -1,16 +1,17 @@
 package dev.berth.packager;
 
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.net.UnknownHostException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLHandshakeException;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.SSLSocketFactory;
-
-import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.Socket;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * Checks that a registry's port accepts connections (and, unless insecure registries are allowed,
@@ -46,7 +47,7 @@ final class RegistryProbe {
             throw plainHttp(registry, role, e);
         } catch (SSLException e) {
             throw plainHttp(registry, role, e);
-        } catch (java.net.SocketTimeoutException e) {
+        } catch (SocketTimeoutException e) {
             throw new PackagingException.RegistryUnreachableException(role + " registry " + registry + " did not answer a TLS"
                     + " handshake within " + timeout.toSeconds() + " s; pass --insecure-registry if it speaks plain HTTP", e);
         } catch (IOException e) {
@@ -96,7 +97,7 @@ final class RegistryProbe {
             }
         }
         String why = last == null || last.getMessage() == null ? String.valueOf(last) : last.getMessage();
-        if (last instanceof java.net.UnknownHostException) {
+        if (last instanceof UnknownHostException) {
             why = "unknown host";
         }
         throw new PackagingException.RegistryUnreachableException(

@@ -53,10 +53,10 @@ class OptionsTest {
         String jib = "Tried to push BLOB for 127.0.0.1:1234/x/churn with digest sha256:abc but failed because: registry returned "
                 + "error code 405; possible causes include invalid or wrong reference. Actual error output follows:\n"
                 + "{\"errors\":[{\"code\":\"UNSUPPORTED\",\"message\":\"The operation is unsupported.\"}]}\n";
-        assertEquals("registry returned error code 405 (UNSUPPORTED: The operation is unsupported.)", ImagePackager.firstLine(jib));
-        assertEquals("manifest unknown", ImagePackager.firstLine("Tried to pull image manifest for r/x:1 but failed because: manifest unknown"));
-        assertEquals("first", ImagePackager.firstLine("first\nsecond"));
-        assertEquals("no details", ImagePackager.firstLine(null));
+        assertEquals("registry returned error code 405 (UNSUPPORTED: The operation is unsupported.)", JibFailures.firstLine(jib));
+        assertEquals("manifest unknown", JibFailures.firstLine("Tried to pull image manifest for r/x:1 but failed because: manifest unknown"));
+        assertEquals("first", JibFailures.firstLine("first\nsecond"));
+        assertEquals("no details", JibFailures.firstLine(null));
     }
 
     @Test
@@ -66,7 +66,7 @@ class OptionsTest {
                 "staging", AliasTarget.single(4),
                 "canary", new AliasTarget(List.of(new WeightedVersion(3, 90), new WeightedVersion(4, 10)))),
                 VersionPolicy.latest(1), null);
-        ModelInfo packed = ImagePackager.imageModelInfo(info, 3);
+        ModelInfo packed = ImageLayers.imageModelInfo(info, 3);
         assertEquals(Map.of("production", AliasTarget.single(3)), packed.aliases());
         assertEquals(VersionPolicy.all(), packed.versionPolicy());
         assertEquals("d", packed.description());
@@ -80,7 +80,7 @@ class OptionsTest {
         Files.createDirectories(dir.resolve("monitoring"));
         Files.writeString(dir.resolve("monitoring/2026-01-01.json"), "{}");
         Files.writeString(dir.resolve(".manifest.json.tmp"), "{}");
-        List<String> files = ImagePackager.versionFiles(dir).stream().map(p -> dir.relativize(p).toString()).toList();
+        List<String> files = ImageLayers.versionFiles(dir).stream().map(p -> dir.relativize(p).toString()).toList();
         assertEquals(List.of("data/sample.csv", "model.onnx"), files);
     }
 

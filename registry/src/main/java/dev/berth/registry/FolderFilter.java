@@ -1,5 +1,6 @@
 package dev.berth.registry;
 
+import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.FileSystems;
@@ -89,7 +90,7 @@ public final class FolderFilter {
                 }
 
                 private String relative(Path p) {
-                    return folder.relativize(p).toString().replace(java.io.File.separatorChar, '/');
+                    return folder.relativize(p).toString().replace(File.separatorChar, '/');
                 }
             });
         } catch (IOException e) {

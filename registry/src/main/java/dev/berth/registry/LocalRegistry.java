@@ -5,9 +5,13 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -56,7 +60,7 @@ public final class LocalRegistry {
      * (a container image), the reports go to a writable volume.
      */
     public LocalRegistry withReportsDir(Path reportsRoot) {
-        return new LocalRegistry(root, java.util.Objects.requireNonNull(reportsRoot, "reportsRoot"));
+        return new LocalRegistry(root, Objects.requireNonNull(reportsRoot, "reportsRoot"));
     }
 
     private Path reportsDir(String model, int version) {
@@ -361,8 +365,8 @@ public final class LocalRegistry {
      * @throws RegistryException        when the registry cannot be written
      */
     public ModelManifest register(Registration registration, SignatureReader reader) {
-        java.util.Objects.requireNonNull(registration, "registration");
-        java.util.Objects.requireNonNull(reader, "reader");
+        Objects.requireNonNull(registration, "registration");
+        Objects.requireNonNull(reader, "reader");
         return new RegistryWriter(this, writeHook).register(registration, reader);
     }
 
@@ -404,8 +408,8 @@ public final class LocalRegistry {
      * @throws InvalidArgumentException for a manifest that is not a berth version or names a path outside the version
      * @throws RegistryException        when a fetched file does not match its hash or the registry cannot be written
      */
-    public ImportResult importVersion(byte[] manifestJson, FileFetcher fetcher, java.util.Collection<String> aliases) {
-        java.util.Objects.requireNonNull(fetcher, "fetcher");
+    public ImportResult importVersion(byte[] manifestJson, FileFetcher fetcher, Collection<String> aliases) {
+        Objects.requireNonNull(fetcher, "fetcher");
         return new RegistryWriter(this, writeHook).importVersion(manifestJson, fetcher, List.copyOf(aliases));
     }
 
@@ -483,7 +487,7 @@ public final class LocalRegistry {
         Path file = versionDir(model, version).resolve(MODEL_FILE);
         try {
             FileEntry entry = new FileEntry(MODEL_FILE, Files.size(file), AtomicFiles.sha256(file));
-            java.time.Instant created = Files.getLastModifiedTime(file).toInstant().truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+            Instant created = Files.getLastModifiedTime(file).toInstant().truncatedTo(ChronoUnit.SECONDS);
             return new ModelManifest(ModelManifest.FORMAT, model, version, created, "", "", Map.of(), List.of(entry),
                     reader.read(file), Map.of(), Map.of(), null, null, List.of(), null);
         } catch (IOException e) {

@@ -2,12 +2,14 @@ package dev.berth.registry;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.SerializationFeature;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
@@ -78,7 +80,7 @@ public record ManifestDiff(String left, String right, List<Entry> entries) {
         }
         out.put("author", m.author().isEmpty() ? null : m.author());
         out.put("description", m.description().isEmpty() ? null : m.description());
-        new java.util.TreeMap<>(m.tags()).forEach((k, v) -> out.put("tag " + k, v));
+        new TreeMap<>(m.tags()).forEach((k, v) -> out.put("tag " + k, v));
         out.values().removeIf(Objects::isNull);
         return out;
     }
@@ -105,7 +107,7 @@ public record ManifestDiff(String left, String right, List<Entry> entries) {
 
     private static String compact(JsonNode node) {
         try {
-            return RegistryJson.mapper().writer().without(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT)
+            return RegistryJson.mapper().writer().without(SerializationFeature.INDENT_OUTPUT)
                     .writeValueAsString(node);
         } catch (JsonProcessingException e) {
             return node.toString();
@@ -146,7 +148,7 @@ public record ManifestDiff(String left, String right, List<Entry> entries) {
             String name = line.substring(0, cut).trim();
             out.put(name.isEmpty() ? line : name, cut < line.length() ? line.substring(cut).trim() : "(any)");
         }
-        new java.util.TreeMap<>(d.runtime()).forEach((k, v) -> out.put("runtime " + k, v));
+        new TreeMap<>(d.runtime()).forEach((k, v) -> out.put("runtime " + k, v));
         return out;
     }
 

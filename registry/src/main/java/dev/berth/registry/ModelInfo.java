@@ -1,5 +1,6 @@
 package dev.berth.registry;
 
+import java.util.Collections;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
@@ -16,7 +17,7 @@ public record ModelInfo(String name, String description, Map<String, AliasTarget
 
     public ModelInfo {
         description = description == null ? "" : description;
-        aliases = aliases == null ? Map.of() : java.util.Collections.unmodifiableMap(new TreeMap<>(aliases));
+        aliases = aliases == null ? Map.of() : Collections.unmodifiableMap(new TreeMap<>(aliases));
         versionPolicy = versionPolicy == null ? VersionPolicy.all() : versionPolicy;
     }
 

@@ -1,6 +1,8 @@
 package dev.berth.registry;
 
 import java.time.Instant;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -39,8 +41,8 @@ public record ModelManifest(String format, String name, int version, Instant cre
         description = description == null ? "" : description;
         tags = tags == null ? Map.of() : Map.copyOf(tags);
         files = files == null ? List.of() : List.copyOf(files);
-        metrics = metrics == null ? Map.of() : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(metrics));
-        params = params == null ? Map.of() : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(params));
+        metrics = metrics == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(metrics));
+        params = params == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(params));
         dependencies = dependencies == null ? Dependencies.none() : dependencies;
         lineage = lineage == null ? Lineage.none() : lineage;
         artifacts = artifacts == null ? List.of() : List.copyOf(artifacts);
@@ -57,7 +59,7 @@ public record ModelManifest(String format, String name, int version, Instant cre
      * reports excluded). Size is -1 where the manifest does not record it (a code file).
      */
     public List<FileEntry> storedFiles() {
-        java.util.LinkedHashMap<String, FileEntry> byPath = new java.util.LinkedHashMap<>();
+        LinkedHashMap<String, FileEntry> byPath = new LinkedHashMap<>();
         files.forEach(f -> byPath.putIfAbsent(f.path(), f));
         artifacts.forEach(f -> byPath.putIfAbsent(f.path(), f));
         for (DataRef d : lineage.data()) {
@@ -115,7 +117,7 @@ public record ModelManifest(String format, String name, int version, Instant cre
     public record Lineage(List<DataRef> data, CodeRef code, Map<String, Object> extra) {
         public Lineage {
             data = data == null ? List.of() : List.copyOf(data);
-            extra = extra == null ? Map.of() : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(extra));
+            extra = extra == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(extra));
         }
 
         public static Lineage none() {

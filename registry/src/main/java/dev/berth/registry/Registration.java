@@ -3,6 +3,7 @@ package dev.berth.registry;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -64,10 +65,10 @@ public record Registration(String name, Path modelFile, String description, Stri
     public Registration {
         description = description == null ? "" : description;
         author = author == null ? "" : author;
-        tags = tags == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(tags));
+        tags = tags == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(tags));
         data = data == null ? List.of() : List.copyOf(data);
         artifacts = artifacts == null ? List.of() : List.copyOf(artifacts);
-        runtime = runtime == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(runtime));
+        runtime = runtime == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(runtime));
     }
 
     public static Builder builder(String name, Path modelFile) {

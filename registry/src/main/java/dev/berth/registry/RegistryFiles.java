@@ -1,6 +1,7 @@
 package dev.berth.registry;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.exc.StreamReadException;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.exc.InvalidFormatException;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
@@ -8,6 +9,8 @@ import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Collection;
+import java.util.Map;
 import java.util.stream.Collectors;
 
 /**
@@ -29,7 +32,7 @@ final class RegistryFiles {
             return RegistryJson.mapper().readValue(file.toFile(), type);
         } catch (JsonMappingException e) {
             for (Throwable t = e.getCause(); t != null; t = t.getCause()) {
-                if (t instanceof com.fasterxml.jackson.core.exc.StreamReadException syntax) {
+                if (t instanceof StreamReadException syntax) {
                     // a syntax error met inside a nested reader: still a syntax error, where it is
                     throw new RegistryException(file + " is not valid JSON: " + original(syntax) + location(syntax), e);
                 }
@@ -88,10 +91,10 @@ final class RegistryFiles {
         if (type == String.class) {
             return "a string";
         }
-        if (java.util.Collection.class.isAssignableFrom(type)) {
+        if (Collection.class.isAssignableFrom(type)) {
             return "a list";
         }
-        if (java.util.Map.class.isAssignableFrom(type) || type.isRecord()) {
+        if (Map.class.isAssignableFrom(type) || type.isRecord()) {
             return "an object";
         }
         return "a " + type.getSimpleName();

@@ -10,8 +10,10 @@ import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.util.List;
+import java.util.Arrays;
 import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
@@ -83,12 +85,6 @@ final class RegistryWriter {
     private ModelManifest commit(Registration r, VersionStager.Staged staged, Path staging, StagingOwner owner) throws IOException {
         String name = r.name();
         Path modelDir = root.resolve(name);
-        boolean modelDirExisted = Files.isDirectory(modelDir);
-        Path infoFile = modelDir.resolve(LocalRegistry.MODEL_INFO_FILE);
-        Path lastFile = modelDir.resolve(LAST_VERSION_FILE);
-        byte[] infoBefore = readIfExists(infoFile);
-        byte[] lastBefore = readIfExists(lastFile);
-
         ModelInfo info = registry.exists(name) ? registry.storedInfo(name) : ModelInfo.empty(name);
         int version = nextVersion(modelDir);
         ModelManifest manifest = staged.manifest(version);
@@ -108,16 +104,34 @@ final class RegistryWriter {
         if (r.alias().isPresent()) {
             newInfo = newInfo.withAlias(r.alias().get(), AliasTarget.single(version));
         }
+        // nextVersion() skipped every numeric name, so the version is also the new last one
+        publish(staging, owner, name, version, version, newInfo.equals(info) ? null : newInfo);
+        return manifest;
+    }
 
+    /**
+     * Moves a staged version into place, then records it: the last-version file and, where
+     * {@code newInfo} is not null, the model's information. Where recording fails, the version goes
+     * back to staging and both files to what they held (the model folder too, where this made it), so
+     * that a failed registration or import leaves the registry as it was. Runs under the registry lock.
+     */
+    private void publish(Path staging, StagingOwner owner, String name, int version, int lastVersion, ModelInfo newInfo)
+            throws IOException {
+        Path modelDir = root.resolve(name);
+        boolean modelDirExisted = Files.isDirectory(modelDir);
+        Path infoFile = modelDir.resolve(LocalRegistry.MODEL_INFO_FILE);
+        Path lastFile = modelDir.resolve(LAST_VERSION_FILE);
+        byte[] infoBefore = readIfExists(infoFile);
+        byte[] lastBefore = readIfExists(lastFile);
         Files.createDirectories(modelDir);
         Path target = modelDir.resolve(Integer.toString(version));
-        // No REPLACE_EXISTING: nextVersion() skipped every numeric name, so an existing target is a bug to stop at.
+        // No REPLACE_EXISTING: an existing target is a bug to stop at (register picks a free number, import checks it).
         owner.release();
         Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
         try {
             hook.reached(Step.MOVED, target);
-            AtomicFiles.write(lastFile, (version + "\n").getBytes(StandardCharsets.US_ASCII));
-            if (!newInfo.equals(info)) {
+            AtomicFiles.write(lastFile, (lastVersion + "\n").getBytes(StandardCharsets.US_ASCII));
+            if (newInfo != null) {
                 writeInfo(newInfo);
             }
         } catch (IOException | RuntimeException e) {
@@ -133,7 +147,6 @@ final class RegistryWriter {
             }
             throw e;
         }
-        return manifest;
     }
 
     /** The lowest existing version whose stored files (paths and SHA-256) are exactly {@code manifest}'s. */
@@ -159,7 +172,7 @@ final class RegistryWriter {
     private static Set<String> contentKey(ModelManifest m) {
         Set<String> key = new HashSet<>();
         for (FileEntry f : m.storedFiles()) {
-            key.add(f.path() + "\0" + f.sha256().toLowerCase(java.util.Locale.ROOT));
+            key.add(f.path() + "\0" + f.sha256().toLowerCase(Locale.ROOT));
         }
         return key;
     }
@@ -266,7 +279,7 @@ final class RegistryWriter {
             return false;
         }
         byte[] local = readIfExists(dir.resolve(LocalRegistry.MANIFEST_FILE));
-        if (local == null || !java.util.Arrays.equals(local, manifestJson)) {
+        if (local == null || !Arrays.equals(local, manifestJson)) {
             throw new InvalidArgumentException(manifest.name() + ":" + manifest.version() + " already exists in " + root
                     + " with other content (another version carries this number here); pull into another registry folder");
         }
@@ -293,11 +306,6 @@ final class RegistryWriter {
         String name = manifest.name();
         int version = manifest.version();
         Path modelDir = root.resolve(name);
-        boolean modelDirExisted = Files.isDirectory(modelDir);
-        Path infoFile = modelDir.resolve(LocalRegistry.MODEL_INFO_FILE);
-        Path lastFile = modelDir.resolve(LAST_VERSION_FILE);
-        byte[] infoBefore = readIfExists(infoFile);
-        byte[] lastBefore = readIfExists(lastFile);
         int last = Math.max(version, nextVersion(modelDir) - 1);
         ModelInfo info = registry.exists(name) ? registry.storedInfo(name) : ModelInfo.empty(name);
         ModelInfo newInfo = info.description().isEmpty() && !manifest.description().isEmpty()
@@ -305,28 +313,9 @@ final class RegistryWriter {
         for (String alias : aliases) {
             newInfo = newInfo.withAlias(alias, AliasTarget.single(version));
         }
-        Files.createDirectories(modelDir);
-        Path target = modelDir.resolve(Integer.toString(version));
-        owner.release();
-        Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
-        try {
-            AtomicFiles.write(lastFile, (last + "\n").getBytes(StandardCharsets.US_ASCII));
-            if (!newInfo.equals(info) || infoBefore == null) {
-                writeInfo(newInfo);
-            }
-        } catch (IOException | RuntimeException e) {
-            try {
-                Files.move(target, staging, StandardCopyOption.ATOMIC_MOVE);
-                restore(infoFile, infoBefore);
-                restore(lastFile, lastBefore);
-                if (!modelDirExisted) {
-                    deleteIfEmpty(modelDir);
-                }
-            } catch (IOException | RuntimeException undo) {
-                e.addSuppressed(undo);
-            }
-            throw e;
-        }
+        // an imported model gets its information file even when nothing in it changed
+        boolean writeInfo = !newInfo.equals(info) || !Files.exists(modelDir.resolve(LocalRegistry.MODEL_INFO_FILE));
+        publish(staging, owner, name, version, last, writeInfo ? newInfo : null);
     }
 
     @SuppressWarnings("try")
@@ -481,7 +470,7 @@ final class RegistryWriter {
     private static void restore(Path file, byte[] before) throws IOException {
         if (before == null) {
             Files.deleteIfExists(file);
-        } else if (!java.util.Arrays.equals(before, readIfExists(file))) {
+        } else if (!Arrays.equals(before, readIfExists(file))) {
             AtomicFiles.write(file, before);
         }
     }

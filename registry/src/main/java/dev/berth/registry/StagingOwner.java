@@ -2,9 +2,12 @@ package dev.berth.registry;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.time.Instant;
 
 /**
@@ -14,7 +17,7 @@ import java.time.Instant;
 final class StagingOwner implements AutoCloseable {
     static final String FILE = ".owner";
     /** A staging folder without an owner file yet is given this long before it counts as abandoned. */
-    static final java.time.Duration GRACE = java.time.Duration.ofMinutes(10);
+    static final Duration GRACE = Duration.ofMinutes(10);
 
     private final Path file;
     private FileChannel channel;
@@ -44,14 +47,14 @@ final class StagingOwner implements AutoCloseable {
                 return modified.plus(GRACE).isBefore(Instant.now());
             }
             try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
-                java.nio.channels.FileLock lock = ch.tryLock();
+                FileLock lock = ch.tryLock();
                 if (lock == null) {
                     return false;
                 }
                 lock.release();
                 return true;
             }
-        } catch (java.nio.channels.OverlappingFileLockException e) {
+        } catch (OverlappingFileLockException e) {
             return false; // held by a registration in this very process
         } catch (IOException e) {
             return false; // gone meanwhile, or unreadable: not ours to judge

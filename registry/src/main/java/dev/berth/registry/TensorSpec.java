@@ -1,5 +1,6 @@
 package dev.berth.registry;
 
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 
@@ -19,7 +20,7 @@ public record TensorSpec(String name, DataType datatype, List<Long> shape, List<
 
     /** A tensor without column names or class labels; a negative size in {@code shape} marks a dynamic axis. */
     public static TensorSpec of(String name, DataType datatype, long... shape) {
-        return new TensorSpec(name, datatype, java.util.Arrays.stream(shape).boxed().toList(), List.of(), List.of());
+        return new TensorSpec(name, datatype, Arrays.stream(shape).boxed().toList(), List.of(), List.of());
     }
 
     /** The number of axes. */

@@ -10,6 +10,7 @@ import dev.berth.registry.triton.ModelQueuePolicy;
 import dev.berth.registry.triton.ModelVersionPolicy;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -19,6 +20,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.logging.Filter;
 import java.util.logging.Logger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * A Triton {@code config.pbtxt} beside a model ({@code <model>/config.pbtxt}), read with protobuf's
@@ -70,7 +73,7 @@ public final class TritonConfig {
     public static TritonConfig read(Path file, String model) {
         String text;
         try {
-            text = StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(Files.readAllBytes(file))).toString();
+            text = StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(Files.readAllBytes(file))).toString();
         } catch (CharacterCodingException e) {
             throw new InvalidArgumentException(file + " is not UTF-8 text");
         } catch (IOException e) {
@@ -157,7 +160,7 @@ public final class TritonConfig {
             return null;
         }
         String before = lines.get(line - 1).substring(0, Math.min(Math.max(0, column - 1), lines.get(line - 1).length()));
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("([A-Za-z_][A-Za-z0-9_]*)\\s*:").matcher(before);
+        Matcher m = Pattern.compile("([A-Za-z_][A-Za-z0-9_]*)\\s*:").matcher(before);
         String last = null;
         while (m.find()) {
             last = m.group(1);

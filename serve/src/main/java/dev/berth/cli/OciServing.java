@@ -3,6 +3,7 @@ package dev.berth.cli;
 import dev.berth.oci.MirrorSource;
 import dev.berth.oci.OciMirror;
 import dev.berth.registry.InvalidArgumentException;
+import dev.berth.registry.LocalRegistry;
 import dev.berth.server.Durations;
 import io.helidon.config.Config;
 
@@ -58,7 +59,7 @@ final class OciServing {
     }
 
     private static String cachedModels(OciMirror mirror) {
-        dev.berth.registry.LocalRegistry cached = dev.berth.registry.LocalRegistry.open(mirror.modelsRoot());
+        LocalRegistry cached = LocalRegistry.open(mirror.modelsRoot());
         List<String> names = cached.models();
         if (names.isEmpty()) {
             return " (empty: nothing to serve until the registry answers)";

@@ -1,6 +1,8 @@
 package dev.berth.cli;
 
 import dev.berth.monitoring.BerthMetrics;
+import dev.berth.oci.MirrorSource;
+import dev.berth.oci.OciMirror;
 import dev.berth.registry.InvalidArgumentException;
 import dev.berth.registry.LocalRegistry;
 import dev.berth.runtime.onnx.OrtNatives;
@@ -8,13 +10,14 @@ import dev.berth.server.BerthServer;
 import dev.berth.server.ServeOption;
 import dev.berth.server.ServeSettings;
 import io.helidon.config.Config;
-import picocli.CommandLine;
+import io.helidon.config.ConfigException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -64,11 +67,11 @@ final class ServeCommand implements Callable<Integer> {
         Config settings;
         try {
             settings = ServeSettings.load(config, System.getenv(), flags);
-        } catch (IllegalArgumentException | io.helidon.config.ConfigException e) {
+        } catch (IllegalArgumentException | ConfigException e) {
             throw new InvalidArgumentException(e.getMessage());
         }
         String modelsSetting = settings.get("models").asString().orElse(null);
-        dev.berth.oci.OciMirror mirror = dev.berth.oci.MirrorSource.isOci(modelsSetting)
+        OciMirror mirror = MirrorSource.isOci(modelsSetting)
                 ? OciServing.start(modelsSetting, settings, registryOptions, spec.commandLine().getOut()) : null;
         Path root = mirror != null ? mirror.modelsRoot()
                 : settings.get("models").asString().map(Path::of).orElse(LocalRegistry.defaultRoot(null));

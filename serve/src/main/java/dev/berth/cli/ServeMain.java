@@ -25,8 +25,12 @@ public final class ServeMain {
 
     /** The serving command line, with the shared error handling and exit codes. */
     public static CommandLine commandLine() {
-        CommandLine cl = new CommandLine(new Serving());
-        ErrorHandler errors = new ErrorHandler();
+        return commandLine(new Serving(), new ErrorHandler());
+    }
+
+    /** A berth command line: {@code top} with {@code errors} mapping its failures to exit codes (BerthMain's too). */
+    static CommandLine commandLine(Object top, ErrorHandler errors) {
+        CommandLine cl = new CommandLine(top);
         cl.setExecutionExceptionHandler(errors);
         cl.setParameterExceptionHandler(errors);
         cl.setCaseInsensitiveEnumValuesAllowed(true);
@@ -35,7 +39,11 @@ public final class ServeMain {
 
     /** Runs one command line with the given output streams; returns its exit code. Used by tests. */
     public static int run(PrintWriter out, PrintWriter err, String... args) {
-        CommandLine cl = commandLine();
+        return run(commandLine(), out, err, args);
+    }
+
+    /** Runs {@code cl} with the given output streams; returns its exit code. */
+    static int run(CommandLine cl, PrintWriter out, PrintWriter err, String... args) {
         cl.setOut(out);
         cl.setErr(err);
         int code = cl.execute(args);

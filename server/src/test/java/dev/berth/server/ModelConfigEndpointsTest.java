@@ -2,11 +2,11 @@ package dev.berth.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.berth.server.grpc.proto.DataType;
+import dev.berth.registry.triton.DataType;
 import dev.berth.server.grpc.proto.GRPCInferenceServiceGrpc;
-import dev.berth.server.grpc.proto.ModelConfig;
+import dev.berth.registry.triton.ModelConfig;
 import dev.berth.server.grpc.proto.ModelConfigRequest;
-import dev.berth.server.grpc.proto.ModelInstanceGroup;
+import dev.berth.registry.triton.ModelInstanceGroup;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;

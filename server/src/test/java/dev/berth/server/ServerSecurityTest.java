@@ -19,8 +19,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
-import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -28,9 +26,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyStore;
-import java.security.cert.CertificateFactory;
-import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -63,39 +58,14 @@ class ServerSecurityTest {
     static void certificates() throws Exception {
         models = dir.resolve("models");
         copyChurn(models);
-        ca = dir.resolve("ca.crt");
-        Path caKey = dir.resolve("ca.key");
-        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
-                "-subj", "/CN=berth test CA", "-keyout", caKey.toString(), "-out", ca.toString());
-        serverKey = dir.resolve("server.key");
-        serverCert = dir.resolve("server.crt");
-        issue("server", "127.0.0.1", caKey, serverKey, serverCert, "subjectAltName=IP:127.0.0.1,DNS:localhost");
-        clientKey = dir.resolve("client.key");
-        clientCert = dir.resolve("client.crt");
-        issue("client", "a client", caKey, clientKey, clientCert, "extendedKeyUsage=clientAuth");
-    }
-
-    private static void issue(String name, String cn, Path caKey, Path key, Path cert, String extension) throws Exception {
-        Path csr = dir.resolve(name + ".csr");
-        Path ext = Files.writeString(dir.resolve(name + ".ext"), extension + "\n");
-        openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=" + cn,
-                "-keyout", key.toString(), "-out", csr.toString());
-        openssl("x509", "-req", "-in", csr.toString(), "-CA", ca.toString(), "-CAkey", caKey.toString(), "-CAcreateserial",
-                "-days", "2", "-extfile", ext.toString(), "-out", cert.toString());
-    }
-
-    private static String openssl(String... args) throws Exception {
-        List<String> command = new ArrayList<>(List.of("openssl"));
-        command.addAll(List.of(args));
-        return run(command);
-    }
-
-    private static String run(List<String> command) throws Exception {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS), command + " finished");
-        assertEquals(0, p.exitValue(), command + ":\n" + out);
-        return out;
+        TestCertificates authority = TestCertificates.authority(dir, "berth test CA");
+        ca = authority.caCertificate();
+        TestCertificates.Issued server = authority.loopbackServer("server");
+        serverKey = server.key();
+        serverCert = server.certificate();
+        TestCertificates.Issued client = authority.issue("client", "a client", "extendedKeyUsage=clientAuth");
+        clientKey = client.key();
+        clientCert = client.certificate();
     }
 
     /** curl's exit status and output (stdout, then stderr). */
@@ -142,7 +112,7 @@ class ServerSecurityTest {
             // a client that does not trust the CA is refused by its own TLS check (curl exit 60)
             assertEquals(60, curl(url + "/v2/health/ready").exit());
 
-            HttpResponse<String> jdk = HttpClient.newBuilder().sslContext(trusting(ca)).build()
+            HttpResponse<String> jdk = HttpClient.newBuilder().sslContext(TestCertificates.trusting(ca)).build()
                     .send(HttpRequest.newBuilder(URI.create(url + "/v2")).build(), HttpResponse.BodyHandlers.ofString());
             assertEquals(200, jdk.statusCode(), jdk.body());
 
@@ -247,18 +217,5 @@ class ServerSecurityTest {
         IllegalArgumentException cert = assertThrows(IllegalArgumentException.class,
                 () -> TransportSecurity.of(serverKey, serverKey, Optional.empty()));
         assertTrue(cert.getMessage().contains("server.key"), cert.getMessage());
-    }
-
-    private static SSLContext trusting(Path caFile) throws Exception {
-        KeyStore store = KeyStore.getInstance(KeyStore.getDefaultType());
-        store.load(null, null);
-        try (InputStream in = Files.newInputStream(caFile)) {
-            store.setCertificateEntry("ca", (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in));
-        }
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        tmf.init(store);
-        SSLContext ctx = SSLContext.getInstance("TLS");
-        ctx.init(null, tmf.getTrustManagers(), null);
-        return ctx;
     }
 }

@@ -9,12 +9,12 @@ import com.google.protobuf.Message;
 import dev.berth.registry.DataType;
 import dev.berth.registry.VersionPolicy;
 import dev.berth.runtime.ModelConfiguration;
-import dev.berth.server.grpc.proto.ModelConfig;
-import dev.berth.server.grpc.proto.ModelDynamicBatching;
-import dev.berth.server.grpc.proto.ModelInput;
-import dev.berth.server.grpc.proto.ModelInstanceGroup;
-import dev.berth.server.grpc.proto.ModelOutput;
-import dev.berth.server.grpc.proto.ModelVersionPolicy;
+import dev.berth.registry.triton.ModelConfig;
+import dev.berth.registry.triton.ModelDynamicBatching;
+import dev.berth.registry.triton.ModelInput;
+import dev.berth.registry.triton.ModelInstanceGroup;
+import dev.berth.registry.triton.ModelOutput;
+import dev.berth.registry.triton.ModelVersionPolicy;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -72,8 +72,8 @@ public final class TritonModelConfig {
      * Triton's name of a protocol datatype: {@code TYPE_} and the name, BYTES being {@code TYPE_STRING}.
      * (Triton's enum and the registry's share the simple name {@code DataType}; the proto one is spelled out.)
      */
-    static dev.berth.server.grpc.proto.DataType dataType(DataType type) {
-        return dev.berth.server.grpc.proto.DataType.valueOf(type == DataType.BYTES ? "TYPE_STRING" : "TYPE_" + type.name());
+    static dev.berth.registry.triton.DataType dataType(DataType type) {
+        return dev.berth.registry.triton.DataType.valueOf(type == DataType.BYTES ? "TYPE_STRING" : "TYPE_" + type.name());
     }
 
     private static ModelVersionPolicy versionPolicy(VersionPolicy p) {
