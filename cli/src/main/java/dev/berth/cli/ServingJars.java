@@ -66,6 +66,12 @@ public final class ServingJars {
                 // the manifest names lib/NAME.jar relative to the serve jar's own folder; here they all sit in lib/
                 classPath.add(lib.resolve(Path.of(entry).getFileName()));
             }
+            List<String> missing = classPath.stream().filter(p -> !Files.isRegularFile(p)).map(p -> p.getFileName().toString()).toList();
+            if (!missing.isEmpty()) {
+                // the serve module resolved a dependency to another version than the cli did: pin it in the parent pom
+                throw new PackagingException("the serving class path names jars " + lib + " does not hold: " + String.join(", ", missing)
+                        + " (the serve and cli modules resolve them to different versions; pin one in the parent pom, then ./mvnw package)");
+            }
             String version = main.getValue(Attributes.Name.IMPLEMENTATION_VERSION);
             return new ServerJars(main.getValue(Attributes.Name.MAIN_CLASS), classPath, version == null ? "unknown" : version);
         } catch (IOException e) {

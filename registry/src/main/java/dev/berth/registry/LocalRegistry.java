@@ -23,6 +23,10 @@ import java.util.stream.Stream;
  * Triton-style model repository is a valid registry). Reading is safe while other processes write:
  * versions appear by an atomic rename, and folders or files whose names start with '.' are work in
  * progress and never listed.
+ *
+ * <p>Over 400 lines because it is the registry's public facade: about forty short, documented
+ * methods (folder layout, reads, and the writes {@link RegistryWriter} does), so that callers need
+ * one type; the work itself lives in {@code RegistryWriter}, {@code RegistryFiles} and {@code ManifestDiff}.
  */
 public final class LocalRegistry {
     /** The ONNX model in a version folder. */

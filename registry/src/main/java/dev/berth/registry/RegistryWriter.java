@@ -27,6 +27,11 @@ import java.util.stream.Stream;
  * under a hidden name, take the registry lock, then make it visible with one atomic rename (a
  * version folder) or one atomic file replace ({@code model.json}); on any failure undo what was
  * made visible, so readers and later commands see the registry exactly as before.
+ *
+ * <p>Over 400 lines because every change of the registry's versions and aliases (register, import,
+ * alias, delete) is here, on purpose: each follows the rule above with the same lock, staging and undo
+ * helpers, and keeping them in one class keeps the rule in one place; staging a version's files is
+ * {@link VersionStager}'s.
  */
 final class RegistryWriter {
     static final String STAGING_PREFIX = ".staging-";

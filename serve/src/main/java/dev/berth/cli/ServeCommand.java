@@ -11,13 +11,13 @@ import dev.berth.server.ServeOption;
 import dev.berth.server.ServeSettings;
 import io.helidon.config.Config;
 import io.helidon.config.ConfigException;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine;
 
 import java.io.PrintWriter;
 import java.nio.file.Files;
