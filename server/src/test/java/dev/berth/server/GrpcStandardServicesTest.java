@@ -212,7 +212,7 @@ class GrpcStandardServicesTest {
                 s.getMethodList().forEach(m -> methods.add(s.getName() + "/" + m.getName()));
             }
         }
-        assertTrue(files.containsAll(Set.of("open_inference_grpc.proto", "model_config.proto")), files.toString());
+        assertTrue(files.containsAll(Set.of("open_inference_grpc.proto", "triton/model_config.proto")), files.toString());
         assertTrue(methods.containsAll(Set.of("GRPCInferenceService/ModelInfer", "GRPCInferenceService/ModelStreamInfer",
                 "GRPCInferenceService/ModelConfig", "GRPCInferenceService/ModelStatistics")), methods.toString());
     }

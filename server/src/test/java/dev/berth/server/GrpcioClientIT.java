@@ -94,9 +94,10 @@ class GrpcioClientIT {
             Files.copy(in, protos.resolve("health.proto"));
         }
         List<String> command = new ArrayList<>(List.of(python.toString(), "-m", "grpc_tools.protoc",
-                "-I", Path.of("src/main/protobuf").toString(), "-I", protos.toString(),
-                "--python_out=" + out, "--grpc_python_out=" + out,
-                "open_inference_grpc.proto", "model_config.proto", "health.proto"));
+                // Triton's model configuration is the registry module's copy, which the server's definition imports
+                "-I", Path.of("src/main/protobuf").toString(), "-I", Path.of("../registry/src/main/protobuf").toString(),
+                "-I", protos.toString(), "--python_out=" + out, "--grpc_python_out=" + out,
+                "open_inference_grpc.proto", "triton/model_config.proto", "health.proto"));
         run(command, 120);
         return out;
     }
