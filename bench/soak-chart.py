@@ -80,7 +80,8 @@ def memory_chart(rows, path, title):
     series = [("RSS", col("rss_mb")), ("Java heap (resident)", col("heap_rss_mb")), ("outside NMT", col("outside_nmt_mb")),
               ("glibc in use", col("glibc_in_use_mb"))]
     for name in ("metaspace_mb", "code_mb", "thread_mb", "class_mb", "gc_mb", "other_mb", "internal_mb", "symbol_mb"):
-        if name in rows[0]:
+        # only the categories that moved: flat ones would crowd the legend (they are in categories.tsv)
+        if name in rows[0] and max(col(name)) - min(col(name)) >= 0.2:
             series.append((name[:-3].replace("_", " ") + " (NMT)", col(name)))
     for label, values in series:
         right.plot(slices, [v - values[base] for v in values], marker=".", label=label)
