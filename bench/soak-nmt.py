@@ -93,6 +93,33 @@ def main():
                  f"{system - free + mmap:.1f}", str(extra.get("arenas", ""))]
         cells += [f"{categories.get(n, 0):.1f}" for n in names]
         print("\t".join(cells))
+    histogram_growth(nmt_dir, os.path.join(nmt_dir, "histogram-growth.txt"))
+
+
+def histogram(path):
+    """A class histogram (jcmd GC.class_histogram): class name -> (instances, bytes)."""
+    out = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 4 and parts[0].endswith(":") and parts[1].isdigit():
+                out[parts[3]] = (int(parts[1]), int(parts[2]))
+    return out
+
+
+def histogram_growth(nmt_dir, out_path, top=20):
+    """The classes whose bytes on the heap (garbage included) grew most between the two -all histograms."""
+    files = sorted((f for f in os.listdir(nmt_dir) if f.startswith("histogram-all-")), key=lambda f: int(f[14:-4]))
+    if len(files) < 2:
+        return
+    first, last = histogram(os.path.join(nmt_dir, files[0])), histogram(os.path.join(nmt_dir, files[-1]))
+    rows = sorted(((last[c][1] - first.get(c, (0, 0))[1], last[c][0] - first.get(c, (0, 0))[0], c) for c in last), reverse=True)
+    with open(out_path, "w", encoding="utf-8") as f:
+        f.write(f"heap (garbage included) from {files[0]} to {files[-1]}: "
+                f"{sum(b for b, _ in first.values()) / 2**20:.1f} -> {sum(b for b, _ in last.values()) / 2**20:.1f} MiB\n")
+        f.write("bytes_delta\tinstances_delta\tclass\n")
+        for b, n, c in rows[:top]:
+            f.write(f"{b}\t{n}\t{c}\n")
 
 
 if __name__ == "__main__":
