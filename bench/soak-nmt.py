@@ -116,7 +116,7 @@ def histogram_growth(nmt_dir, out_path, top=20):
     rows = sorted(((last[c][1] - first.get(c, (0, 0))[1], last[c][0] - first.get(c, (0, 0))[0], c) for c in last), reverse=True)
     with open(out_path, "w", encoding="utf-8") as f:
         f.write(f"heap (garbage included) from {files[0]} to {files[-1]}: "
-                f"{sum(b for b, _ in first.values()) / 2**20:.1f} -> {sum(b for b, _ in last.values()) / 2**20:.1f} MiB\n")
+                f"{sum(b for _, b in first.values()) / 2**20:.1f} -> {sum(b for _, b in last.values()) / 2**20:.1f} MiB\n")
         f.write("bytes_delta\tinstances_delta\tclass\n")
         for b, n, c in rows[:top]:
             f.write(f"{b}\t{n}\t{c}\n")
