@@ -55,6 +55,7 @@ class SoakScriptIT {
         String gcLog = Files.readString(out.resolve("gc.log"));
         assertTrue(gcLog.contains("Using Serial") && gcLog.contains("Pause Young"), "the server's GC log, with its collector and pauses:\n" + gcLog);
         String verdict = Files.readString(out.resolve("verdict.txt"));
+        System.out.println(verdict); // the short soak's verdict in CI's log, targets met or not
         assertTrue(verdict.contains("RSS growth slice 2 -> 3") && verdict.contains("p99 of slice 3 vs slice 2")
                 && verdict.contains("PASS errors: 0") && verdict.contains("VERDICT: "), verdict);
         assertEquals(exit == 0, verdict.contains("VERDICT: PASS"), "the exit status says what the verdict says");
