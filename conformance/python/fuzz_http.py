@@ -7,6 +7,9 @@ import socket
 import time
 
 
+LAST_SENT = b""  # what the last exchange sent, for failure messages
+
+
 class Answer:
     """One HTTP answer, or why there was none (status None and `failure` saying what happened)."""
 
@@ -117,6 +120,8 @@ def read_answer(reader, method="POST"):
 def exchange(host, port, payload, timeout=10.0, answers=1, method="POST", pause_after=None):
     """Sends payload (bytes, or a list of byte chunks sent one by one) on a fresh connection and reads
     `answers` answers. Returns a list of Answer; the first missing one carries the failure and ends it."""
+    global LAST_SENT
+    LAST_SENT = b"".join(payload) if isinstance(payload, list) else payload
     out = []
     deadline = time.monotonic() + timeout
     try:

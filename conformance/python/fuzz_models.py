@@ -1,6 +1,6 @@
 """Models berth has never seen, made with the onnx helper for the fuzzer (fuzz.py).
 
-Each model is small, opset 13, IR 8 (what ONNX Runtime Java 1.29 and Python onnxruntime 1.30 both
+Each model is small, opset 19, IR 9 (what ONNX Runtime Java 1.29 and Python onnxruntime 1.30 both
 load), and covers a part of the protocol the fuzzer attacks: integer division (a zero divisor kills
 a process with SIGFPE unless guarded), strings, axes that are all dynamic, BOOL and FP16, several
 inputs and outputs of every integer width.
@@ -15,8 +15,8 @@ import onnx
 from onnx import TensorProto as T
 from onnx import helper as h
 
-OPSET = 13
-IR_VERSION = 8
+OPSET = 19
+IR_VERSION = 9
 
 # every integer datatype the protocol has, with its ONNX element type and numpy dtype
 INTEGER_TYPES = [
