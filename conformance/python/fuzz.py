@@ -294,7 +294,7 @@ def c_json_malformed(f, rng):
     kind = rng.choice(["colon", "trailing-comma", "garbage", "single-quote", "comment", "nan-literal", "deep",
                        "long-number", "unquoted-key", "two-documents", "control-in-string", "bad-escape"])
     if kind == "colon":
-        i = body.index(":", rng.randrange(len(body) // 2))
+        i = body.index(":", rng.randrange(body.rindex(":") + 1))
         bad = body[:i] + "=" + body[i + 1:]
     elif kind == "trailing-comma":
         i = body.rindex("]")
@@ -742,7 +742,10 @@ def c_path_versions(f, rng):
         p = "/v2/models/%s/versions/%s%s" % (m, version, "/ready" if op == "ready" else "")
         answer = f.rest.one(fuzz_http.request("GET", p, b""), method="GET")
     desc = "%s version %r" % (op, version)
-    # only "1" (and "%31", which is "1" percent-encoded) names the one version
+    # only "1" (and "%31", which is "1" percent-encoded) names the one version; ".." is a dot segment, which
+    # Helidon removes as RFC 3986 (5.2.4) says, so .../versions/../infer is the model's own infer path
+    if version == "..":
+        return desc, f.either(answer, m if op == "infer" else None, inputs, [400, 404])
     if version in ("1", "%31"):
         if op == "infer":
             return desc, f.accepted(answer, m, inputs)
@@ -766,6 +769,10 @@ def c_http_methods(f, rng):
         return desc, str(answer.status)
     if method == "HEAD" and answer.status is not None and 400 <= answer.status < 500:
         return desc, str(answer.status)  # a HEAD answer has no body to hold the error
+    if method.upper() in ("POST", "GET") and method != method.upper() and answer.status == 200:
+        # Helidon 4.5 matches method names without regard to case (RFC 9110 says they are case-sensitive);
+        # harmless, written down in docs/reliability.md and proved by HelidonLeniencyTest
+        return desc, "200 (case-blind method)"
     return desc, refused(answer, list(range(400, 500)) + [501])
 
 
@@ -892,7 +899,9 @@ def c_http_headers(f, rng):
         headers.append(("X-Name", "caf\xe9 \u65e5".encode("utf-8")))
         either = True
     elif kind == "empty-name":
+        # Helidon 4.5 accepts a header line with an empty name (docs/reliability.md, HelidonLeniencyTest)
         headers.append(("", "x"))
+        either = True
     elif kind == "long-name":
         headers.append(("X-" + "n" * 20000, "x"))
         allowed = [431, 400]

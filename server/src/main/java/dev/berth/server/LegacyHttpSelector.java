@@ -75,7 +75,9 @@ final class LegacyHttpSelector implements ServerConnectionSelector {
             // a complete HTTP/1.1 line and the HTTP/2 preface are Helidon's (h2c upgrade, prior knowledge);
             // any other line (another version, none, empty lines first) Helidon would close on unanswered,
             // so its HTTP/1 parser gets it here and answers 400 or 505
-            return endsWith(data, lf, HTTP_1_1) || startsWithPreface(data) ? Support.UNSUPPORTED : Support.SUPPORTED;
+            // (a line ended by a bare LF too: Helidon's selector needs CRLF and would close on it)
+            boolean crlf = lf > 0 && data.get(lf - 1) == '\r';
+            return crlf && endsWith(data, lf, HTTP_1_1) || startsWithPreface(data) ? Support.UNSUPPORTED : Support.SUPPORTED;
         }
         int n = Math.min(data.available(), HTTP2_PREFACE.length);
         boolean maybePreface = true;
