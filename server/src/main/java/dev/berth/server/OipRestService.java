@@ -194,7 +194,12 @@ final class OipRestService implements HttpService {
             return -1;
         }
         try {
-            int n = Integer.parseInt(value.get().trim());
+            String digits = value.get().trim();
+            // digits only: Integer.parseInt would also take "+191", which is no length a client computes
+            if (digits.isEmpty() || !digits.chars().allMatch(c -> c >= '0' && c <= '9')) {
+                throw new NumberFormatException();
+            }
+            int n = Integer.parseInt(digits);
             if (n < 0 || n > bodyLength) {
                 throw new NumberFormatException();
             }

@@ -89,6 +89,15 @@ class FuzzFindingsHttpTest {
     }
 
     @Test
+    void theInferenceHeaderLengthIsDigitsOnly() throws Exception {
+        // was: "+N" read as N by Integer.parseInt
+        String head = "POST /v2/models/scalar_io/infer HTTP/1.1\r\nHost: x\r\nContent-Length: " + BODY.length()
+                + "\r\nInference-Header-Content-Length: ";
+        assertJsonError(exchange(head + "+" + BODY.length() + "\r\n\r\n" + BODY), 400, "Inference-Header-Content-Length");
+        assertEquals(200, exchange(head + BODY.length() + "\r\n\r\n" + BODY).status());
+    }
+
+    @Test
     void aRequestLineEndedByABareLineFeedIsAnswered() throws Exception {
         // was: closed without a byte; Helidon's parser now gives it an answer
         RawHttp.Answer a = exchange("POST /v2/models/scalar_io/infer HTTP/1.1\nHost: x\nContent-Length: " + BODY.length()
