@@ -1217,9 +1217,10 @@ def c_grpc_names(f, rng):
         return "%s %r" % (kind, req.model_name), grpc_refused(f, lambda: g.stub.ModelInfer(req, timeout=TIMEOUT),
                                                               ("NOT_FOUND", "INVALID_ARGUMENT"))
     if kind.startswith("utf8"):
+        # a 4-byte marker (unlikely elsewhere in the message) replaced by as many bytes: the length prefix holds
         bad = rng.choice([b for b in INVALID_UTF8 if len(b) <= 4])
-        mark = b"QZQZ"[:len(bad)] if len(bad) <= 4 else b"QZQZ"
-        mark = mark + b"Q" * (len(bad) - len(mark))
+        mark = b"QZQZ"
+        bad = bad + b"Z" * (4 - len(bad))
         if kind == "utf8-model":
             req.model_name = mark.decode()
         elif kind == "utf8-id":
