@@ -643,7 +643,18 @@ def c_parameters(f, rng):
     m = pick_model(rng)
     inputs = good_inputs(rng, m)
     body = json_body(m, inputs)
-    where = rng.choice(["request", "input", "output"])
+    where = rng.choice(["request", "input", "output", "timeout"])
+    if where == "timeout":
+        # Triton's timeout in microseconds (docs/limits.md): 0 none, a positive integer a deadline, the rest a 400
+        value = rng.choice([0, 1, 2, 10 ** 7, 2 ** 63 - 1, -1, 1.5, "100", True, 2 ** 64, None, {}])
+        body["parameters"] = {"timeout": value}
+        answer = f.rest.post(infer_path(m), dumps(body))
+        desc = "timeout %r" % (value,)
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2 ** 63:
+            if answer.status == 504 and is_json_error(answer):
+                return desc, "504"
+            return desc, f.accepted(answer, m, inputs)
+        return desc, refused(answer, [400])
     good = rng.random() < 0.35
     key = rng.choice(["custom", "x", "", "\u00e9t\u00e9", "a" * 200, "priority", "sequence_id"])
     if good:
@@ -1250,7 +1261,18 @@ def c_grpc_calls(f, rng):
     m = pick_model(rng)
     inputs = good_inputs(rng, m)
     req = g.request(m, inputs)
-    kind = rng.choice(["deadline", "cancel", "metadata-bin", "metadata-many", "metadata-long", "metadata-odd"])
+    kind = rng.choice(["deadline", "cancel", "metadata-bin", "metadata-many", "metadata-long", "metadata-odd",
+                       "timeout-parameter"])
+    if kind == "timeout-parameter":
+        value = rng.choice([1, 2, 0, 10 ** 7])
+        req.parameters["timeout"].int64_param = value
+        try:
+            resp = g.stub.ModelInfer(req, timeout=TIMEOUT)
+        except g.grpc.RpcError as e:
+            if e.code().name != "DEADLINE_EXCEEDED" or not e.details():
+                raise Verdict("timeout %d us ended %s (%s)" % (value, e.code().name, e.details()))
+            return kind, "DEADLINE_EXCEEDED"
+        return kind, grpc_accepted(f, m, inputs, resp)
     if kind == "deadline":
         try:
             resp = g.stub.ModelInfer(req, timeout=rng.choice([0.001, 0.002, 0.0001]))
