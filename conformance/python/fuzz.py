@@ -1403,19 +1403,39 @@ def after_checks(f, report_checks):
                 report_checks.append({"name": name, "ok": False, "detail": "%s: %s" % (type(e).__name__, e)})
 
 
+def heap_committed_kib(f):
+    """The JVM's committed heap from the server's /metrics (Micrometer's jvm_memory_committed_bytes), or None."""
+    a = f.rest.one(fuzz_http.request("GET", "/metrics", b""), method="GET", timeout=10)
+    if a.status != 200:
+        return None
+    total = None
+    for line in a.body.decode("utf-8", "replace").splitlines():
+        if line.startswith("jvm_memory_committed_bytes{") and 'area="heap"' in line:
+            total = (total or 0) + float(line.rsplit(" ", 1)[1])
+    return None if total is None else int(total / 1024)
+
+
 def rss_verdict(samples):
-    """Fails when resident memory kept climbing through the second half of the run (not a heap settling)."""
+    """Fails when resident memory kept climbing through the second half of the run (a leak), not when it
+    grew once and settled (a heap finding its size).
+
+    samples: (seconds, RSS KiB, committed heap KiB or None). The committed heap is reported beside
+    RSS for the reader: RSS less it would be the native part, but committed pages are resident only
+    once first touched (SerialGC's old generation fills slowly), so the difference is no measure; the
+    verdict stays on RSS, and a by-hand run that fails it wants native memory tracking (docs/limits.md).
+    """
     if len(samples) < 6:
         return True, "too few samples (%d) to judge" % len(samples)
-    kib = [s for _, s in samples]
-    first = kib[len(kib) // 10]
-    mid = kib[len(kib) // 2]
-    last = kib[-1]
-    grew = last - mid
+    rss = [r for _, r, _ in samples]
+    first, mid, last = rss[len(rss) // 10], rss[len(rss) // 2], rss[-1]
     limit = max(32 * 1024, mid // 10)
-    detail = "RSS %d MiB after warm-up, %d MiB at half time, %d MiB at the end (growth in the 2nd half limited to %d MiB)" % (
-        first // 1024, mid // 1024, last // 1024, limit // 1024)
-    return grew <= limit, detail
+    detail = "RSS %d MiB after warm-up, %d MiB at half time, %d MiB at the end" % (first // 1024, mid // 1024, last // 1024)
+    heap = [h for _, _, h in samples]
+    if all(h is not None for h in heap):
+        detail += " (committed heap %d, %d, %d MiB)" % (heap[len(heap) // 10] // 1024, heap[len(heap) // 2] // 1024,
+                                                       heap[-1] // 1024)
+    detail += "; growth in the 2nd half limited to %d MiB" % (limit // 1024)
+    return last - mid <= limit, detail
 
 
 def main_run(args):
@@ -1450,10 +1470,10 @@ def main_run(args):
                     s["failures"].append("--seed %d --only %s:%d  %s" % (f.seed, cls, n, failure))
                 if args.verbose:
                     print("FAIL %s:%d %s" % (cls, n, failure), flush=True)
-        if args.pid:
+        if args.pid and n % 5 == 0:
             r = rss_kib(args.pid)
             if r is not None:
-                samples.append((time.monotonic() - start, r))
+                samples.append((time.monotonic() - start, r, heap_committed_kib(f)))
         if n % 20 == 0 and not live(f):
             dead = "not live after round %d" % n
             break
