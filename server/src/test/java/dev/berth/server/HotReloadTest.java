@@ -38,6 +38,9 @@ class HotReloadTest {
                 Thread.sleep(20);
             }
             AtomicBoolean running = new AtomicBoolean(true);
+            // every failure carries its time and the registry events before it, so a rare one can be placed
+            long start = System.nanoTime();
+            List<String> events = new CopyOnWriteArrayList<>();
             List<String> failures = new CopyOnWriteArrayList<>();
             Set<String> versions = ConcurrentHashMap.newKeySet();
             List<Thread> clients = new java.util.ArrayList<>();
@@ -51,28 +54,34 @@ class HotReloadTest {
                                     HttpResponse.BodyHandlers.ofByteArray());
                             JsonNode body = Cases.JSON.readTree(r.body());
                             if (r.statusCode() != 200 || body.get("outputs").get(0).get("data").get(0).asDouble() != 9.0) {
-                                failures.add(r.statusCode() + " " + new String(r.body()));
+                                failures.add(at(start) + " after " + events + ": " + r.statusCode() + " " + new String(r.body()));
                             } else {
                                 versions.add(body.get("model_version").asText());
                             }
                         } catch (Exception e) {
-                            failures.add(e.toString());
+                            failures.add(at(start) + " after " + events + ": " + e);
                         }
                     }
                 }));
             }
             try {
-                Thread.sleep(300);
+                // version 1 answers first (a cold JVM on a busy machine may take seconds for its first answer)
+                while (!versions.contains("1")) {
+                    assertTrue(System.nanoTime() < deadline, "version 1 answered in time; failures: " + failures);
+                    Thread.sleep(20);
+                }
                 // a new version appears the way the registry writes it: prepared aside, then renamed into place
                 Path staging = models.resolve("sq").resolve(".2.tmp");
                 Cases.copy("testing/scalar_io/model.onnx", staging.resolve("model.onnx"));
                 Files.move(staging, models.resolve("sq").resolve("2"), StandardCopyOption.ATOMIC_MOVE);
+                events.add(at(start) + " version 2 added");
                 while (!versions.contains("2")) {
                     assertTrue(System.nanoTime() < deadline, "version 2 took over in time; failures: " + failures);
                     Thread.sleep(50);
                 }
                 Path gone = models.resolve("sq").resolve(".deleted-1");
                 Files.move(models.resolve("sq").resolve("1"), gone, StandardCopyOption.ATOMIC_MOVE);
+                events.add(at(start) + " version 1 removed");
                 Thread.sleep(3000); // more than one registry poll while requests keep running
             } finally {
                 running.set(false);
@@ -86,5 +95,9 @@ class HotReloadTest {
                     URI.create("http://127.0.0.1:" + server.port() + "/v2/models/sq")).build(), HttpResponse.BodyHandlers.ofByteArray()).body());
             assertEquals("[\"2\"]", metadata.get("versions").toString(), "the deleted version is gone from the metadata");
         }
+    }
+
+    private static String at(long start) {
+        return (System.nanoTime() - start) / 1_000_000 + " ms";
     }
 }
