@@ -8,6 +8,7 @@ import dev.berth.server.codec.RestInferRequest;
 import dev.berth.server.codec.RestInferResponse;
 import dev.berth.server.codec.StrictUtf8;
 import dev.berth.server.codec.TritonModelConfig;
+import io.helidon.common.buffers.DataReader;
 import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HttpException;
@@ -210,7 +211,12 @@ final class OipRestService implements HttpService {
             return -1;
         }
         try {
-            int n = Integer.parseInt(value.get().trim());
+            String digits = value.get().trim();
+            // digits only: Integer.parseInt would also take "+191", which is no length a client computes
+            if (digits.isEmpty() || !digits.chars().allMatch(c -> c >= '0' && c <= '9')) {
+                throw new NumberFormatException();
+            }
+            int n = Integer.parseInt(digits);
             if (n < 0 || n > bodyLength) {
                 throw new NumberFormatException();
             }
@@ -264,6 +270,14 @@ final class OipRestService implements HttpService {
             return body;
         } catch (ContentCodings.CorruptBody e) {
             throw new InferenceException.InvalidInput(e.getMessage());
+        } catch (DataReader.InsufficientDataAvailableException e) {
+            // the client closed its side before the body it announced was complete (Helidon's reader hit the end)
+            throw new Failure.BrokenBody("the request body ended before "
+                    + (declared.isPresent() ? "the " + declared.getAsLong() + " bytes its Content-Length announced"
+                    : "its last chunk") + ": the connection was closed half way");
+        } catch (NumberFormatException e) {
+            // Helidon's chunked decoder parses each chunk size as hexadecimal and lets the failure through
+            throw new Failure.BrokenBody("malformed chunked request body: a chunk size is not a hexadecimal number");
         } catch (HttpException e) {
             // Helidon's own cap on the decoded body (its payload limit, which is max-request-bytes)
             if (e.status().code() == 413) {
