@@ -36,7 +36,8 @@ class SoakScriptIT {
         assertTrue(exit == 0 || exit == 1, "the soak ran (exit 0: targets met, 1: a target missed); got " + exit + ":\n" + output);
 
         List<String> rows = Files.readAllLines(out.resolve("slices.tsv"));
-        assertEquals("slice\trequests\trps\tp50_ms\tp99_ms\terrors\trss_mb\tthreads\tfds\tserver_cpu_pct\tother_cpu_pct", rows.get(0));
+        assertEquals("slice\trequests\trps\tp50_ms\tp99_ms\terrors\trss_mb\tthreads\tfds\tserver_cpu_pct\tother_cpu_pct"
+                + "\tload1\tgc_pauses\tgc_ms\tgc_max_ms\tjit_compiles\trss_anon_mb\trss_file_mb", rows.get(0));
         assertEquals(4, rows.size(), "a header and three slices:\n" + String.join("\n", rows));
         for (String row : rows.subList(1, rows.size())) {
             String[] f = row.split("\t");
@@ -44,8 +45,17 @@ class SoakScriptIT {
             assertEquals("0", f[5], "no errors at saturation: " + row + "\n" + output);
             assertTrue(Double.parseDouble(f[6]) > 0 && Integer.parseInt(f[7]) > 0 && Integer.parseInt(f[8]) > 0,
                     "RSS, threads and open files read from /proc: " + row);
+            assertTrue(Double.parseDouble(f[11]) >= 0, "the load average recorded with every slice (machine noise told apart): " + row);
+            assertTrue(Integer.parseInt(f[12]) >= 0 && Double.parseDouble(f[13]) >= 0 && Double.parseDouble(f[14]) >= 0
+                    && Integer.parseInt(f[15]) >= 0, "GC pauses and JIT compilations counted per slice: " + row);
+            assertTrue(Double.parseDouble(f[16]) > 0 && Double.parseDouble(f[17]) > 0
+                    && Math.abs(Double.parseDouble(f[16]) + Double.parseDouble(f[17]) - Double.parseDouble(f[6])) < 2,
+                    "RSS split into anonymous and file pages that add up to it: " + row);
         }
+        String gcLog = Files.readString(out.resolve("gc.log"));
+        assertTrue(gcLog.contains("Using Serial") && gcLog.contains("Pause Young"), "the server's GC log, with its collector and pauses:\n" + gcLog);
         String verdict = Files.readString(out.resolve("verdict.txt"));
+        System.out.println(verdict); // the short soak's verdict in CI's log, targets met or not
         assertTrue(verdict.contains("RSS growth slice 2 -> 3") && verdict.contains("p99 of slice 3 vs slice 2")
                 && verdict.contains("PASS errors: 0") && verdict.contains("VERDICT: "), verdict);
         assertEquals(exit == 0, verdict.contains("VERDICT: PASS"), "the exit status says what the verdict says");

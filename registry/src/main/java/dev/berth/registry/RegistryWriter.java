@@ -78,13 +78,22 @@ final class RegistryWriter {
                 }
             }
         } catch (IOException e) {
-            throw new RegistryException("registering '" + r.name() + "' failed: " + e, e);
+            // e.g. "No space left on device" (a full disk) as the operating system says it, without Java's class name
+            throw new RegistryException("registering '" + r.name() + "' failed: " + describe(e), e);
         } finally {
             deleteTreeQuietly(staging);
             if (!rootExisted) {
                 deleteIfEmpty(root);
             }
         }
+    }
+
+    /** An I/O failure in words: the kind for file-system errors (whose message is only a path), else the message. */
+    private static String describe(IOException e) {
+        if (e.getMessage() == null) {
+            return e.getClass().getSimpleName();
+        }
+        return e instanceof java.nio.file.FileSystemException ? e.getClass().getSimpleName() + ": " + e.getMessage() : e.getMessage();
     }
 
     private ModelManifest commit(Registration r, VersionStager.Staged staged, Path staging, StagingOwner owner) throws IOException {

@@ -105,6 +105,8 @@ public final class BerthServer implements AutoCloseable {
         for (HttpService s : b.services) {
             http.register(s);
         }
+        // the inference routes next: tried first for every request after the extra services' (see inferRoutes)
+        http.register(rest.inferRoutes());
         boolean metricsApart = b.metricsPort >= 0;
         http.register(new MonitoringRoutes(Optional.ofNullable(b.monitoring), metricsApart ? MonitoringRoutes.Metrics.ELSEWHERE
                 : MonitoringRoutes.Metrics.HERE));

@@ -21,11 +21,13 @@ record Failure(Kind kind, String message, int retryAfterSeconds, String allowed)
     /**
      * TOO_LARGE is a request body over the limit (the rest of it stays unread, so the connection ends
      * with the answer); OVER_MEMORY_LIMIT a request whose tensors (decoded inputs or the outputs the
-     * model made) are over the per-request ceiling, after a body read whole.
+     * model made) are over the per-request ceiling, after a body read whole. BROKEN_BODY a body whose framing
+     * failed half way (the client closed before its Content-Length was reached, a chunk size that is not
+     * hexadecimal): a client's mistake, and the connection cannot carry another request after it.
      */
     enum Kind {
         INVALID(400), UNAUTHENTICATED(401), FORBIDDEN(403), NOT_FOUND(404), METHOD_NOT_ALLOWED(405), TOO_LARGE(413),
-        OVER_MEMORY_LIMIT(413), TOO_MANY_REQUESTS(429), UNAVAILABLE(503), DEADLINE_EXCEEDED(504), INTERNAL(500);
+        OVER_MEMORY_LIMIT(413), BROKEN_BODY(400), TOO_MANY_REQUESTS(429), UNAVAILABLE(503), DEADLINE_EXCEEDED(504), INTERNAL(500);
 
         final int httpStatus;
 
@@ -59,6 +61,13 @@ record Failure(Kind kind, String message, int retryAfterSeconds, String allowed)
     /** A request body over the configured limit. */
     static final class TooLarge extends RuntimeException {
         TooLarge(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    /** A request body whose framing broke while it was read (see {@link Kind#BROKEN_BODY}). */
+    static final class BrokenBody extends RuntimeException {
+        BrokenBody(String message) {
             super(message, null, false, false);
         }
     }
@@ -128,6 +137,7 @@ record Failure(Kind kind, String message, int retryAfterSeconds, String allowed)
             case InvalidArgumentException e -> new Failure(Kind.INVALID, e.getMessage());
             case InvalidModelException e -> new Failure(Kind.UNAVAILABLE, e.getMessage());
             case TooLarge e -> new Failure(Kind.TOO_LARGE, e.getMessage());
+            case BrokenBody e -> new Failure(Kind.BROKEN_BODY, e.getMessage());
             case Unauthenticated e -> new Failure(Kind.UNAUTHENTICATED, e.getMessage());
             case Forbidden e -> new Failure(Kind.FORBIDDEN, e.getMessage());
             case MethodNotAllowed e -> new Failure(Kind.METHOD_NOT_ALLOWED, e.getMessage(), 0, e.allowed);

@@ -69,6 +69,17 @@ final class GrpcServer {
         this.requestedPort = requestedPort;
     }
 
+    /**
+     * Metadata (headers) one call may send. Up to the soft limit every call is served; between the soft and
+     * the hard limit grpc-java refuses calls at random, more often the larger they are (its early rejection,
+     * as C-core's), and the connection goes on; past the hard limit it ends the whole connection with
+     * GOAWAY. grpc-java's defaults (8 KiB, and 10 KiB for the GOAWAY) made one call with 10 KiB of metadata
+     * take every other call on its connection down with it (found by the fuzzer, docs/reliability.md); the
+     * soft limit is now REST's header limit, 16 KiB, the hard one 64 KiB.
+     */
+    static final int METADATA_SOFT_LIMIT_BYTES = 16 * 1024;
+    static final int METADATA_HARD_LIMIT_BYTES = 64 * 1024;
+
     @SuppressWarnings("deprecation") // v1alpha reflection: grpcurl and older tools still ask for it first
     static GrpcServer create(String host, int port, long maxMessageBytes, GrpcKeepalive keepalive,
                              ServerServiceDefinition inference, GrpcHealth health, List<ServerInterceptor> interceptors,
@@ -79,6 +90,7 @@ final class GrpcServer {
         NettyServerBuilder b = (tls.isPresent() ? NettyServerBuilder.forAddress(address, tls.get()) : NettyServerBuilder.forAddress(address))
                 .executor(executor)
                 .maxInboundMessageSize((int) maxMessageBytes)
+                .maxInboundMetadataSize(METADATA_SOFT_LIMIT_BYTES, METADATA_HARD_LIMIT_BYTES)
                 .keepAliveTime(keepalive.time().toNanos(), TimeUnit.NANOSECONDS)
                 .keepAliveTimeout(keepalive.timeout().toNanos(), TimeUnit.NANOSECONDS)
                 .permitKeepAliveTime(keepalive.permitTime().toNanos(), TimeUnit.NANOSECONDS)

@@ -33,6 +33,10 @@ import java.util.concurrent.ExecutorService;
  *       the way in and the answers back to valid HTTP/1.0 on the way out.</li>
  *   <li><b>A first line longer than the request-line limit</b> whose end has not arrived yet: Helidon's
  *       selector calls that "unsupported" and closes; here Helidon's own parser gets it and answers 414.</li>
+ *   <li><b>A complete first line of another version, or of none</b> ({@code HTTP/1.2}, {@code HTTP/2.0} on
+ *       HTTP/1, {@code GET /path} alone), and <b>empty lines before the request line</b>: Helidon's
+ *       selector turns them away unanswered; here the empty lines are skipped (RFC 9112, 2.2) and
+ *       Helidon's parser answers the rest (505 or 400, in JSON through {@link DirectAnswers}).</li>
  *   <li><b>A first line that arrived in pieces</b>: Helidon's selector claims it before knowing its
  *       version, so an HTTP/1.0 line split across packets would still be refused; this selector
  *       waits for the whole line before deciding.</li>
@@ -42,6 +46,7 @@ import java.util.concurrent.ExecutorService;
  */
 final class LegacyHttpSelector implements ServerConnectionSelector {
     private static final byte[] HTTP_1_0 = " HTTP/1.0".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] HTTP_1_1 = " HTTP/1.1".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] HTTP2_PREFACE = "PRI * HTTP/2.0".getBytes(StandardCharsets.US_ASCII);
 
     private final Http1Config config;
@@ -64,7 +69,15 @@ final class LegacyHttpSelector implements ServerConnectionSelector {
     public Support supports(BufferData data) {
         int lf = data.indexOf((byte) '\n');
         if (lf >= 0) {
-            return endsWithHttp10(data, lf) ? Support.SUPPORTED : Support.UNSUPPORTED;
+            if (endsWithHttp10(data, lf)) {
+                return Support.SUPPORTED;
+            }
+            // a complete HTTP/1.1 line and the HTTP/2 preface are Helidon's (h2c upgrade, prior knowledge);
+            // any other line (another version, none, empty lines first) Helidon would close on unanswered,
+            // so its HTTP/1 parser gets it here and answers 400 or 505
+            // (a line ended by a bare LF too: Helidon's selector needs CRLF and would close on it)
+            boolean crlf = lf > 0 && data.get(lf - 1) == '\r';
+            return crlf && endsWith(data, lf, HTTP_1_1) || startsWithPreface(data) ? Support.UNSUPPORTED : Support.SUPPORTED;
         }
         int n = Math.min(data.available(), HTTP2_PREFACE.length);
         boolean maybePreface = true;
@@ -80,17 +93,49 @@ final class LegacyHttpSelector implements ServerConnectionSelector {
     }
 
     private static boolean endsWithHttp10(BufferData data, int lf) {
+        return endsWith(data, lf, HTTP_1_0);
+    }
+
+    private static boolean endsWith(BufferData data, int lf, byte[] suffix) {
         int end = lf > 0 && data.get(lf - 1) == '\r' ? lf - 1 : lf;
-        int start = end - HTTP_1_0.length;
+        int start = end - suffix.length;
         if (start < 0) {
             return false;
         }
-        for (int i = 0; i < HTTP_1_0.length; i++) {
-            if (data.get(start + i) != HTTP_1_0[i]) {
+        for (int i = 0; i < suffix.length; i++) {
+            if (data.get(start + i) != suffix[i]) {
                 return false;
             }
         }
         return true;
+    }
+
+    private static boolean startsWithPreface(BufferData data) {
+        if (data.available() < HTTP2_PREFACE.length) {
+            return false;
+        }
+        for (int i = 0; i < HTTP2_PREFACE.length; i++) {
+            if (data.get(i) != HTTP2_PREFACE[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Empty lines before the request line, which RFC 9112 (2.2) asks a server to ignore: skipped. */
+    private static void skipLeadingEmptyLines(DataReader reader) {
+        while (true) {
+            reader.ensureAvailable();
+            BufferData data = reader.getBuffer(reader.available());
+            int skip = 0;
+            while (skip < data.available() && (data.get(skip) == '\r' || data.get(skip) == '\n')) {
+                skip++;
+            }
+            if (skip == 0) {
+                return;
+            }
+            reader.skip(skip);
+        }
     }
 
     @Override
@@ -138,7 +183,7 @@ final class LegacyHttpSelector implements ServerConnectionSelector {
         /** Pulls data until the first line is complete or longer than the limit; never moves the reader. */
         private boolean firstLineIsHttp10(DataReader reader) {
             try {
-                reader.ensureAvailable();
+                skipLeadingEmptyLines(reader);
                 while (true) {
                     BufferData data = reader.getBuffer(reader.available());
                     int lf = data.indexOf((byte) '\n');

@@ -269,7 +269,7 @@ final class OipGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceService
     /** The gRPC side of {@link Failure}. */
     static Status status(Failure failure) {
         Status code = switch (failure.kind()) {
-            case INVALID -> Status.INVALID_ARGUMENT;
+            case INVALID, BROKEN_BODY -> Status.INVALID_ARGUMENT;
             case NOT_FOUND -> Status.NOT_FOUND;
             case UNAVAILABLE -> Status.UNAVAILABLE;
             case TOO_LARGE, OVER_MEMORY_LIMIT, TOO_MANY_REQUESTS -> Status.RESOURCE_EXHAUSTED;

@@ -60,6 +60,8 @@ final class RestRoutes {
             // the rest of the body stays unread: draining it (through an inflater, for a compressed one)
             // would cost what the limit is there to prevent, so the connection ends with this answer
             case TOO_LARGE -> res.header(HeaderNames.CONNECTION, "close");
+            // what follows a broken body on the connection cannot be told from the body
+            case BROKEN_BODY -> res.header(HeaderNames.CONNECTION, "close");
             case METHOD_NOT_ALLOWED -> res.header(HeaderNames.ALLOW, failure.allowed());
             default -> {
             }

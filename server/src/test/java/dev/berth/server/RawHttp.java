@@ -122,6 +122,12 @@ final class RawHttp implements AutoCloseable {
         return s.toString();
     }
 
+    /** Closes the client's sending side (a half close): the server reads the end of the stream, can still answer. */
+    RawHttp shutdownOutput() throws IOException {
+        socket.shutdownOutput();
+        return this;
+    }
+
     /** True when the server has closed its side: a read sees the end of the stream within the timeout. */
     boolean closedByServer(int timeoutMillis) throws IOException {
         socket.setSoTimeout(timeoutMillis);

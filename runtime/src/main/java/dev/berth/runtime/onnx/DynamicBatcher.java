@@ -28,9 +28,13 @@ import java.util.function.LongSupplier;
  * at a time, so that arrivals join one batch instead of being spread over idle workers. Requests
  * that cannot join keep their order for the next run.
  *
- * <p><b>A lone caller never waits for a batch.</b> When a request arrives and nothing else is
- * queued or running for the version, no batch can form: the request runs at once on the caller's
- * own thread, on a free lane, without the hand-off to a worker and back. A virtual-thread caller
+ * <p><b>A lone caller never waits for a batch.</b> When a request arrives, no other request of the
+ * version waits for a run (none is queued, none is held by a worker gathering a batch) and a lane is
+ * free, no batch can form: the request runs at once on the caller's own thread, on that lane,
+ * without the hand-off to a worker and back. Requests that arrive while every lane is busy queue
+ * and merge as before, so batching still forms under load; what it no longer does is make a request
+ * that finds a free session wait for company (for a model that runs in microseconds, the hand-off
+ * alone cost more CPU than the run). A virtual-thread caller
  * does so only while the version's recent single runs took at most {@link #INLINE_RUN_LIMIT_NANOS}:
  * a native call pins its carrier thread, and a long one would stall the other requests sharing it.
  *
@@ -137,8 +141,8 @@ final class DynamicBatcher<L, P, R> {
     }
 
     /**
-     * Takes a request: runs it at once on the caller's thread when nothing else is queued or running
-     * (see the class comment), else queues it for a worker. Returns null when the batcher no longer
+     * Takes a request: runs it at once on the caller's thread when no other request waits for a run
+     * and a lane is free (see the class comment), else queues it for a worker. Returns null when the batcher no longer
      * accepts work (it was retired), so the caller can look for another version.
      *
      * @param key          requests merge only with requests of an equal key; null: the request runs alone
@@ -157,7 +161,7 @@ final class DynamicBatcher<L, P, R> {
             if (liveWorkers.get() == 0) {
                 throw new InferenceException.Unavailable(label + " has no running session");
             }
-            if (inFlight.get() == 0 && mayRunOnCaller()) {
+            if (waiting.get() == 0 && mayRunOnCaller()) {
                 lane = idleLanes.pollFirst();
             }
             if (lane == null && waiting.get() >= maxQueueSize) {

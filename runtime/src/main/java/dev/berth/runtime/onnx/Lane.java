@@ -1,5 +1,6 @@
 package dev.berth.runtime.onnx;
 
+import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 
 import java.nio.ByteBuffer;
@@ -16,6 +17,7 @@ final class Lane {
     private final OrtSession session;
     private ByteBuffer scratch = ByteBuffer.allocateDirect(0);
     private int used;
+    private RunDeadline deadline;
 
     Lane(OrtSession session) {
         this.session = session;
@@ -23,6 +25,21 @@ final class Lane {
 
     OrtSession session() {
         return session;
+    }
+
+    /** The next run's deadline, {@code delayNanos} from now: the lane's reused run options, armed. */
+    RunDeadline deadline(long delayNanos) throws OrtException {
+        if (deadline == null || !deadline.usable()) {
+            deadline = RunDeadline.create();
+        }
+        return deadline.arm(delayNanos);
+    }
+
+    /** Frees what the lane holds besides its session; called once, after its last run. */
+    void close() {
+        if (deadline != null) {
+            deadline.close();
+        }
     }
 
     void reset() {

@@ -82,7 +82,10 @@ final class VersionRunner {
                 .label(label)
                 .lanes(sessions.stream().map(Lane::new).toList())
                 .runFunction(this::runBatch)
-                .closeLane(lane -> GuardedSessions.closeQuietly(lane.session()))
+                .closeLane(lane -> {
+                    lane.close();
+                    GuardedSessions.closeQuietly(lane.session());
+                })
                 .expiredInQueue(this::expiredInQueue)
                 .batching(this::batchable)
                 .maxBatchSize(config.maxBatchSize())
@@ -230,7 +233,7 @@ final class VersionRunner {
         List<Tensor> merged;
         RunDeadline watch = null;
         try {
-            watch = deadline == Long.MAX_VALUE ? null : RunDeadline.in(deadline - start);
+            watch = deadline == Long.MAX_VALUE ? null : lane.deadline(deadline - start);
             List<Tensor> mergedInputs = new ArrayList<>(signature.inputs().size());
             String[][] mergedStrings = new String[signature.inputs().size()][];
             for (int i = 0; i < signature.inputs().size(); i++) {
@@ -249,7 +252,7 @@ final class VersionRunner {
             return false;
         } finally {
             if (watch != null) {
-                watch.close();
+                watch.disarm();
             }
         }
         long compute = ticker.getAsLong() - start;
@@ -289,7 +292,7 @@ final class VersionRunner {
     private void runAlone(Lane lane, BatchJob<Work, Result> job, long start, long deadline) {
         RunDeadline watch = null;
         try {
-            watch = deadline == Long.MAX_VALUE ? null : RunDeadline.in(deadline - start);
+            watch = deadline == Long.MAX_VALUE ? null : lane.deadline(deadline - start);
             Work work = job.payload();
             List<Tensor> outputs = run(lane, work.inputs(), work.strings(), work.outputs(), watch);
             long compute = ticker.getAsLong() - start;
@@ -299,7 +302,7 @@ final class VersionRunner {
             job.fail(watch != null && watch.fired() ? expiredInRun(job) : RunFailures.map(label, t));
         } finally {
             if (watch != null) {
-                watch.close();
+                watch.disarm();
             }
         }
     }

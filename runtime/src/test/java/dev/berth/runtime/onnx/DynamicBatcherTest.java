@@ -117,6 +117,28 @@ class DynamicBatcherTest {
     }
 
     @Test
+    void aCallerTakesAFreeLaneWhileAnotherRunsWhenNoneWaits() throws Exception {
+        start(2, 32, 1_000, 10);
+        gate = new CountDownLatch(1);
+        entered = new CountDownLatch(1);
+        Future<Integer> first = send(1);
+        assertTrue(entered.await(10, TimeUnit.SECONDS));
+        // one request is running, none waits: the second cannot join a batch, and the other lane is free
+        entered = new CountDownLatch(1);
+        Future<Integer> second = send(2);
+        assertTrue(entered.await(10, TimeUnit.SECONDS), "the second request started while the first still ran");
+        gate.countDown();
+        assertEquals(10, first.get(10, TimeUnit.SECONDS));
+        assertEquals(20, second.get(10, TimeUnit.SECONDS));
+        assertEquals(2, runs.size());
+        for (Run run : runs) {
+            assertFalse(run.thread().getName().startsWith("test-worker-"), "run on its caller's thread, not a worker");
+            assertEquals(1, run.payloads().size());
+        }
+        assertNotEquals(runs.get(0).lane(), runs.get(1).lane());
+    }
+
+    @Test
     void aVirtualCallerRunsItselfOnlyWhileRunsAreShort() throws Exception {
         start(1, 32, 0, 10);
         AtomicReference<Thread> caller = new AtomicReference<>();

@@ -111,6 +111,9 @@ class LimitsTest {
         long cancelled = millisSince(t1);
         assertEquals(1, next.outputs().size());
         assertTrue(cancelled < full / 2, "the session was free after " + cancelled + " ms; the whole run takes " + full + " ms");
+        // the lane's run options are reused: the next run with a deadline is not stopped by the flag the cancel set
+        InferenceResponse withTimeout = service.infer(request("slow", 1, Duration.ofSeconds(30)));
+        assertEquals(1, withTimeout.outputs().size());
     }
 
     @Test

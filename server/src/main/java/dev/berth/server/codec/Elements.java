@@ -56,22 +56,30 @@ public final class Elements {
      * caught here before anything is allocated.
      */
     public static long checkedCount(String tensor, long[] shape, long maxElements) {
-        long n = 1;
+        // the product of the non-zero dimensions is checked too: [0, 2^63-1] holds no element, but a model's
+        // kernels multiply dimensions of their own (strides, the output of a Reshape) and could overflow
+        long nonZero = 1;
+        boolean empty = false;
         for (long d : shape) {
             if (d < 0) {
                 throw invalid("input '" + tensor + "' has a negative dimension in shape " + Arrays.toString(shape));
             }
+            if (d == 0) {
+                empty = true;
+                continue;
+            }
             try {
-                n = Math.multiplyExact(n, d);
+                nonZero = Math.multiplyExact(nonZero, d);
             } catch (ArithmeticException e) {
                 throw invalid("input '" + tensor + "' has an impossibly large shape " + Arrays.toString(shape));
             }
         }
-        if (n > maxElements) {
-            throw invalid("input '" + tensor + "' has shape " + Arrays.toString(shape) + " (" + n
-                    + " elements), more than the request body can hold");
+        // an empty tensor takes no bytes, so the body does not bound its other dimensions: 2^31 - 1 does
+        if (nonZero > (empty ? Math.max(maxElements, Integer.MAX_VALUE) : maxElements)) {
+            throw invalid("input '" + tensor + "' has shape " + Arrays.toString(shape) + " (" + (empty ? "its non-zero dimensions make " : "")
+                    + nonZero + " elements), more than the request body can hold");
         }
-        return n;
+        return empty ? 0 : nonZero;
     }
 
     /** Checks a signed integer against the range of an integer datatype. */

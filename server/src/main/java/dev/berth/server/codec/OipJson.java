@@ -206,7 +206,7 @@ public final class OipJson {
                         if (t != JsonToken.VALUE_STRING && t != JsonToken.VALUE_NULL) {
                             throw invalid("'id' must be a string");
                         }
-                        id = t == JsonToken.VALUE_NULL ? null : p.getText();
+                        id = t == JsonToken.VALUE_NULL ? null : StrictUtf8.checkText(p.getText(), "'id'");
                     }
                     case "parameters" -> parameters = readParameters(p, "request");
                     case "inputs" -> inputs = readInputs();
@@ -259,7 +259,7 @@ public final class OipJson {
                         if (t != JsonToken.VALUE_STRING) {
                             throw invalid("input " + index + ": 'name' must be a string");
                         }
-                        name = p.getText();
+                        name = StrictUtf8.checkText(p.getText(), "the name of input " + index);
                     }
                     case "datatype" -> {
                         if (t != JsonToken.VALUE_STRING) {
@@ -381,7 +381,7 @@ public final class OipJson {
                         if (v != JsonToken.VALUE_STRING) {
                             throw invalid("each requested output needs a string 'name'");
                         }
-                        name = p.getText();
+                        name = StrictUtf8.checkText(p.getText(), "a requested output's name");
                     } else if (field.equals("parameters")) {
                         parameters = readParameters(p, "output");
                     } else {
@@ -429,7 +429,8 @@ public final class OipJson {
             switch (t) {
                 case VALUE_TRUE -> parameters.put(key, Boolean.TRUE);
                 case VALUE_FALSE -> parameters.put(key, Boolean.FALSE);
-                case VALUE_STRING -> parameters.put(key, p.getText());
+                case VALUE_STRING -> parameters.put(StrictUtf8.checkText(key, "a parameter name of " + owner),
+                        StrictUtf8.checkText(p.getText(), "parameter '" + key + "' of " + owner));
                 case VALUE_NUMBER_INT -> parameters.put(key, p.getNumberType() == JsonParser.NumberType.BIG_INTEGER
                         ? p.getBigIntegerValue() : (Object) p.getLongValue());
                 case VALUE_NUMBER_FLOAT -> parameters.put(key, p.getDoubleValue());
@@ -578,7 +579,8 @@ public final class OipJson {
                     if (t != JsonToken.VALUE_STRING) {
                         throw wrongKind(t, "a string");
                     }
-                    strings.add(p.getText().getBytes(StandardCharsets.UTF_8));
+                    strings.add(StrictUtf8.checkText(p.getText(), "input '" + label + "' element " + count)
+                            .getBytes(StandardCharsets.UTF_8));
                 }
                 default -> Elements.putInteger(room(), type, integerValue(p, t));
             }

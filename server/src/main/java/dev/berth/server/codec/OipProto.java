@@ -124,6 +124,7 @@ public final class OipProto {
             case FP16, BF16 -> throw Elements.invalid("input '" + name + "' is " + type
                     + ", which has no typed contents; send it in raw_input_contents");
         };
+        refuseOtherFields(name, type, c, given);
         long count = Elements.checkedCount(name, shape, Long.MAX_VALUE);
         if (count != given) {
             throw Elements.invalid("input '" + name + "' has shape " + Arrays.toString(shape) + " (" + count + " elements) but "
@@ -158,6 +159,32 @@ public final class OipProto {
         }
         b.flip();
         return Tensor.ofRaw(name, type, shape, b);
+    }
+
+    /**
+     * Values in a contents field that is not the datatype's would otherwise be ignored without a word:
+     * the client meant them as the tensor's data, and the model would run on other values.
+     */
+    private static void refuseOtherFields(String name, DataType type, InferTensorContents c, int given) {
+        int[] counts = {c.getBoolContentsCount(), c.getIntContentsCount(), c.getInt64ContentsCount(), c.getUintContentsCount(),
+                c.getUint64ContentsCount(), c.getFp32ContentsCount(), c.getFp64ContentsCount(), c.getBytesContentsCount()};
+        int all = 0;
+        for (int n : counts) {
+            all += n;
+        }
+        if (all == given) {
+            return;
+        }
+        String[] fields = {"bool_contents", "int_contents", "int64_contents", "uint_contents", "uint64_contents",
+                "fp32_contents", "fp64_contents", "bytes_contents"};
+        List<String> others = new ArrayList<>();
+        for (int i = 0; i < fields.length; i++) {
+            if (counts[i] > 0 && !fields[i].equals(field(type))) {
+                others.add(fields[i]);
+            }
+        }
+        throw Elements.invalid("input '" + name + "' is " + type + ", whose values go in " + field(type) + ", but "
+                + String.join(" and ", others) + " also hold values");
     }
 
     private static String field(DataType type) {

@@ -37,6 +37,29 @@ public final class StrictUtf8 {
         }
     }
 
+    /**
+     * Refuses a string that holds a UTF-16 surrogate without its partner. Well-formed bytes can still
+     * spell one in JSON, as the escape {@code \\ud800}; Java keeps it in the string, and encoding that
+     * string to UTF-8 would silently turn it into {@code '?'}, a different value than the client sent.
+     *
+     * @param what names the string in the refusal ("element 3 of input 'text'")
+     * @return {@code text}
+     */
+    public static String checkText(String text, String what) {
+        for (int i = 0, n = text.length(); i < n; i++) {
+            char c = text.charAt(i);
+            if (Character.isSurrogate(c)) {
+                if (Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(text.charAt(i + 1))) {
+                    i++;
+                    continue;
+                }
+                throw new InferenceException.InvalidInput(what + " holds a lone UTF-16 surrogate (\\u"
+                        + Integer.toHexString(c) + ") at character " + i + ": it has no UTF-8 form");
+            }
+        }
+        return text;
+    }
+
     /** True when {@code text} decoded from a URL or header holds the replacement character a bad sequence became. */
     public static boolean hasReplacement(String text) {
         return text != null && text.indexOf('\uFFFD') >= 0;
