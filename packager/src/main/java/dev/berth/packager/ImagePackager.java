@@ -239,6 +239,7 @@ public final class ImagePackager {
                 Files.move(partialTar, ((ImageTarget.Tar) target).file().toAbsolutePath(), StandardCopyOption.REPLACE_EXISTING,
                         StandardCopyOption.ATOMIC_MOVE);
             }
+            progress.buildSucceeded();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new PackagingException("interrupted while building " + image, e);

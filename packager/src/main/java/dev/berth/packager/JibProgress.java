@@ -4,9 +4,11 @@ import com.google.cloud.tools.jib.api.LogEvent;
 import com.google.cloud.tools.jib.event.events.ProgressEvent;
 import com.google.cloud.tools.jib.event.progress.Allocation;
 
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
@@ -18,6 +20,7 @@ import java.util.regex.Pattern;
  * transfers count their units in bytes, which is what a user wants to see.
  */
 final class JibProgress {
+    private static final System.Logger LOG = System.getLogger(JibProgress.class.getName());
     private static final Pattern DIGEST = Pattern.compile("sha256:[0-9a-f]{64}");
     private static final String PUSH = "pushing blob ";
     private static final String PULL = "pulling base image layer ";
@@ -31,6 +34,13 @@ final class JibProgress {
     private final Set<String> skippedPushes = new HashSet<>();
     private double fraction;
     private String phase = "preparing";
+    /**
+     * Jib's error-level log lines, shown only once the build has succeeded: when one step fails Jib
+     * cancels the steps running beside it, and each cancelled one logs its own I/O error ("Socket
+     * closed" for the target registry when only the base image was missing), which would bury the
+     * one line that says what went wrong.
+     */
+    private final List<String> errors = new ArrayList<>();
 
     private static final class Transfer {
         final String kind;
@@ -94,9 +104,27 @@ final class JibProgress {
                 }
             }
         }
-        if ((event.getLevel() == LogEvent.Level.ERROR || event.getLevel() == LogEvent.Level.WARN) && !expected(message)) {
+        if (expected(message)) {
+            return;
+        }
+        if (event.getLevel() == LogEvent.Level.ERROR) {
+            LOG.log(System.Logger.Level.DEBUG, "jib: " + message.strip());
+            synchronized (this) {
+                errors.add(message.strip());
+            }
+        } else if (event.getLevel() == LogEvent.Level.WARN) {
             listener.message(message.strip());
         }
+    }
+
+    /** After a successful build: the error lines Jib logged on its way (retries it recovered from). */
+    void buildSucceeded() {
+        List<String> shown;
+        synchronized (this) {
+            shown = List.copyOf(errors);
+            errors.clear();
+        }
+        shown.forEach(listener::message);
     }
 
     synchronized PackageProgress snapshot() {

@@ -58,4 +58,34 @@ class JibProgressTest {
         assertEquals(List.of("Base image 'x' does not use a specific image digest - build may not be reproducible"), messages,
                 "the HTTPS fallback the user asked for with --insecure-registry is not reported");
     }
+
+    @Test
+    void errorLinesOfCancelledStepsAreShownOnlyWhenTheBuildSucceeds() {
+        List<String> failed = new ArrayList<>();
+        JibProgress failing = new JibProgress(lines(failed), false);
+        failing.onLog(LogEvent.error("I/O error for image [127.0.0.1:5000/x/churn]:"));
+        failing.onLog(LogEvent.warn("Base image 'x' does not use a specific image digest - build may not be reproducible"));
+        assertEquals(List.of("Base image 'x' does not use a specific image digest - build may not be reproducible"), failed,
+                "a failed build says its one line itself; the cancelled steps' errors would bury it");
+
+        List<String> succeeded = new ArrayList<>();
+        JibProgress recovered = new JibProgress(lines(succeeded), false);
+        recovered.onLog(LogEvent.error("I/O error for image [127.0.0.1:5000/x/churn]:"));
+        assertEquals(List.of(), succeeded);
+        recovered.buildSucceeded();
+        assertEquals(List.of("I/O error for image [127.0.0.1:5000/x/churn]:"), succeeded, "what Jib recovered from is still shown");
+    }
+
+    private static PackageListener lines(List<String> into) {
+        return new PackageListener() {
+            @Override
+            public void progress(PackageProgress p) {
+            }
+
+            @Override
+            public void message(String line) {
+                into.add(line);
+            }
+        };
+    }
 }
