@@ -227,6 +227,14 @@ final class DynamicBatcher<L, P, R> {
     }
 
     /**
+     * Lanes no run holds now. A worker hands its lane back just after answering its last job, so a
+     * caller that submits at that moment finds none free and queues (harmless: the worker runs it).
+     */
+    int idleLanes() {
+        return idleLanes.size();
+    }
+
+    /**
      * Records how long a single request's run took: the measure of whether a virtual-thread caller
      * may run the next lone request itself. The owner may also report its warm-up runs here.
      */

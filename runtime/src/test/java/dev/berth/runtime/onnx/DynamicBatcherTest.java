@@ -149,6 +149,8 @@ class DynamicBatcherTest {
         assertNotEquals(caller.get(), runs.get(0).thread(), "no run measured yet: a worker runs it");
 
         batcher.recordSingleRun(TimeUnit.MICROSECONDS.toNanos(50));
+        // the worker hands the lane back just after answering: until then a caller finds none free
+        waitUntil(1, () -> batcher.idleLanes());
         Thread.ofVirtual().start(() -> {
             caller.set(Thread.currentThread());
             batcher.submit(2, "k", 1, Long.MAX_VALUE, 0).future().join();
