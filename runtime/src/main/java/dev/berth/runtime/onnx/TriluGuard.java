@@ -25,7 +25,8 @@ final class TriluGuard {
         }
         List<Field> k = scope.constantTensor(node.input(1));
         long[] values = k == null ? null : GraphView.integerValues(k);
-        return !(values != null && values.length == 1 && Math.abs(values[0]) <= TRILU_K_LIMIT);
+        // not Math.abs: it leaves Long.MIN_VALUE negative, which would pass as in range
+        return !(values != null && values.length == 1 && values[0] >= -TRILU_K_LIMIT && values[0] <= TRILU_K_LIMIT);
     }
 
     static boolean guard(GuardRewriter rewriter, String id, OnnxNode node, List<String> inputs, List<byte[]> before) {
