@@ -10,16 +10,6 @@ import dev.berth.server.spi.RequestMetrics;
 import dev.berth.server.spi.Scrape;
 import dev.berth.server.spi.ServerMonitoring;
 import dev.berth.server.spi.TritonStats;
-import io.micrometer.core.instrument.binder.MeterBinder;
-import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
-import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
-import io.micrometer.core.instrument.binder.jvm.JvmInfoMetrics;
-import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
-import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
-import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
-import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
-import io.micrometer.core.instrument.binder.system.UptimeMetrics;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
 import java.io.ByteArrayOutputStream;
@@ -33,9 +23,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 
 /**
  * berth's monitoring, the server's {@link ServerMonitoring}: the meters of the protocol front ends
@@ -65,53 +53,28 @@ public final class BerthMetrics implements ServerMonitoring, AutoCloseable {
 
     private static final System.Logger LOG = System.getLogger(BerthMetrics.class.getName());
 
-    /** Completed by a background thread: setting up the Prometheus client is slow in a cold JVM, and need not delay a server's start. */
-    private final CompletableFuture<PrometheusMeterRegistry> setup = new CompletableFuture<>();
-    private volatile PrometheusMeterRegistry meters;
+    private final MeterRegistrySetup setup;
     private final RequestMeterBinder requestBinder = new RequestMeterBinder();
     private final InferenceMeterBinder inferenceBinder = new InferenceMeterBinder();
     private final ModelMeterBinder modelBinder = new ModelMeterBinder();
     private final ReportMeterBinder reportBinder = new ReportMeterBinder();
-    private final List<AutoCloseable> closeables = new ArrayList<>();
     private final ModelVersionTable table;
     private final Set<String> knownModels = ConcurrentHashMap.newKeySet();
+    private final TritonStatsView stats;
     private final Reporter reporter;
     private final Clock clock;
     private volatile boolean closed;
 
     private BerthMetrics(Builder b) {
         this.clock = b.clock;
-        PrometheusMeterRegistry given = b.meterRegistry;
-        boolean jvm = b.jvmMetrics;
-        Thread.ofPlatform().name("berth-metrics-setup").daemon().start(() -> {
-            try {
-                setup.complete(bind(given != null ? given : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), jvm));
-            } catch (Throwable t) {
-                setup.completeExceptionally(t);
-            }
-        });
+        this.setup = new MeterRegistrySetup(b.meterRegistry, b.jvmMetrics,
+                List.of(requestBinder, inferenceBinder, modelBinder, reportBinder));
         this.table = new ModelVersionTable((model, version, label) -> {
             meterRegistry(); // the binders hold the registry once setup is done
             return new VersionState(model, version, label, requestBinder, inferenceBinder, modelBinder, reportBinder);
         });
+        this.stats = new TritonStatsView(table, knownModels);
         this.reporter = b.registry == null ? null : new Reporter(b.registry, b.reportInterval, b.clock);
-    }
-
-    private PrometheusMeterRegistry bind(PrometheusMeterRegistry registry, boolean jvm) {
-        List<MeterBinder> binders = new ArrayList<>(List.of(requestBinder, inferenceBinder, modelBinder, reportBinder));
-        if (jvm) {
-            JvmGcMetrics gc = new JvmGcMetrics();
-            synchronized (closeables) {
-                closeables.add(gc);
-            }
-            binders.addAll(List.of(new JvmMemoryMetrics(), gc, new JvmThreadMetrics(), new ClassLoaderMetrics(),
-                    new JvmInfoMetrics(), new ProcessorMetrics(), new UptimeMetrics(), new FileDescriptorMetrics(),
-                    new ProcessMemoryBinder()));
-        }
-        for (MeterBinder binder : binders) {
-            binder.bindTo(registry);
-        }
-        return registry;
     }
 
     /** Options for the metrics; {@link Builder#build()} checks them. */
@@ -121,12 +84,7 @@ public final class BerthMetrics implements ServerMonitoring, AutoCloseable {
 
     /** The Micrometer registry, for further binders (a server's own meters); waits for the setup on first use. */
     public PrometheusMeterRegistry meterRegistry() {
-        PrometheusMeterRegistry r = meters;
-        if (r == null) {
-            r = setup.join();
-            meters = r;
-        }
-        return r;
+        return setup.registry();
     }
 
     // ---- RequestMetrics: the protocol front ends ----
@@ -341,16 +299,7 @@ public final class BerthMetrics implements ServerMonitoring, AutoCloseable {
      */
     @Override
     public TritonStats statistics(String model, String version) {
-        String m = model == null || model.isEmpty() ? null : model;
-        String v = m == null || version == null || version.isEmpty() ? null : version;
-        if (m != null && !knowsModel(m)) {
-            throw new InferenceException.NotFound("no statistics for model '" + m + "': it is not loaded");
-        }
-        TritonStats stats = tritonStats(m, v);
-        if (v != null && stats.modelStats().isEmpty()) {
-            throw new InferenceException.NotFound("no statistics for version '" + v + "' of model '" + m + "'");
-        }
-        return stats;
+        return stats.statistics(model, version);
     }
 
     /** True once the model had a version loaded (or failed to load), or served a request. */
@@ -364,35 +313,7 @@ public final class BerthMetrics implements ServerMonitoring, AutoCloseable {
      * loaded or served; an unknown model or version gives an empty list.
      */
     public TritonStats tritonStats(String model, String version) {
-        List<TritonStats.ModelStats> out = new ArrayList<>();
-        List<VersionState> states = model == null ? table.all() : table.of(model);
-        for (VersionState s : states) {
-            if (s.version() <= 0 || (version != null && !version.isEmpty() && !s.versionLabel().equals(version))) {
-                continue;
-            }
-            out.add(stats(s));
-        }
-        return new TritonStats(out);
-    }
-
-    private TritonStats.ModelStats stats(VersionState s) {
-        long[] success = s.requestMeters().countAndNanos(true);
-        long[] fail = s.requestMeters().countAndNanos(false);
-        InferenceMeterBinder.Meters im = s.inferenceMeters();
-        long queueCount = im.queue.count();
-        long queueNs = Math.round(im.queue.totalTime(TimeUnit.NANOSECONDS));
-        long computeCount = im.compute.count();
-        long computeNs = Math.round(im.compute.totalTime(TimeUnit.NANOSECONDS));
-        TritonStats.InferenceStats inference = new TritonStats.InferenceStats(
-                new TritonStats.StatDuration(success[0], success[1]),
-                new TritonStats.StatDuration(fail[0], fail[1]),
-                new TritonStats.StatDuration(queueCount, queueNs),
-                new TritonStats.StatDuration(computeCount, 0),
-                new TritonStats.StatDuration(computeCount, computeNs),
-                new TritonStats.StatDuration(computeCount, 0),
-                TritonStats.StatDuration.ZERO, TritonStats.StatDuration.ZERO);
-        return new TritonStats.ModelStats(s.model(), s.versionLabel(), im.lastInferenceMillis,
-                Math.round(im.inferences.count()), im.batchSize.count(), inference, List.of());
+        return stats.tritonStats(model, version);
     }
 
     /** Writes the current window of every served version to the registry now (empty windows are skipped); the paths written. */
@@ -415,22 +336,7 @@ public final class BerthMetrics implements ServerMonitoring, AutoCloseable {
         if (reporter != null) {
             reporter.close();
         }
-        try {
-            meterRegistry();
-        } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.DEBUG, "metrics setup had failed", e);
-        }
-        List<AutoCloseable> toClose;
-        synchronized (closeables) {
-            toClose = List.copyOf(closeables);
-        }
-        for (AutoCloseable c : toClose) {
-            try {
-                c.close();
-            } catch (Exception e) {
-                LOG.log(System.Logger.Level.DEBUG, "closing a binder failed", e);
-            }
-        }
+        setup.close();
     }
 
     /** Options of {@link BerthMetrics}; all optional. */
