@@ -16,6 +16,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PushbackInputStream;
+import java.io.UncheckedIOException;
 import java.util.Locale;
 import java.util.Set;
 import java.util.zip.Deflater;
@@ -95,7 +96,7 @@ final class ContentCodings {
             try (OutputStream coded = wrap(out)) {
                 coded.write(body);
             } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e); // in memory: cannot happen
+                throw new UncheckedIOException(e); // in memory: cannot happen
             }
             return out.toByteArray();
         }

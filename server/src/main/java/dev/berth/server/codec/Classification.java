@@ -6,6 +6,7 @@ import dev.berth.runtime.InferenceResponse;
 import dev.berth.runtime.Tensor;
 
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -98,7 +99,7 @@ public final class Classification {
         int classes = rows == 0 ? 0 : (int) (total / rows);
         int n = Math.min(k, classes);
         // absolute reads below count from the first element
-        ByteBuffer data = t.data().slice().order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer data = t.data().slice().order(ByteOrder.LITTLE_ENDIAN);
         int width = t.datatype().byteSize();
         List<byte[]> elements = new ArrayList<>((int) (rows * n));
         Integer[] order = new Integer[classes];

@@ -1,6 +1,8 @@
 package dev.berth.server.codec;
 
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -55,7 +57,7 @@ final class FlatNumberArrays {
         int depth = 0;
         int keyStart = -1;
         int keyEnd = -1;
-        java.util.List<Span> spans = null;
+        List<Span> spans = null;
         long total = 0;
         for (int i = 0; i < length; i++) {
             byte b = body[i];
@@ -87,7 +89,7 @@ final class FlatNumberArrays {
                         int close = flatEnd(body, i, length);
                         if (close > 0) {
                             if (spans == null) {
-                                spans = new java.util.ArrayList<>();
+                                spans = new ArrayList<>();
                             }
                             spans.add(new Span(i, close));
                             total += close - i + 1;
