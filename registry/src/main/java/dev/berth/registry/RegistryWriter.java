@@ -3,6 +3,7 @@ package dev.berth.registry;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileSystemException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -93,7 +94,7 @@ final class RegistryWriter {
         if (e.getMessage() == null) {
             return e.getClass().getSimpleName();
         }
-        return e instanceof java.nio.file.FileSystemException ? e.getClass().getSimpleName() + ": " + e.getMessage() : e.getMessage();
+        return e instanceof FileSystemException ? e.getClass().getSimpleName() + ": " + e.getMessage() : e.getMessage();
     }
 
     private ModelManifest commit(Registration r, VersionStager.Staged staged, Path staging, StagingOwner owner) throws IOException {
