@@ -1,11 +1,7 @@
 package dev.berth.server;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
-import java.nio.file.Path;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -16,30 +12,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * it got a 500 or a closed connection without a byte.
  */
 class FuzzFindingsHttpTest {
-    @TempDir
-    static Path models;
-    private static BerthServer server;
+    @RegisterExtension
+    static final CasesServer SERVER = CasesServer.create();
 
     private static final String BODY = "{\"inputs\":[{\"name\":\"x\",\"datatype\":\"FP32\",\"shape\":[],\"data\":1.5}]}";
 
-    @BeforeAll
-    static void start() throws Exception {
-        Cases.registry(models);
-        server = BerthServer.builder().models(models).port(0).build().start();
-        Cases.awaitReady(server, 120);
-    }
-
-    @AfterAll
-    static void stop() {
-        if (server != null) {
-            server.stop();
-        }
-    }
-
     private static RawHttp.Answer exchange(String request) throws Exception {
-        try (RawHttp http = new RawHttp(server.port())) {
-            return http.send(request).read();
-        }
+        return SERVER.exchange(request);
     }
 
     private static void assertJsonError(RawHttp.Answer a, int status, String fragment) throws Exception {
@@ -51,7 +30,7 @@ class FuzzFindingsHttpTest {
     @Test
     void aBodyCutShortByTheClientsCloseIsA400NotA500() throws Exception {
         // was: 500 "internal server error" and a SEVERE stack trace per request (Helidon's reader hit the end)
-        try (RawHttp http = new RawHttp(server.port())) {
+        try (RawHttp http = new RawHttp(SERVER.port())) {
             http.send("POST /v2/models/scalar_io/infer HTTP/1.1\r\nHost: x\r\nContent-Length: " + (BODY.length() + 10)
                     + "\r\n\r\n" + BODY).shutdownOutput();
             RawHttp.Answer a = http.read();

@@ -1,11 +1,7 @@
 package dev.berth.server;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
-import java.nio.file.Path;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -17,30 +13,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * and the docs change with it.
  */
 class HelidonBehaviourTest {
-    @TempDir
-    static Path models;
-    private static BerthServer server;
+    @RegisterExtension
+    static final CasesServer SERVER = CasesServer.create();
 
     private static final String BODY = "{\"inputs\":[{\"name\":\"x\",\"datatype\":\"FP32\",\"shape\":[],\"data\":1.5}]}";
 
-    @BeforeAll
-    static void start() throws Exception {
-        Cases.registry(models);
-        server = BerthServer.builder().models(models).port(0).build().start();
-        Cases.awaitReady(server, 120);
-    }
-
-    @AfterAll
-    static void stop() {
-        if (server != null) {
-            server.stop();
-        }
-    }
-
     private static RawHttp.Answer exchange(String request) throws Exception {
-        try (RawHttp http = new RawHttp(server.port())) {
-            return http.send(request).read();
-        }
+        return SERVER.exchange(request);
     }
 
     @Test
@@ -56,7 +35,7 @@ class HelidonBehaviourTest {
         // Http1Connection wraps the reader's InsufficientDataAvailableException in "Internal error" before any
         // route runs (berth's error handler never sees it), answers 500 and logs a WARNING with the stack trace;
         // the direct handler is told only "Internal error", which a real failure of Helidon's says too
-        try (RawHttp http = new RawHttp(server.port())) {
+        try (RawHttp http = new RawHttp(SERVER.port())) {
             http.send("POST /v2/models/scalar_io/infer HTTP/1.1\r\nHost: x\r\n").shutdownOutput();
             RawHttp.Answer a = http.read();
             assertEquals(500, a.status(), a.text());
