@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -42,11 +43,17 @@ public final class DockerRegistry implements AutoCloseable {
 
     /** Starts a registry; with a user, every request needs that user's basic credentials. */
     public static DockerRegistry start(String user, String password) throws IOException {
+        return start(user, password, false);
+    }
+
+    /** Starts a registry that refuses every push, as a registry in maintenance does. */
+    public static DockerRegistry startReadOnly() throws IOException {
+        return start(null, null, true);
+    }
+
+    private static DockerRegistry start(String user, String password, boolean readOnly) throws IOException {
         Path dir = Files.createTempDirectory("berth-oci-test-registry-");
-        int port;
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            port = s.getLocalPort();
-        }
+        int port = freePort();
         Files.createDirectories(dir.resolve("data"));
         String auth = "";
         if (user != null) {
@@ -72,9 +79,11 @@ public final class DockerRegistry implements AutoCloseable {
                   maintenance:
                     uploadpurging:
                       enabled: false
+                    readonly:
+                      enabled: %s
                 http:
                   addr: 127.0.0.1:%d
-                %s""".formatted(dir.resolve("data"), port, auth));
+                %s""".formatted(dir.resolve("data"), readOnly, port, auth));
         DockerRegistry registry = new DockerRegistry(dir, port, user, password);
         registry.startProcess();
         return registry;
@@ -136,8 +145,28 @@ public final class DockerRegistry implements AutoCloseable {
 
     /** A GET on the registry's HTTP API (with the credentials when it has a user). */
     public HttpResponse<byte[]> get(String path) throws IOException {
-        return send(HttpRequest.newBuilder(URI.create("http://" + address() + path)).GET(),
-                "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json");
+        return get(path, "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json");
+    }
+
+    /** A GET asking for the media types in {@code accept} (none when null). */
+    public HttpResponse<byte[]> get(String path, String accept) throws IOException {
+        return send(HttpRequest.newBuilder(URI.create("http://" + address() + path)).GET(), accept);
+    }
+
+    /** What the registry process wrote, for a test's failure message. */
+    public String log() {
+        try {
+            return Files.readString(dir.resolve("registry.log"));
+        } catch (IOException e) {
+            return "(no log)";
+        }
+    }
+
+    /** A free loopback port, for a test that needs one nothing listens on. */
+    public static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
     }
 
     public HttpResponse<byte[]> head(String path) throws IOException {
@@ -146,7 +175,10 @@ public final class DockerRegistry implements AutoCloseable {
     }
 
     private HttpResponse<byte[]> send(HttpRequest.Builder b, String accept) throws IOException {
-        b.timeout(Duration.ofSeconds(30)).header("Accept", accept);
+        b.timeout(Duration.ofSeconds(30));
+        if (accept != null) {
+            b.header("Accept", accept);
+        }
         if (user != null) {
             b.header("Authorization", "Basic " + Base64.getEncoder().encodeToString((user + ":" + password).getBytes()));
         }
@@ -188,7 +220,7 @@ public final class DockerRegistry implements AutoCloseable {
     public void close() throws IOException {
         stopProcess();
         try (Stream<Path> files = Files.walk(dir)) {
-            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         }
     }
 }
