@@ -43,6 +43,7 @@ public final class BenchTool {
                     new CountDownLatch(1).await(); // serve until the script kills us
                 }
                 case "compute" -> ComputeCeiling.main(args);
+                case "open-loop" -> OpenLoopLoad.main(args);
                 case "report" -> Report.main(args);
                 case "free-ports" -> freePorts(Integer.parseInt(args.get(0)));
                 default -> {
