@@ -29,7 +29,7 @@ t0=$(awk '{print $14+$15}' /proc/$pid/stat); l0=$(cut -d' ' -f1 /proc/loadavg)
 ( [ -n "${THREADS:-}" ] && sleep 2 && $here/threads.sh $pid $((secs-4)) > $THREADS ) &
 ( [ -n "${STRACE:-}" ] && sleep 2 && timeout 4 strace -c -f -p $pid -o $STRACE >/dev/null 2>&1 ) &
 line=$(w $conc $secs)
-wait $!
+wait $! || true
 t1=$(awk '{print $14+$15}' /proc/$pid/stat)
 $JAVA_HOME/bin/jcmd $pid JFR.dump name=p filename=$out >/dev/null
 read -r _ req dur p50 p99 _ <<<"$line"
