@@ -107,7 +107,7 @@ public final class BerthServer implements AutoCloseable {
             http.register(s);
         }
         // the inference routes next: tried first for every request after the extra services' (see inferRoutes)
-        http.register(rest.inferRoutes());
+        rest.inferRoutes(http);
         boolean metricsApart = b.metricsPort >= 0;
         http.register(new MonitoringRoutes(Optional.ofNullable(b.monitoring), metricsApart ? MonitoringRoutes.Metrics.ELSEWHERE
                 : MonitoringRoutes.Metrics.HERE));

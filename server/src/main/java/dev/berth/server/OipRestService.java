@@ -81,13 +81,15 @@ final class OipRestService implements HttpService {
      * a path with parameters), and the infer route used to come after about 25 others that every
      * inference request was tried against first (a few percent of a small model's request CPU). Their
      * paths overlap no other route's, so the order changes no answer.
+     *
+     * <p>They go onto the routing itself ({@code rules} is the routing's builder), not into a service
+     * of their own: Helidon crawls a service's routes with a sub-crawler that copies the path
+     * parameters into new maps for every request it routes.
      */
-    HttpService inferRoutes() {
-        return rules -> {
-            for (String base : MODEL_PATHS) {
-                post(rules, base + "/infer", this::infer);
-            }
-        };
+    void inferRoutes(HttpRules rules) {
+        // matched without a regular expression (InferPath), the same paths as the templates
+        post(rules, InferPath.of(InferPath.MODEL), this::infer);
+        post(rules, InferPath.of(InferPath.VERSION), this::infer);
     }
 
     private void serverReady(ServerRequest req, ServerResponse res) {

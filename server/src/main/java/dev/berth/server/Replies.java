@@ -3,6 +3,7 @@ package dev.berth.server;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
 import io.helidon.http.Method;
+import io.helidon.http.ServerResponseHeaders;
 import io.helidon.http.Status;
 import io.helidon.webserver.CloseConnectionException;
 import io.helidon.webserver.http.Filter;
@@ -110,7 +111,7 @@ final class Replies {
             if (!res.isSent()) {
                 return;
             }
-            if (res.headers().containsToken(HeaderValues.CONNECTION_CLOSE)) {
+            if (closes(res.headers())) {
                 throw new CloseConnectionException("closing after an answer with Connection: close");
             }
             if (head && !exchange.bodyless) {
@@ -119,6 +120,24 @@ final class Replies {
                 throw new CloseConnectionException("closing after a HEAD answer sent with an entity");
             }
         };
+    }
+
+    /**
+     * Whether the answer's Connection header has the {@code close} token. Helidon puts
+     * {@code Connection: keep-alive} on almost every HTTP/1.1 answer, and {@code containsToken} splits
+     * every value into tokens through streams (2-3 % of a small model's request CPU in JFR): a value
+     * that is exactly {@code keep-alive} has no other token, so only other values are split.
+     */
+    private static boolean closes(ServerResponseHeaders headers) {
+        if (!headers.contains(HeaderNames.CONNECTION)) {
+            return false;
+        }
+        for (String value : headers.get(HeaderNames.CONNECTION).allValues()) {
+            if (!value.trim().equalsIgnoreCase("keep-alive")) {
+                return headers.containsToken(HeaderValues.CONNECTION_CLOSE);
+            }
+        }
+        return false;
     }
 
     /** Sends a complete body with its status and content type. */

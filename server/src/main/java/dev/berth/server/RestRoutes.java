@@ -3,6 +3,8 @@ package dev.berth.server;
 import dev.berth.runtime.InferenceException;
 import dev.berth.server.codec.OipJson;
 import io.helidon.http.HeaderNames;
+import io.helidon.http.Method;
+import io.helidon.http.PathMatcher;
 import io.helidon.webserver.http.Handler;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http.HttpRules;
@@ -32,6 +34,12 @@ final class RestRoutes {
     static void post(HttpRules rules, String path, Handler handler) {
         rules.post(path, handler);
         rules.any(path, methodNotAllowed("POST"));
+    }
+
+    /** POST on the paths {@code path} matches; other methods 405. */
+    static void post(HttpRules rules, PathMatcher path, Handler handler) {
+        rules.route(Method.POST, path, handler);
+        rules.route(method -> true, path, methodNotAllowed("POST"));
     }
 
     private static Handler methodNotAllowed(String allowed) {
