@@ -189,14 +189,36 @@ final class VersionRunner {
         int times = batchable() ? Math.max(1, Math.min(PROBE_ROWS, config.maxBatchSize()) / Math.max(1, warmRows)) : 1;
         List<Tensor> tensors = WarmUp.repeatRows(warm.tensors(), times);
         String[][] strings = decodedStrings(tensors);
-        LayoutProbe probe = new LayoutProbe(lane -> run(lane, tensors, strings, Set.of(), null),
-                (n, threads) -> GuardedSessions.open(model + " version " + version, modelFile, config.withLayout(n, threads)));
-        long runNanos = probe.runNanos(open.get(0));
-        List<ServingLayout.Candidate> timed = List.of();
-        if (!LayoutChoice.cheap(runNanos)) {
-            timed = probe.time(LayoutChoice.candidates(cores(), config.sessions(), config.intraOpThreads()), open);
+        // ONNX Runtime's own run on inputs made once: what the layout changes. The Java around a run
+        // (tensors in, outputs copied out) is the same for every layout, and while the JVM has just
+        // started it runs interpreted and would make a cheap model look dear
+        Map<String, OnnxTensor> feed = new HashMap<>();
+        try {
+            for (int i = 0; i < tensors.size(); i++) {
+                Tensor t = tensors.get(i);
+                if (t.datatype() != DataType.BYTES && !t.data().isDirect()) {
+                    ByteBuffer copy = ByteBuffer.allocateDirect(Math.toIntExact(t.byteSize())).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                    copy.put(t.data()).flip();
+                    t = Tensor.ofRaw(t.name(), t.datatype(), t.shape(), copy);
+                }
+                feed.put(t.name(), t.datatype() == DataType.BYTES ? OnnxTensors.strings(env, strings[i], t.shape()) : OnnxTensors.toOnnx(env, t));
+            }
+            LayoutProbe probe = new LayoutProbe(lane -> lane.session().run(feed).close(),
+                    (n, threads) -> GuardedSessions.open(model + " version " + version, modelFile, config.withLayout(n, threads)));
+            long runNanos = probe.runNanos(open.get(0), config.intraOpThreads() == 1);
+            List<ServingLayout.Candidate> timed = List.of();
+            if (!LayoutChoice.cheap(runNanos)) {
+                timed = probe.time(LayoutChoice.candidates(cores(), config.sessions(), config.intraOpThreads()), open);
+            }
+            LayoutChoice.Choice choice = LayoutChoice.choose(runNanos, timed, config.sessions(), config.intraOpThreads());
+            return layout(warm, tensors, runNanos, timed, choice);
+        } finally {
+            feed.values().forEach(OnnxTensor::close);
         }
-        LayoutChoice.Choice choice = LayoutChoice.choose(runNanos, timed, config.sessions(), config.intraOpThreads());
+    }
+
+    private static ServingLayout layout(WarmUp.Inputs warm, List<Tensor> tensors, long runNanos, List<ServingLayout.Candidate> timed,
+                                        LayoutChoice.Choice choice) {
         int rows = rowsOf(tensors);
         return new ServingLayout(ServingLayout.FORMAT, Instant.now().truncatedTo(ChronoUnit.SECONDS), cores(), choice.sessions(),
                 choice.intraOpThreads(), runNanos / 1000.0, warm.source() + ", " + rows + (rows == 1 ? " row" : " rows"),
