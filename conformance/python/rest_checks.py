@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
-"""Python requests client checks of berth's REST front end (Open Inference Protocol v2 over HTTP).
+"""Python REST client checks of berth's REST front end (Open Inference Protocol v2 over HTTP).
 
-  rest_checks.py --url http://HOST:PORT --models DIR --out RESULT.json
+  rest_checks.py --url http://HOST:PORT --models DIR --out RESULT.json [--client requests|httpx|httpx-h2]
+
+--client: the HTTP library the checks talk through: requests (tritonclient's and most scripts' kind of
+client), httpx over HTTP/1.1 (the KServe Python SDK's REST client is httpx), or httpx over HTTP/2 with
+prior knowledge (h2c, no upgrade; what httpx does with http2=True and http1=False on a plain URL).
 
 --models: the test models (cases.json, model.onnx per folder). Exit code 0 when every check passed.
 """
@@ -23,10 +27,37 @@ from models import TestModels  # noqa: E402
 TIMEOUT = 20
 
 
+class HttpxSession:
+    """The calls the suite makes, through one httpx client (one keep-alive HTTP/1.1 connection, or one
+    HTTP/2 connection carrying every request as a stream). requests' data= is httpx's content=."""
+
+    def __init__(self, http2):
+        import httpx
+        self.http2 = http2
+        self.client = httpx.Client(http1=not http2, http2=http2)
+
+    def get(self, url, timeout):
+        return self.checked(self.client.get(url, timeout=timeout))
+
+    def post(self, url, data, timeout, headers):
+        return self.checked(self.client.post(url, content=data, timeout=timeout, headers=headers))
+
+    def checked(self, response):
+        want = "HTTP/2" if self.http2 else "HTTP/1.1"
+        expect(response.http_version == want, "answered over %s, not %s" % (response.http_version, want))
+        return response
+
+
+def session(client):
+    if client == "requests":
+        return requests.Session()  # one keep-alive connection, as client libraries use
+    return HttpxSession(http2=client == "httpx-h2")
+
+
 class Suite:
-    def __init__(self, url, models):
+    def __init__(self, url, models, client="requests"):
         self.url = url.rstrip("/")
-        self.http = requests.Session()  # one keep-alive connection, as client libraries use
+        self.http = session(client)
         self.models = models
 
     def get(self, path):
@@ -167,9 +198,10 @@ def main():
     ap.add_argument("--url", required=True)
     ap.add_argument("--models", required=True)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--client", choices=["requests", "httpx", "httpx-h2"], default="requests")
     args = ap.parse_args()
-    suite = Suite(args.url, TestModels(args.models))
-    checklib.run(checklib.Report("python-requests-rest"), args.out, suite.run)
+    suite = Suite(args.url, TestModels(args.models), args.client)
+    checklib.run(checklib.Report("python-%s-rest" % args.client), args.out, suite.run)
 
 
 if __name__ == "__main__":

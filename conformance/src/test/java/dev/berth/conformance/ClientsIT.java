@@ -73,9 +73,27 @@ class ClientsIT {
     @TestFactory
     @Order(3)
     Stream<DynamicTest> pythonRequestsRest() throws Exception {
-        Path result = out.resolve("python-requests-rest.json");
-        Clients.Run run = clients.python("rest_checks.py", SCRIPT_LIMIT, out.resolve("python-requests-rest.out"),
-                "--url", serve.rest().toString(), "--models", models.toString(), "--out", result.toString());
+        return rest("requests");
+    }
+
+    /** The same checks through httpx, the KServe Python SDK's HTTP client, over one HTTP/1.1 connection. */
+    @TestFactory
+    @Order(3)
+    Stream<DynamicTest> pythonHttpxRest() throws Exception {
+        return rest("httpx");
+    }
+
+    /** ... and over HTTP/2 without TLS (h2c with prior knowledge): every request a stream on one connection. */
+    @TestFactory
+    @Order(3)
+    Stream<DynamicTest> pythonHttpxHttp2Rest() throws Exception {
+        return rest("httpx-h2");
+    }
+
+    private Stream<DynamicTest> rest(String client) throws Exception {
+        Path result = out.resolve("python-" + client + "-rest.json");
+        Clients.Run run = clients.python("rest_checks.py", SCRIPT_LIMIT, out.resolve("python-" + client + "-rest.out"),
+                "--url", serve.rest().toString(), "--models", models.toString(), "--client", client, "--out", result.toString());
         return CheckResults.tests(result, run, 40);
     }
 

@@ -55,6 +55,15 @@ final class ServeProcess implements AutoCloseable {
      */
     static ServeProcess start(Path models, Path log, Duration readyWithin, javax.net.ssl.SSLContext tls, String... extraFlags)
             throws IOException, InterruptedException {
+        return start(List.of(), models, log, readyWithin, tls, extraFlags);
+    }
+
+    /**
+     * The same with options for the server's JVM before the main class ({@code -Xmx1g} is always
+     * there; a later {@code -Xmx} wins).
+     */
+    static ServeProcess start(List<String> jvmOptions, Path models, Path log, Duration readyWithin, javax.net.ssl.SSLContext tls,
+            String... extraFlags) throws IOException, InterruptedException {
         int[] ports = freePorts(2);
         String java = ProcessHandle.current().info().command()
                 .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
@@ -63,8 +72,9 @@ final class ServeProcess implements AutoCloseable {
         // when the process's command line is longer than about 4 KB (docs/conformance.md)
         Path argFile = log.resolveSibling(log.getFileName() + ".args");
         Files.writeString(argFile, "-cp\n" + argFileQuoted(System.getProperty("java.class.path")) + "\n");
-        List<String> command = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx1g",
-                "@" + argFile, BerthMain.class.getName(),
+        List<String> command = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx1g"));
+        command.addAll(jvmOptions);
+        command.addAll(List.of("@" + argFile, BerthMain.class.getName(),
                 "serve", "--models", models.toString(), "--host", "127.0.0.1",
                 "--port", Integer.toString(ports[0]), "--grpc-port", Integer.toString(ports[1])));
         command.addAll(List.of(extraFlags));
