@@ -28,8 +28,10 @@ end
 
 done = function(summary, latency, requests)
   local e = summary.errors
-  -- requests, duration (us), p50 (ms), p99 (ms), errors (socket errors, timeouts and non-2xx/3xx answers)
-  io.write(string.format("SOAK\t%d\t%d\t%.3f\t%.3f\t%d\n", summary.requests, summary.duration,
+  -- requests, duration (us), p50 (ms), p99 (ms), errors (socket errors, timeouts and non-2xx/3xx answers),
+  -- p99.9 (ms), max (ms)
+  io.write(string.format("SOAK\t%d\t%d\t%.3f\t%.3f\t%d\t%.3f\t%.3f\n", summary.requests, summary.duration,
       latency:percentile(50) / 1000, latency:percentile(99) / 1000,
-      e.connect + e.read + e.write + e.status + e.timeout))
+      e.connect + e.read + e.write + e.status + e.timeout,
+      latency:percentile(99.9) / 1000, latency.max / 1000))
 end

@@ -44,6 +44,7 @@ public final class BenchTool {
                 }
                 case "compute" -> ComputeCeiling.main(args);
                 case "grpc-ceiling-server" -> GrpcCeilingServer.main(args);
+                case "open-loop" -> OpenLoopLoad.main(args);
                 case "report" -> Report.main(args);
                 case "free-ports" -> freePorts(Integer.parseInt(args.get(0)));
                 default -> {

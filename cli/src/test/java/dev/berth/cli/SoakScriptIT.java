@@ -37,7 +37,8 @@ class SoakScriptIT {
 
         List<String> rows = Files.readAllLines(out.resolve("slices.tsv"));
         assertEquals("slice\trequests\trps\tp50_ms\tp99_ms\terrors\trss_mb\tthreads\tfds\tserver_cpu_pct\tother_cpu_pct"
-                + "\tload1\tgc_pauses\tgc_ms\tgc_max_ms\tjit_compiles\trss_anon_mb\trss_file_mb", rows.get(0));
+                + "\tload1\tgc_pauses\tgc_ms\tgc_max_ms\tjit_compiles\trss_anon_mb\trss_file_mb\twrk_cpu_pct\tp999_ms\tmax_ms"
+                + "\tserver_runq_ms_per_s\tlate_pct", rows.get(0));
         assertEquals(4, rows.size(), "a header and three slices:\n" + String.join("\n", rows));
         for (String row : rows.subList(1, rows.size())) {
             String[] f = row.split("\t");
@@ -51,6 +52,10 @@ class SoakScriptIT {
             assertTrue(Double.parseDouble(f[16]) > 0 && Double.parseDouble(f[17]) > 0
                     && Math.abs(Double.parseDouble(f[16]) + Double.parseDouble(f[17]) - Double.parseDouble(f[6])) < 2,
                     "RSS split into anonymous and file pages that add up to it: " + row);
+            assertTrue(Double.parseDouble(f[18]) > 0, "wrk's own CPU recorded: " + row);
+            assertTrue(Double.parseDouble(f[19]) >= Double.parseDouble(f[4]) && Double.parseDouble(f[20]) >= Double.parseDouble(f[19]),
+                    "p99.9 at least p99, the maximum at least p99.9: " + row);
+            assertTrue(Integer.parseInt(f[21]) >= 0, "the server's run-queue wait from /proc/<pid>/task/*/schedstat: " + row);
         }
         String gcLog = Files.readString(out.resolve("gc.log"));
         assertTrue(gcLog.contains("Using Serial") && gcLog.contains("Pause Young"), "the server's GC log, with its collector and pauses:\n" + gcLog);

@@ -80,6 +80,23 @@ final class GrpcServer {
     static final int METADATA_SOFT_LIMIT_BYTES = 16 * 1024;
     static final int METADATA_HARD_LIMIT_BYTES = 64 * 1024;
 
+    /**
+     * Calls one connection may have open at once (its SETTINGS_MAX_CONCURRENT_STREAMS). grpc-java's default is
+     * unlimited: one connection opening 20,000 calls that never send their message held 20,000 of them (found
+     * by conformance/python/h2_floods.py). Clients honour the setting by queueing calls past it, so a client
+     * with more in flight waits rather than fails; 1,000 is beyond what any client here keeps in flight on one channel.
+     */
+    static final int MAX_CALLS_PER_CONNECTION = 1000;
+
+    /**
+     * RST_STREAM frames a client may send per {@link #RST_WINDOW_SECONDS} before its connection is closed with
+     * GOAWAY (the HTTP/2 "rapid reset" attack, CVE-2023-44487: open a call, cancel it, repeat). grpc-java leaves
+     * this off; Helidon's REST side already closes such a connection after a few hundred. A client cancelling
+     * its calls for real (deadlines, hedging) stays far below 100 a second on one connection.
+     */
+    static final int MAX_RST_PER_WINDOW = 1000;
+    static final int RST_WINDOW_SECONDS = 10;
+
     @SuppressWarnings("deprecation") // v1alpha reflection: grpcurl and older tools still ask for it first
     static GrpcServer create(String host, int port, long maxMessageBytes, GrpcKeepalive keepalive,
                              ServerServiceDefinition inference, GrpcHealth health, List<ServerInterceptor> interceptors,
@@ -95,6 +112,8 @@ final class GrpcServer {
                 .keepAliveTimeout(keepalive.timeout().toNanos(), TimeUnit.NANOSECONDS)
                 .permitKeepAliveTime(keepalive.permitTime().toNanos(), TimeUnit.NANOSECONDS)
                 .permitKeepAliveWithoutCalls(keepalive.permitWithoutCalls())
+                .maxConcurrentCallsPerConnection(MAX_CALLS_PER_CONNECTION)
+                .maxRstFramesPerWindow(MAX_RST_PER_WINDOW, RST_WINDOW_SECONDS)
                 .addService(inference);
         standard.forEach(b::addService);
         List<String> served = new java.util.ArrayList<>();
