@@ -30,7 +30,7 @@ public final class BenchTool {
 
     public static void main(String[] argv) throws Exception {
         if (argv.length == 0) {
-            System.err.println("usage: BenchTool large-model FILE | payloads DIR SPEC... | ceiling-server ... | compute ... | report DIR");
+            System.err.println("usage: BenchTool large-model FILE | payloads DIR SPEC... | ceiling-server ... | grpc-ceiling-server ... | compute ... | report DIR");
             System.exit(2);
         }
         List<String> args = List.of(argv).subList(1, argv.length);
@@ -43,6 +43,7 @@ public final class BenchTool {
                     new CountDownLatch(1).await(); // serve until the script kills us
                 }
                 case "compute" -> ComputeCeiling.main(args);
+                case "grpc-ceiling-server" -> GrpcCeilingServer.main(args);
                 case "open-loop" -> OpenLoopLoad.main(args);
                 case "report" -> Report.main(args);
                 case "free-ports" -> freePorts(Integer.parseInt(args.get(0)));

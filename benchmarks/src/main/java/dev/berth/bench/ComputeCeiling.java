@@ -98,8 +98,11 @@ public final class ComputeCeiling {
     }
 
     /**
-     * {@code compute --series NAME --model M --batch B --concurrency 1,4,16,64 --seconds S [--warmup S] [--group G] --out FILE}:
-     * appends one results row per concurrency ({@link Results} format).
+     * {@code compute --series NAME --model M --batch B --concurrency 1,4,16,64 --seconds S [--warmup S] [--group G]
+     * [--threads berth|ort-default] --out FILE}: appends one results row per concurrency ({@link Results} format).
+     * {@code --threads berth} (the default) gives the session berth's default serving config (1 intra-op and
+     * 1 inter-op thread); {@code ort-default} leaves both to ONNX Runtime (issue 11's "in-process ONNX Runtime
+     * with its default threads": as many intra-op threads as cores).
      */
     static void main(List<String> args) throws Exception {
         Args a = new Args(args);
@@ -109,7 +112,12 @@ public final class ComputeCeiling {
         double seconds = Double.parseDouble(a.optional("--seconds", "5"));
         double warmup = Double.parseDouble(a.optional("--warmup", "1"));
         Path out = Path.of(a.required("--out"));
-        ServingConfig config = ServingConfig.defaults();
+        String threads = a.optional("--threads", "berth");
+        ServingConfig config = switch (threads) {
+            case "berth" -> ServingConfig.defaults();
+            case "ort-default" -> ServingConfig.defaults().toBuilder().intraOpThreads(0).interOpThreads(0).build();
+            default -> throw new IllegalArgumentException("--threads takes berth or ort-default, got " + threads);
+        };
         try (OrtCase ort = OrtCase.open(BenchModels.locate(model), model, BenchModels.shape(model, batch), config)) {
             for (String c : a.optional("--concurrency", "1").split(",")) {
                 Point p = measure(ort, Integer.parseInt(c.trim()), (long) (warmup * 1000), (long) (seconds * 1000));

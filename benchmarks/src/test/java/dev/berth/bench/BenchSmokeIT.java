@@ -45,7 +45,8 @@ class BenchSmokeIT {
 
         Results results = Results.read(out.resolve("results"));
         for (String series : List.of("churn-json/berth", "churn-json/ceiling", "churn1/in-process", "slow8-binary/berth",
-                "slow8-grpc/berth", "slow8/in-process", "slow1-batch-on/berth", "large-binary/berth")) {
+                "slow8-grpc/berth", "slow8/in-process", "slow1-batch-on/berth", "large-binary/berth",
+                "slow8-bin/slow", "slow8-bin/slow_auto", "slow8-layout/in-process-ort-default")) {
             List<Results.Row> rows = results.series(series);
             assertFalse(rows.isEmpty(), series + " was not measured:\n" + output);
             for (Results.Row row : rows) {

@@ -10,6 +10,8 @@ import dev.berth.registry.ModelInfo;
 import dev.berth.registry.ModelManifest;
 import dev.berth.registry.ModelRef;
 import dev.berth.registry.RegistryJson;
+import dev.berth.registry.ServingConfig;
+import dev.berth.registry.ServingLayout;
 import dev.berth.registry.TensorSpec;
 import dev.berth.runtime.onnx.OnnxSignatureReader;
 import picocli.CommandLine.Command;
@@ -81,6 +83,7 @@ final class ShowCommand implements Callable<Integer> {
         if (m.serving() != null) {
             head.add(row("serving", compact(m.serving())));
         }
+        head.add(row("serving layout", layout(registry, info, r.name(), version)));
         indent(out, head);
 
         out.println("files");
@@ -149,6 +152,18 @@ final class ShowCommand implements Callable<Integer> {
         out.println("performance reports (berth perf)");
         indent(out, PerfTables.showRows(registry, r.name(), version));
         return 0;
+    }
+
+    /** How a server runs the version: the layout it measured ({@code layout: auto}), or the one the serving config fixes. */
+    private static String layout(LocalRegistry registry, ModelInfo info, String model, int version) {
+        ServingConfig config = info.servingFor(registry.storedManifest(model, version).orElse(null));
+        if (!config.autoLayout()) {
+            return "fixed by the serving config: " + config.sessions() + " x " + config.intraOpThreads()
+                    + " (sessions x intra-op threads)";
+        }
+        return registry.servingLayout(model, version).map(ServingLayout::describe)
+                .orElse("auto: measured when a server first loads it (until then " + config.sessions() + " x "
+                        + config.intraOpThreads() + ", sessions x intra-op threads)");
     }
 
     private static String[] row(String k, String v) {

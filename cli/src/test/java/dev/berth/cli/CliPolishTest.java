@@ -139,4 +139,16 @@ class CliPolishTest {
         Result blocked = berth("report", "churn", "--models", models.toString(), "--png", blocker.resolve("x.png").toString());
         oneLine(blocked, 2, "berth report: --png " + blocker.resolve("x.png") + ": " + blocker + " is a file, not a folder");
     }
+
+    @Test
+    void aNamedCommandBuildsOnlyItsOwnModelAndEverythingElseGetsThemAll() {
+        // berth serve's start pays for serve's options alone; help and typos still see every command
+        assertEquals(java.util.Set.of("serve"), BerthMain.commandLine("serve", "--models", "x").getSubcommands().keySet());
+        assertEquals(java.util.Set.of("show"), BerthMain.commandLine("show", "churn").getSubcommands().keySet());
+        int all = BerthMain.COMMANDS.size();
+        assertEquals(all, BerthMain.commandLine("help", "serve").getSubcommands().size());
+        assertEquals(all, BerthMain.commandLine("srve").getSubcommands().size());
+        assertEquals(all, BerthMain.commandLine().getSubcommands().size());
+        assertEquals(all, BerthMain.commandLine("--help").getSubcommands().size());
+    }
 }

@@ -180,6 +180,22 @@ class CliTest {
     }
 
     @Test
+    void showSaysHowTheVersionIsLaidOutOnSessionsAndThreads() throws IOException {
+        ok("register", churn.toString(), "--name", "churn");
+        assertTrue(ok("show", "churn:1").out().contains("serving layout     auto: measured when a server first loads it (until then 1 x 1"),
+                ok("show", "churn:1").out());
+        LocalRegistry.open(models).writeServingLayout("churn", 1, new dev.berth.registry.ServingLayout(
+                dev.berth.registry.ServingLayout.FORMAT, java.time.Instant.parse("2026-12-07T17:00:00Z"), 2, 2, 1, 420,
+                "generated inputs, 8 rows", "2 x 1 ran 1.60 x the runs per second of 1 x 1",
+                List.of(new dev.berth.registry.ServingLayout.Candidate(1, 1, 2500), new dev.berth.registry.ServingLayout.Candidate(2, 1, 4000))));
+        String out = ok("show", "churn:1").out();
+        assertTrue(out.contains("serving layout     2 sessions x 1 intra-op thread (measured 2026-12-07T17:00:00Z on 2 cores, one run 420 us;"
+                + " 1 x 1: 2500 runs/s; 2 x 1: 4000 runs/s): 2 x 1 ran 1.60 x"), out);
+        java.nio.file.Files.writeString(models.resolve("churn/model.json"), "{\"serving\": {\"sessions\": 3}}");
+        assertTrue(ok("show", "churn:1").out().contains("serving layout     fixed by the serving config: 3 x 1"), ok("show", "churn:1").out());
+    }
+
+    @Test
     void diffMarksTheRowsThatDiffer() throws IOException {
         ok("register", churn.toString(), "--name", "churn");
         Path better = Files.writeString(tmp.resolve("metrics.json"), "{\"accuracy\": 0.81, \"roc_auc\": 0.8287}");

@@ -24,7 +24,7 @@ class ServeOptionsTest {
     private static final Set<String> NOT_SETTINGS = Set.of("--help", "--version", "--config", "--insecure-registry");
 
     private static CommandSpec serve() {
-        return new CommandLine(new BerthMain.Berth()).getSubcommands().get("serve").getCommandSpec();
+        return BerthMain.commandLine().getSubcommands().get("serve").getCommandSpec();
     }
 
     @Test

@@ -184,7 +184,12 @@ public final class BerthMetrics implements ServerMonitoring, AutoCloseable {
             modelBinder.loaded(state, nanos, failure == null);
             if (failure == null) {
                 state.unloaded = false;
-                reportsOf(state);
+                // the window starts now, but the training profile (a CSV read and binned) is read on the
+                // report thread: a load, and so readiness, does not wait for it; a request that comes
+                // first reads it itself (reportsOf is idempotent under the state's lock)
+                if (reporter != null) {
+                    reporter.inBackground(() -> reportsOf(state));
+                }
             }
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "model load metrics failed", e);

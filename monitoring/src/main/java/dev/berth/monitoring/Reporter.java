@@ -75,6 +75,21 @@ final class Reporter implements AutoCloseable {
         return reports;
     }
 
+    /** Runs {@code task} on the report thread, after what is queued there; nothing once the reporter is closed. */
+    void inBackground(Runnable task) {
+        try {
+            executor.execute(() -> {
+                try {
+                    task.run();
+                } catch (RuntimeException e) {
+                    LOG.log(System.Logger.Level.WARNING, "opening a version's reports failed: " + e);
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            // closed: the version is not reported any more
+        }
+    }
+
     /** Stops collecting for a version and writes what its last window holds, in the background. */
     void close(VersionReports reports) {
         if (open.remove(reports)) {

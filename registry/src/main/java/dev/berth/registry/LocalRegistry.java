@@ -39,6 +39,8 @@ public final class LocalRegistry {
     public static final String MONITORING_DIR = "monitoring";
     /** The folder in a version folder where {@code berth perf} keeps its performance reports. */
     public static final String PERF_DIR = "perf";
+    /** In a version folder: the sessions and threads a server measured for it ({@link ServingLayout}). */
+    public static final String LAYOUT_FILE = "serving-layout.json";
     /** Under a model's folder: the monitoring reports of its deleted versions, {@code retired/<version>/monitoring/}. */
     public static final String RETIRED_DIR = "retired";
     /** Environment variable naming the registry folder when no --models is given. */
@@ -352,6 +354,37 @@ public final class LocalRegistry {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /**
+     * The layout a server measured for this version and wrote down, if any. A file that cannot be
+     * read (a newer format, a broken edit) is treated as absent: the server measures again and
+     * overwrites it.
+     */
+    public Optional<ServingLayout> servingLayout(String model, int version) {
+        Path file = versionDir(model, version).resolve(LAYOUT_FILE);
+        if (!Files.isRegularFile(file)) {
+            return Optional.empty();
+        }
+        try {
+            ServingLayout layout = RegistryJson.mapper().readValue(file.toFile(), ServingLayout.class);
+            return ServingLayout.FORMAT.equals(layout.format()) ? Optional.of(layout) : Optional.empty();
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, file + " is not a serving layout this berth reads (" + e.getMessage()
+                    + "); it will be measured again");
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * Writes the layout a server measured beside the version, atomically. Like monitoring reports,
+     * a file added after registration: not in the manifest, not re-hashed by verify, not pushed.
+     */
+    public Path writeServingLayout(String model, int version, ServingLayout layout) throws IOException {
+        requireVersion(model, version);
+        Path target = versionDir(model, version).resolve(LAYOUT_FILE);
+        AtomicFiles.write(target, RegistryJson.mapper().writeValueAsBytes(layout));
+        return target;
     }
 
     // ------------------------------------------------------------------ write side

@@ -305,7 +305,7 @@ final class RegistryWriter {
         Path target = staging.resolve(f.path()).normalize();
         if (!target.startsWith(staging) || target.equals(staging) || f.path().startsWith(".")
                 || f.path().equals(LocalRegistry.MANIFEST_FILE) || f.path().startsWith(LocalRegistry.MONITORING_DIR + "/")
-                || f.path().startsWith(LocalRegistry.PERF_DIR + "/")) {
+                || f.path().startsWith(LocalRegistry.PERF_DIR + "/") || f.path().equals(LocalRegistry.LAYOUT_FILE)) {
             throw new InvalidArgumentException(label + ": refusing file path '" + f.path() + "'");
         }
         Files.createDirectories(target.getParent());

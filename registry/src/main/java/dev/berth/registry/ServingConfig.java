@@ -29,6 +29,11 @@ import java.util.List;
  *                            each between 1 and {@code maxBatchSize}; empty when none
  * @param inputs              declared inputs the model must have (Triton's {@code input}); empty: not checked
  * @param outputs             declared outputs the model must have (Triton's {@code output}); empty: not checked
+ * @param layout              {@value #LAYOUT_AUTO}: the server may replace {@code sessions} and {@code intraOpThreads}
+ *                            by a layout it measured faster for this model on its machine (the values here are
+ *                            then the cheap default it starts from); {@value #LAYOUT_FIXED}: exactly these values.
+ *                            A file that sets {@code sessions}, {@code intra_op_threads} or {@code inter_op_threads}
+ *                            without {@code layout} is fixed: a user's explicit layout always wins
  */
 @JsonDeserialize(using = ServingConfigJson.class)
 public record ServingConfig(int intraOpThreads, int interOpThreads, int sessions, String optimizationLevel,
@@ -36,9 +41,16 @@ public record ServingConfig(int intraOpThreads, int interOpThreads, int sessions
                             int maxQueueSize,
                             @JsonInclude(JsonInclude.Include.NON_EMPTY) List<Integer> preferredBatchSizes,
                             @JsonInclude(JsonInclude.Include.NON_EMPTY) List<DeclaredTensor> inputs,
-                            @JsonInclude(JsonInclude.Include.NON_EMPTY) List<DeclaredTensor> outputs) {
+                            @JsonInclude(JsonInclude.Include.NON_EMPTY) List<DeclaredTensor> outputs,
+                            String layout) {
     /** The values {@code optimization_level} takes. */
     public static final List<String> OPTIMIZATION_LEVELS = List.of("disabled", "basic", "extended", "all");
+    /** {@code layout}: sessions and intra-op threads chosen by a short measurement when the version loads. */
+    public static final String LAYOUT_AUTO = "auto";
+    /** {@code layout}: sessions and threads exactly as configured. */
+    public static final String LAYOUT_FIXED = "fixed";
+    /** The values {@code layout} takes. */
+    public static final List<String> LAYOUTS = List.of(LAYOUT_AUTO, LAYOUT_FIXED);
 
     /**
      * A tensor the configuration declares.
@@ -94,11 +106,27 @@ public record ServingConfig(int intraOpThreads, int interOpThreads, int sessions
         }
         inputs = inputs == null ? List.of() : List.copyOf(inputs);
         outputs = outputs == null ? List.of() : List.copyOf(outputs);
+        if (layout == null) {
+            layout = LAYOUT_AUTO;
+        }
+        if (!LAYOUTS.contains(layout)) {
+            throw new InvalidArgumentException("layout must be one of " + String.join(", ", LAYOUTS) + ", got '" + layout + "'");
+        }
+    }
+
+    /** Whether the server may choose sessions and intra-op threads by measuring ({@code layout: auto}). */
+    public boolean autoLayout() {
+        return LAYOUT_AUTO.equals(layout);
+    }
+
+    /** This configuration with {@code sessions} sessions of {@code intraOpThreads} threads each, the rest (layout too) unchanged. */
+    public ServingConfig withLayout(int sessions, int intraOpThreads) {
+        return toBuilder().sessions(sessions).intraOpThreads(intraOpThreads).layout(layout).build();
     }
 
     /** What a version gets when neither it nor its model configures serving. */
     public static ServingConfig defaults() {
-        return new ServingConfig(1, 1, 1, "all", true, 32, 500, true, 0, List.of(), List.of(), List.of());
+        return new ServingConfig(1, 1, 1, "all", true, 32, 500, true, 0, List.of(), List.of(), List.of(), LAYOUT_AUTO);
     }
 
     /**
@@ -162,6 +190,7 @@ public record ServingConfig(int intraOpThreads, int interOpThreads, int sessions
         private List<Integer> preferredBatchSizes;
         private List<DeclaredTensor> inputs;
         private List<DeclaredTensor> outputs;
+        private String layout;
 
         private Builder(ServingConfig from) {
             intraOpThreads = from.intraOpThreads;
@@ -176,11 +205,13 @@ public record ServingConfig(int intraOpThreads, int interOpThreads, int sessions
             preferredBatchSizes = from.preferredBatchSizes;
             inputs = from.inputs;
             outputs = from.outputs;
+            layout = from.layout;
         }
 
-        public Builder intraOpThreads(int v) { intraOpThreads = v; return this; }
-        public Builder interOpThreads(int v) { interOpThreads = v; return this; }
-        public Builder sessions(int v) { sessions = v; return this; }
+        // setting a thread or session count is choosing the layout: it is fixed unless layout(auto) follows
+        public Builder intraOpThreads(int v) { intraOpThreads = v; layout = LAYOUT_FIXED; return this; }
+        public Builder interOpThreads(int v) { interOpThreads = v; layout = LAYOUT_FIXED; return this; }
+        public Builder sessions(int v) { sessions = v; layout = LAYOUT_FIXED; return this; }
         public Builder optimizationLevel(String v) { optimizationLevel = v; return this; }
         public Builder dynamicBatching(boolean v) { dynamicBatching = v; return this; }
         public Builder maxBatchSize(int v) { maxBatchSize = v; return this; }
@@ -190,10 +221,11 @@ public record ServingConfig(int intraOpThreads, int interOpThreads, int sessions
         public Builder preferredBatchSizes(List<Integer> v) { preferredBatchSizes = v; return this; }
         public Builder inputs(List<DeclaredTensor> v) { inputs = v; return this; }
         public Builder outputs(List<DeclaredTensor> v) { outputs = v; return this; }
+        public Builder layout(String v) { layout = v; return this; }
 
         public ServingConfig build() {
             return new ServingConfig(intraOpThreads, interOpThreads, sessions, optimizationLevel, dynamicBatching,
-                    maxBatchSize, maxQueueDelayMicros, warmup, maxQueueSize, preferredBatchSizes, inputs, outputs);
+                    maxBatchSize, maxQueueDelayMicros, warmup, maxQueueSize, preferredBatchSizes, inputs, outputs, layout);
         }
     }
 }

@@ -16,11 +16,13 @@ import java.util.Map;
  * {@link ServingConfig#defaults()} (so {@code {"sessions": 2}} is a whole configuration); an
  * unknown key, a value of the wrong type or out of range is refused with an
  * {@link InvalidArgumentException} that names the key and what it accepts, never a parser's
- * internals. {@link LocalRegistry} adds which file it was.
+ * internals. {@link LocalRegistry} adds which file it was. Without a {@code layout} key, an object
+ * that sets {@code sessions} or a thread count is {@code fixed} (what a user wrote wins over what
+ * the server would measure), any other {@code auto}.
  */
 final class ServingConfigJson extends StdDeserializer<ServingConfig> {
     /** Every key, in the order docs/registry-format.md documents them. */
-    static final List<String> KEYS = List.of("sessions", "intra_op_threads", "inter_op_threads", "optimization_level",
+    static final List<String> KEYS = List.of("layout", "sessions", "intra_op_threads", "inter_op_threads", "optimization_level",
             "dynamic_batching", "max_batch_size", "max_queue_delay_micros", "preferred_batch_sizes", "max_queue_size",
             "warmup", "inputs", "outputs");
     private static final List<String> TENSOR_KEYS = List.of("name", "datatype", "shape");
@@ -40,10 +42,17 @@ final class ServingConfigJson extends StdDeserializer<ServingConfig> {
                     + ", got " + kind(node));
         }
         ServingConfig.Builder b = ServingConfig.builder();
+        String layout = null;
         for (Map.Entry<String, JsonNode> e : (Iterable<Map.Entry<String, JsonNode>>) node.properties()::iterator) {
             String key = e.getKey();
             JsonNode v = e.getValue();
             switch (key) {
+                case "layout" -> {
+                    if (!v.isTextual() || !ServingConfig.LAYOUTS.contains(v.asText())) {
+                        throw bad(key, v, "one of " + String.join(", ", ServingConfig.LAYOUTS));
+                    }
+                    layout = v.asText();
+                }
                 case "sessions" -> b.sessions(intIn(key, v, 1, "1 or more"));
                 case "intra_op_threads" -> b.intraOpThreads(intIn(key, v, 0, "0 (ONNX Runtime decides) or more"));
                 case "inter_op_threads" -> b.interOpThreads(intIn(key, v, 0, "0 (ONNX Runtime decides) or more"));
@@ -75,6 +84,9 @@ final class ServingConfigJson extends StdDeserializer<ServingConfig> {
                 case "outputs" -> b.outputs(tensors(key, v));
                 default -> throw new InvalidArgumentException("serving: unknown key '" + key + "'; the keys are " + String.join(", ", KEYS));
             }
+        }
+        if (layout != null) {
+            b.layout(layout); // after the loop: the builder marks a layout fixed when a count is set
         }
         try {
             return b.build();

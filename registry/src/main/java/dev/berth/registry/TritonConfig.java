@@ -317,6 +317,7 @@ public final class TritonConfig {
             b.dynamicBatching(false).preferredBatchSizes(List.of());
         }
         if (config.getInstanceGroupCount() > 0) {
+            // an instance count the file states is the user's layout (the builder marks it fixed)
             b.sessions(config.getInstanceGroupList().stream().mapToInt(g -> Math.max(1, g.getCount())).sum());
         }
         boolean batchAxis = max > 0;

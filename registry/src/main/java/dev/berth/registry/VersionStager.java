@@ -63,7 +63,7 @@ final class VersionStager {
 
     Staged stage(Registration r, SignatureReader reader, Path staging) throws IOException {
         Set<String> taken = new HashSet<>(Set.of(LocalRegistry.MODEL_FILE, LocalRegistry.MANIFEST_FILE,
-                LocalRegistry.MONITORING_DIR, LocalRegistry.PERF_DIR, DATA_DIR, CODE_DIR));
+                LocalRegistry.MONITORING_DIR, LocalRegistry.PERF_DIR, LocalRegistry.LAYOUT_FILE, DATA_DIR, CODE_DIR));
         List<FileEntry> artifacts = new ArrayList<>();
 
         FileEntry model = copyIn(r.modelFile(), "model file", staging, LocalRegistry.MODEL_FILE);
@@ -254,7 +254,7 @@ final class VersionStager {
                 : (taken.contains(top) && !taken.contains(top + "/")) || !taken.add(storedAs);
         if (clash) {
             throw new InvalidArgumentException(what + " " + source + ": '" + storedAs
-                    + "' is already part of this version or a name berth reserves (model.onnx, manifest.json, monitoring/, data/, code/);"
+                    + "' is already part of this version or a name berth reserves (model.onnx, manifest.json, serving-layout.json, monitoring/, perf/, data/, code/);"
                     + " rename it or leave it out with --exclude");
         }
         if (segments.size() > 1) {

@@ -42,19 +42,39 @@ class ModelJsonTest {
     }
 
     @Test
+    void aLayoutIsFixedWhereTheFileSetsSessionsOrThreadsAndAutoOtherwise() throws IOException {
+        record Case(String serving, String layout, int sessions) {
+        }
+        for (Case c : List.of(new Case("{}", "auto", 1), new Case("{\"dynamic_batching\": false}", "auto", 1),
+                new Case("{\"sessions\": 2}", "fixed", 2), new Case("{\"intra_op_threads\": 0}", "fixed", 1),
+                new Case("{\"inter_op_threads\": 2}", "fixed", 1),
+                // the key, where given, wins in either order (berth writes it with every value)
+                new Case("{\"layout\": \"auto\", \"sessions\": 2}", "auto", 2), new Case("{\"sessions\": 2, \"layout\": \"auto\"}", "auto", 2),
+                new Case("{\"layout\": \"fixed\"}", "fixed", 1))) {
+            Files.writeString(file, "{\"serving\": " + c.serving() + "}");
+            ServingConfig s = registry.info("churn").serving();
+            assertEquals(c.layout(), s.layout(), c.serving());
+            assertEquals(c.sessions(), s.sessions(), c.serving());
+            assertEquals(s, RegistryJson.mapper().readValue(RegistryJson.mapper().writeValueAsBytes(registry.info("churn")), ModelInfo.class)
+                    .serving(), "written and read back: " + c.serving());
+        }
+    }
+
+    @Test
     void everyWrongValueNamesTheKeyAndWhatItAccepts() throws IOException {
         record Case(String json, String expected) {
         }
         for (Case c : List.of(
                 new Case("{\"serving\": {\"sessions\": 0}}", "serving.sessions must be a whole number, 1 or more, got 0"),
                 new Case("{\"serving\": {\"sessions\": \"two\"}}", "serving.sessions must be a whole number, 1 or more, got \"two\""),
-                new Case("{\"serving\": {\"optimisation_level\": \"all\"}}", "serving: unknown key 'optimisation_level'; the keys are sessions, intra_op_threads"),
+                new Case("{\"serving\": {\"optimisation_level\": \"all\"}}", "serving: unknown key 'optimisation_level'; the keys are layout, sessions, intra_op_threads"),
+                new Case("{\"serving\": {\"layout\": \"measured\"}}", "serving.layout must be one of auto, fixed, got \"measured\""),
                 new Case("{\"serving\": {\"optimization_level\": \"max\"}}", "serving.optimization_level must be one of disabled, basic, extended, all, got \"max\""),
                 new Case("{\"serving\": {\"dynamic_batching\": \"yes\"}}", "serving.dynamic_batching must be true or false, got \"yes\""),
                 new Case("{\"serving\": {\"max_batch_size\": 4, \"preferred_batch_sizes\": [8]}}",
                         "serving: preferred_batch_sizes must lie between 1 and max_batch_size (4), got 8"),
                 new Case("{\"serving\": {\"inputs\": [{\"name\": \"x\", \"datatype\": \"FLOAT\"}]}}", "serving.inputs[].datatype must be one of [BOOL"),
-                new Case("{\"serving\": 3}", "serving must be a JSON object with the keys sessions"),
+                new Case("{\"serving\": 3}", "serving must be a JSON object with the keys layout, sessions"),
                 new Case("{\"version_policy\": {\"kind\": \"NEWEST\"}}", "version_policy.kind must be one of ALL, LATEST, SPECIFIC, got 'NEWEST'"),
                 new Case("{\"version_policy\": {\"kind\": \"LATEST\", \"latest\": 0}}", "version_policy: version policy 'latest' needs a count of 1 or more"),
                 new Case("{\"version_policy\": {\"kind\": \"ALL\", \"latest\": \"x\"}}", "version_policy.latest must be a whole number"))) {

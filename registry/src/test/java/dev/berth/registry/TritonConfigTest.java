@@ -80,6 +80,7 @@ class TritonConfigTest {
         assertEquals(List.of(4, 8), s.preferredBatchSizes());
         assertEquals(64, s.maxQueueSize());
         assertEquals(3, s.sessions(), "instance counts add up (the GPU group runs on the CPU)");
+        assertEquals(ServingConfig.LAYOUT_FIXED, s.layout(), "a stated instance count is never replaced by a measured layout");
         assertEquals(List.of(new ServingConfig.DeclaredTensor("features", DataType.FP32, List.of(-1L, 8L))), s.inputs());
         assertEquals(new ServingConfig.DeclaredTensor("label", DataType.INT64, List.of(-1L)), s.outputs().get(1));
         assertEquals(VersionPolicy.latest(2), info.versionPolicy());

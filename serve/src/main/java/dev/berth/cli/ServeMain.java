@@ -30,7 +30,14 @@ public final class ServeMain {
 
     /** A berth command line: {@code top} with {@code errors} mapping its failures to exit codes (BerthMain's too). */
     static CommandLine commandLine(Object top, ErrorHandler errors) {
-        CommandLine cl = new CommandLine(top);
+        return configure(new CommandLine(top), errors);
+    }
+
+    /**
+     * {@code cl} with {@code errors} mapping its failures to exit codes. picocli applies these
+     * settings to the subcommands {@code cl} has now, so they are added before this call.
+     */
+    static CommandLine configure(CommandLine cl, ErrorHandler errors) {
         cl.setExecutionExceptionHandler(errors);
         cl.setParameterExceptionHandler(errors);
         cl.setCaseInsensitiveEnumValuesAllowed(true);

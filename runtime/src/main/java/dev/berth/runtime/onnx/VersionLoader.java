@@ -5,10 +5,12 @@ import dev.berth.registry.LocalRegistry;
 import dev.berth.registry.ModelInfo;
 import dev.berth.registry.ModelManifest;
 import dev.berth.registry.ServingConfig;
+import dev.berth.registry.ServingLayout;
 import dev.berth.registry.Signature;
 import dev.berth.registry.TensorSpec;
 import dev.berth.runtime.InferenceObserver;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -48,10 +50,11 @@ final class VersionLoader {
             }
             VersionRunner runner = VersionRunner.open(task.model(), task.version(), dir, file, task.config(),
                     sig -> declared(task.config(), enrich(sig, manifest.map(ModelManifest::signature).orElse(null))),
-                    observer, ticker, limits);
+                    observer, ticker, limits, layoutStore(task.model(), task.version()));
             long nanos = ticker.getAsLong() - start;
             LOG.log(System.Logger.Level.INFO, () -> "loaded " + task.model() + " version " + task.version() + " in "
-                    + TimeUnit.NANOSECONDS.toMillis(nanos) + " ms (" + task.config().sessions() + " session(s), batching "
+                    + TimeUnit.NANOSECONDS.toMillis(nanos) + " ms (" + runner.config().sessions() + " session(s) x "
+                    + runner.config().intraOpThreads() + " intra-op thread(s), batching "
                     + (runner.batchable() ? "on" : "off") + ")");
             observer.modelLoaded(task.model(), task.version(), nanos, null);
             return new ReloadPlan.LoadResult<>(task, runner, null);
@@ -61,6 +64,21 @@ final class VersionLoader {
             return failed(task, start, e, "failed to load: " + (e instanceof OrtException ? RunFailures.reason(e)
                     : RunFailures.firstLine(e.getMessage() != null ? e.getMessage() : e.toString())));
         }
+    }
+
+    /** The version's {@value LocalRegistry#LAYOUT_FILE} in the registry. */
+    private LayoutStore layoutStore(String model, int version) {
+        return new LayoutStore() {
+            @Override
+            public Optional<ServingLayout> read() {
+                return registry.servingLayout(model, version);
+            }
+
+            @Override
+            public void write(ServingLayout layout) throws IOException {
+                registry.writeServingLayout(model, version, layout);
+            }
+        };
     }
 
     /** A failed load: logged here for a new version, by the life cycle (once, with what keeps serving) for a replacement. */

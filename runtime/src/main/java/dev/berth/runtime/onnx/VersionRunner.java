@@ -8,7 +8,9 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import dev.berth.registry.DataType;
+import dev.berth.registry.LocalRegistry;
 import dev.berth.registry.ServingConfig;
+import dev.berth.registry.ServingLayout;
 import dev.berth.registry.Signature;
 import dev.berth.registry.TensorSpec;
 import dev.berth.runtime.InferenceException;
@@ -18,11 +20,14 @@ import dev.berth.runtime.Tensor;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -48,6 +53,9 @@ final class VersionRunner {
     /** What a run gave one request. */
     record Result(List<Tensor> outputs, long queueNanos, long computeNanos, int batchRows) {
     }
+
+    /** Rows a layout is measured with where the version batches ({@link #measureLayout}). */
+    static final int PROBE_ROWS = 8;
 
     private final String model;
     private final int version;
@@ -96,7 +104,11 @@ final class VersionRunner {
     }
 
     /**
-     * Opens the sessions, warms each up and starts the workers.
+     * Opens the sessions, warms each up and starts the workers. With {@code layout: auto} (and
+     * warm-up on: the measurement runs the warm-up inputs) the sessions and intra-op threads come
+     * from {@code layouts} when it holds a measurement made on as many cores, else from a short
+     * measurement ({@link LayoutProbe}, {@link LayoutChoice}) that is then written to it; where
+     * that picks another layout than {@code config}'s, the version is opened again with it.
      *
      * @param versionDir the version's folder, where the warm-up looks for {@value ExampleRequest#FILE}
      * @param enrich     adds column names and labels (from the registry) to the signature read from the session
@@ -104,20 +116,117 @@ final class VersionRunner {
      */
     static VersionRunner open(String model, int version, Path versionDir, Path modelFile, ServingConfig config,
                               UnaryOperator<Signature> enrich, InferenceObserver observer,
-                              LongSupplier ticker, RunLimits limits) throws OrtException, IOException, LoadFailure {
-        List<OrtSession> sessions = GuardedSessions.open(model + " version " + version, modelFile, config);
+                              LongSupplier ticker, RunLimits limits, LayoutStore layouts)
+            throws OrtException, IOException, LoadFailure {
+        String label = model + " version " + version;
+        ServingConfig effective = config;
+        boolean measure = config.autoLayout() && config.warmup();
+        if (measure) {
+            Optional<ServingLayout> stored = layouts.read().filter(l -> l.cores() == cores());
+            if (stored.isPresent()) {
+                effective = config.withLayout(stored.get().sessions(), stored.get().intraOpThreads());
+                measure = false;
+                LOG.log(System.Logger.Level.DEBUG, () -> label + ": serving layout from " + LocalRegistry.LAYOUT_FILE + ": "
+                        + stored.get().describe());
+            }
+        }
+        List<OrtSession> sessions = GuardedSessions.open(label, modelFile, effective);
         try {
             Signature signature = enrich.apply(OnnxSignatureReader.signatureOf(sessions.get(0)));
-            VersionRunner runner = new VersionRunner(model, version, config, signature, sessions, observer, ticker, limits);
+            VersionRunner runner = new VersionRunner(model, version, effective, signature, sessions, observer, ticker, limits);
             if (config.warmup()) {
                 runner.warmUp(versionDir, sessions);
             }
+            if (measure) {
+                ServingLayout chosen = runner.measureLayout(versionDir, modelFile, sessions);
+                try {
+                    layouts.write(chosen);
+                } catch (IOException | RuntimeException e) {
+                    LOG.log(System.Logger.Level.INFO, label + ": the measured serving layout could not be written ("
+                            + e.getMessage() + "); it is used, and measured again at the next load");
+                }
+                LOG.log(System.Logger.Level.INFO, label + ": serving layout " + chosen.describe());
+                if (chosen.sessions() != effective.sessions() || chosen.intraOpThreads() != effective.intraOpThreads()) {
+                    GuardedSessions.closeAll(sessions);
+                    return open(model, version, versionDir, modelFile, config, enrich, observer, ticker, limits,
+                            new Remembered(chosen));
+                }
+            }
             runner.batcher.start("berth-" + model + "-v" + version + "-");
             return runner;
-        } catch (RuntimeException | LoadFailure | OrtException e) {
+        } catch (RuntimeException | LoadFailure | OrtException | IOException e) {
             GuardedSessions.closeAll(sessions);
             throw e;
         }
+    }
+
+    /** The processors this JVM may use: what a layout is measured for. */
+    static int cores() {
+        return Runtime.getRuntime().availableProcessors();
+    }
+
+    /** A layout just measured, handed to the second open so that it is not measured again. */
+    private record Remembered(ServingLayout layout) implements LayoutStore {
+        @Override
+        public Optional<ServingLayout> read() {
+            return Optional.of(layout);
+        }
+
+        @Override
+        public void write(ServingLayout l) {
+        }
+    }
+
+    /**
+     * Times the candidate layouts and picks one ({@link LayoutChoice}). What is run: the warm-up
+     * inputs, and where the version batches, as many copies of them as make
+     * {@value #PROBE_ROWS} rows (at most {@code max_batch_size}): under load a session runs merged
+     * batches, and a layout's worth shows at their size, not at one row.
+     */
+    private ServingLayout measureLayout(Path versionDir, Path modelFile, List<OrtSession> open) throws OrtException, IOException {
+        WarmUp.Inputs warm = WarmUp.inputs(label, versionDir, signature, validator);
+        int warmRows = rowsOf(warm.tensors());
+        int times = batchable() ? Math.max(1, Math.min(PROBE_ROWS, config.maxBatchSize()) / Math.max(1, warmRows)) : 1;
+        List<Tensor> tensors = WarmUp.repeatRows(warm.tensors(), times);
+        String[][] strings = decodedStrings(tensors);
+        // ONNX Runtime's own run on inputs made once: what the layout changes. The Java around a run
+        // (tensors in, outputs copied out) is the same for every layout, and while the JVM has just
+        // started it runs interpreted and would make a cheap model look dear
+        Map<String, OnnxTensor> feed = new HashMap<>();
+        try {
+            for (int i = 0; i < tensors.size(); i++) {
+                Tensor t = tensors.get(i);
+                if (t.datatype() != DataType.BYTES && !t.data().isDirect()) {
+                    ByteBuffer copy = ByteBuffer.allocateDirect(Math.toIntExact(t.byteSize())).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                    copy.put(t.data()).flip();
+                    t = Tensor.ofRaw(t.name(), t.datatype(), t.shape(), copy);
+                }
+                feed.put(t.name(), t.datatype() == DataType.BYTES ? OnnxTensors.strings(env, strings[i], t.shape()) : OnnxTensors.toOnnx(env, t));
+            }
+            LayoutProbe probe = new LayoutProbe(lane -> lane.session().run(feed).close(),
+                    (n, threads) -> GuardedSessions.open(model + " version " + version, modelFile, config.withLayout(n, threads)));
+            long runNanos = probe.runNanos(open.get(0), config.intraOpThreads() == 1);
+            List<ServingLayout.Candidate> timed = List.of();
+            if (!LayoutChoice.cheap(runNanos)) {
+                timed = probe.time(LayoutChoice.candidates(cores(), config.sessions(), config.intraOpThreads()), open);
+            }
+            LayoutChoice.Choice choice = LayoutChoice.choose(runNanos, timed, config.sessions(), config.intraOpThreads());
+            return layout(warm, tensors, runNanos, timed, choice);
+        } finally {
+            feed.values().forEach(OnnxTensor::close);
+        }
+    }
+
+    private static ServingLayout layout(WarmUp.Inputs warm, List<Tensor> tensors, long runNanos, List<ServingLayout.Candidate> timed,
+                                        LayoutChoice.Choice choice) {
+        int rows = rowsOf(tensors);
+        return new ServingLayout(ServingLayout.FORMAT, Instant.now().truncatedTo(ChronoUnit.SECONDS), cores(), choice.sessions(),
+                choice.intraOpThreads(), runNanos / 1000.0, warm.source() + ", " + rows + (rows == 1 ? " row" : " rows"),
+                choice.reason(), timed);
+    }
+
+    private static int rowsOf(List<Tensor> inputs) {
+        return inputs.isEmpty() || inputs.get(0).rank() == 0 ? 1 : (int) Math.min(Integer.MAX_VALUE, inputs.get(0).dim(0));
     }
 
     Signature signature() {

@@ -76,4 +76,36 @@ final class WarmUp {
         }
         return inputs;
     }
+
+    /**
+     * The inputs with their rows repeated {@code times} times along the first axis (BYTES inputs
+     * too), as a merged batch of that many copies of the request would carry them. Inputs without
+     * an axis are returned as they are.
+     */
+    static List<Tensor> repeatRows(List<Tensor> inputs, int times) {
+        if (times <= 1 || inputs.stream().anyMatch(t -> t.rank() == 0)) {
+            return inputs;
+        }
+        List<Tensor> out = new ArrayList<>(inputs.size());
+        for (Tensor t : inputs) {
+            long[] shape = t.shape();
+            shape[0] *= times;
+            if (t.datatype() == DataType.BYTES) {
+                List<byte[]> elements = new ArrayList<>();
+                for (int i = 0; i < times; i++) {
+                    elements.addAll(t.bytesElements());
+                }
+                out.add(Tensor.ofBytes(t.name(), shape, elements));
+                continue;
+            }
+            ByteBuffer one = t.data();
+            ByteBuffer all = ByteBuffer.allocateDirect(Math.multiplyExact(one.remaining(), times)).order(ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < times; i++) {
+                all.put(one.duplicate());
+            }
+            all.flip();
+            out.add(Tensor.ofRaw(t.name(), t.datatype(), shape, all));
+        }
+        return out;
+    }
 }

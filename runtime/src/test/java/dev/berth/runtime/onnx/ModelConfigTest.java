@@ -38,7 +38,7 @@ class ModelConfigTest {
                 ServingConfig.builder().sessions(2).dynamicBatching(true).maxBatchSize(16).maxQueueDelayMicros(700).build()));
         TestModels.addVersion(root, "plain", 1, "slow");
         TestModels.writeInfo(root, new ModelInfo("plain", "", Map.of(), VersionPolicy.specific(List.of(1)),
-                ServingConfig.builder().dynamicBatching(false).maxBatchSize(8).build()));
+                ServingConfig.builder().sessions(1).dynamicBatching(false).maxBatchSize(8).build())); // fixed: not measured (ServingLayoutTest)
         TestModels.addVersion(root, "fixed", 1, "fixed_batch");
         service = TestModels.start(OnnxInferenceService.builder().registry(LocalRegistry.open(root)).pollInterval(Duration.ZERO));
     }
