@@ -40,6 +40,9 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * Every method called on the request path is cheap and never throws: meters for a (model, version)
  * are created on its first request and found afterwards without allocating.
+ *
+ * <p>Why over 400 lines: it is the one implementation of the server's monitoring interfaces, and each
+ * of their methods is a short delegation; the registry set-up and Triton's statistics live apart.
  */
 public final class BerthMetrics implements ServerMonitoring, AutoCloseable {
     /** The label used for models that no loaded version has, so unknown names sent by clients cannot grow the series without bound. */

@@ -83,17 +83,16 @@ final class GrpcServer {
 
     /**
      * Calls one connection may have open at once (its SETTINGS_MAX_CONCURRENT_STREAMS). grpc-java's default is
-     * unlimited: one connection opening 20,000 calls that never send their message held 20,000 of them (found
-     * by conformance/python/h2_floods.py). Clients honour the setting by queueing calls past it, so a client
-     * with more in flight waits rather than fails; 1,000 is beyond what any client here keeps in flight on one channel.
+     * unlimited, so one connection could open any number of calls that never send their message and hold
+     * them all. Clients honour the setting by queueing calls past it: a busy client waits rather than fails.
      */
     static final int MAX_CALLS_PER_CONNECTION = 1000;
 
     /**
      * RST_STREAM frames a client may send per {@link #RST_WINDOW_SECONDS} before its connection is closed with
-     * GOAWAY (the HTTP/2 "rapid reset" attack, CVE-2023-44487: open a call, cancel it, repeat). grpc-java leaves
-     * this off; Helidon's REST side already closes such a connection after a few hundred. A client cancelling
-     * its calls for real (deadlines, hedging) stays far below 100 a second on one connection.
+     * GOAWAY, against the HTTP/2 "rapid reset" attack (CVE-2023-44487: open a call, cancel it, repeat), which
+     * grpc-java does not limit unless asked. A client cancelling its calls for real (deadlines, hedging) stays
+     * far below 100 a second on one connection.
      */
     static final int MAX_RST_PER_WINDOW = 1000;
     static final int RST_WINDOW_SECONDS = 10;

@@ -61,6 +61,9 @@ import java.util.stream.Stream;
  * <p>ONNX Runtime also creates an empty {@code onnxruntime-java*} temp folder when the property is
  * set (and would delete it only at a normal exit); {@link #environment()} removes it right after the
  * libraries are loaded, so a process killed later leaves nothing in the temp folder.
+ *
+ * <p>Why over 400 lines: the three ways of finding the libraries, the atomic extraction and the
+ * marker check share one folder layout and one race discipline, easier to check side by side.
  */
 public final class OrtNatives {
     /** ONNX Runtime's system property: the folder holding its native libraries. */

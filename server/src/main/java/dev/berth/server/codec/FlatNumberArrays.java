@@ -17,6 +17,9 @@ import java.util.Map;
  * datatype other than FP32/FP64, an element that overflows, any error at all) it throws
  * {@link FallBack} and the request is decoded again the ordinary way, so every refusal keeps its
  * message and every accepted request its values.
+ *
+ * <p>Why over 400 lines: the structural scan, the number reader and the skeleton writer must agree
+ * byte for byte on where each array starts and ends, so they are kept in one file.
  */
 final class FlatNumberArrays {
     /** Arrays smaller than this stay with Jackson: the copy of the skeleton would not pay for itself. */
