@@ -34,9 +34,6 @@ class FuzzIT {
     /** The fuzzer's models, as {@code fuzz_models.py} names them. */
     private static final List<String> MODELS = List.of("fuzz_dynamic", "fuzz_gate", "fuzz_intdiv", "fuzz_text", "fuzz_widths");
 
-    /** The server's JVM: a fixed, pre-touched heap (SerialGC, as the launcher uses) so the RSS check sees native growth. */
-    private static final List<String> SERVER_JVM = List.of("-XX:+UseSerialGC", "-Xms384m", "-Xmx384m", "-XX:+AlwaysPreTouch");
-
     private final long seconds = Long.getLong("conformance.fuzz.seconds", 60);
     private final long seed = Long.getLong("conformance.fuzz.seed", 20261207);
 
@@ -57,7 +54,7 @@ class FuzzIT {
         assertTrue(refused.isEmpty(), "berth refused to register the fuzzer's models: " + refused);
         // a fixed heap, every page resident from the start: RSS growth then is the memory outside the Java heap
         // (a heap still touching its committed pages raised RSS by 40 MiB in a CI run with no leak)
-        serve = ServeProcess.start(SERVER_JVM, out.resolve("registry"), out.resolve("berth-serve.log"), Duration.ofSeconds(90), null);
+        serve = ServeProcess.start(ServeProcess.PRETOUCHED_HEAP, out.resolve("registry"), out.resolve("berth-serve.log"), Duration.ofSeconds(90), null);
     }
 
     @AfterAll

@@ -12,7 +12,6 @@ import org.junit.jupiter.api.TestMethodOrder;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -26,9 +25,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class Http2FloodsIT {
-    /** A fixed heap resident from the start, as FuzzIT's: RSS growth is then memory outside the Java heap. */
-    private static final List<String> SERVER_JVM = List.of("-XX:+UseSerialGC", "-Xms384m", "-Xmx384m", "-XX:+AlwaysPreTouch");
-
     private Clients clients;
     private ServeProcess serve;
     private Path out;
@@ -38,7 +34,7 @@ class Http2FloodsIT {
         clients = Clients.setUp();
         out = TestRegistry.fresh(clients.out.resolve("h2-floods"));
         TestRegistry.registerTestModels(out.resolve("testing"), out.resolve("registry"));
-        serve = ServeProcess.start(SERVER_JVM, out.resolve("registry"), out.resolve("berth-serve.log"), Duration.ofSeconds(90), null);
+        serve = ServeProcess.start(ServeProcess.PRETOUCHED_HEAP, out.resolve("registry"), out.resolve("berth-serve.log"), Duration.ofSeconds(90), null);
     }
 
     @AfterAll

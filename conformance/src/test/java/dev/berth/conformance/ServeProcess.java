@@ -42,6 +42,13 @@ final class ServeProcess implements AutoCloseable {
     }
 
     /**
+     * JVM options for a server whose resident memory a test judges: a fixed heap (SerialGC, as the launcher
+     * uses) with every page touched at start, so RSS growth is memory outside the Java heap (metaspace, code,
+     * threads, ONNX Runtime, malloc) rather than a heap still touching its committed pages.
+     */
+    static final List<String> PRETOUCHED_HEAP = List.of("-XX:+UseSerialGC", "-Xms384m", "-Xmx384m", "-XX:+AlwaysPreTouch");
+
+    /**
      * Starts {@code berth serve --models MODELS --host 127.0.0.1 --port P --grpc-port G} and waits
      * until it is ready; {@code readyWithin} bounds the wait (a registry of many models loads longer).
      */
