@@ -91,8 +91,9 @@ final class GrpcServer {
     /**
      * RST_STREAM frames a client may send per {@link #RST_WINDOW_SECONDS} before its connection is closed with
      * GOAWAY, against the HTTP/2 "rapid reset" attack (CVE-2023-44487: open a call, cancel it, repeat), which
-     * grpc-java does not limit unless asked. A client cancelling its calls for real (deadlines, hedging) stays
-     * far below 100 a second on one connection.
+     * grpc-java does not limit unless asked. The price: a client whose calls on one connection end by its own
+     * deadline or cancel more than 100 times a second (an overloaded server, aggressive hedging) has that
+     * connection closed and reconnects; its calls in flight fail UNAVAILABLE, which gRPC clients retry.
      */
     static final int MAX_RST_PER_WINDOW = 1000;
     static final int RST_WINDOW_SECONDS = 10;
