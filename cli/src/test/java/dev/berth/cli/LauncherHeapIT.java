@@ -26,7 +26,8 @@ class LauncherHeapIT {
     /** The launcher's cap; the launcher is the source, this test only checks it took effect. */
     private static final long CAP = 32 * MIB;
     private static final Pattern MAX_NEW_SIZE = Pattern.compile("-XX:MaxNewSize=(\\d+)");
-    private static final Pattern YOUNG_TOTAL = Pattern.compile("def new generation\\s+total (\\d+)K");
+    /** SerialGC's young generation in {@code GC.heap_info}: "DefNew" on JDK 25, "def new generation" before. */
+    private static final Pattern YOUNG_TOTAL = Pattern.compile("(?:DefNew|def new generation)\\s+total (\\d+)K");
 
     @Test
     void serveCapsTheYoungGenerationAndBerthJavaOptsOverridesTheCap() throws Exception {
