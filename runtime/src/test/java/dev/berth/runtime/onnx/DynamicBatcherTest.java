@@ -199,6 +199,8 @@ class DynamicBatcherTest {
         assertTrue(runs.get(2).thread().getName().startsWith("test-worker-"), "recent load: a worker runs it");
 
         // two windows later, one request at a time: the caller runs its own again
+        // the worker times its run and then hands the lane back: move the clock only after that
+        waitUntil(2, () -> batcher.idleLanes());
         clockAhead.addAndGet(TimeUnit.SECONDS.toNanos(3));
         AtomicReference<Thread> lastCaller = new AtomicReference<>();
         Thread.ofVirtual().start(() -> {
