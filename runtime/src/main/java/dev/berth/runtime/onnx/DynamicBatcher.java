@@ -35,8 +35,11 @@ import java.util.function.LongSupplier;
  * and merge as before, so batching still forms under load; what it no longer does is make a request
  * that finds a free session wait for company (for a model that runs in microseconds, the hand-off
  * alone cost more CPU than the run). A virtual-thread caller
- * does so only while the version's recent single runs took at most {@link #INLINE_RUN_LIMIT_NANOS}:
- * a native call pins its carrier thread, and a long one would stall the other requests sharing it.
+ * does so only while the version's recent single runs took at most {@link #INLINE_RUN_LIMIT_NANOS}
+ * (a native call pins its carrier thread, and a long one would stall the other requests sharing it)
+ * and while no two of its requests were in flight at once in the last one to two seconds: under
+ * concurrent load even short native runs on the few carriers lengthen every connection's tail, and
+ * the worker's hand-off costs less than that.
  *
  * <p><b>The queue bound</b> ({@code maxQueueSize}) counts requests accepted that no run has started:
  * queued, or taken by a worker that gathers a batch or waits for a lane a caller runs on.
@@ -187,7 +190,25 @@ final class DynamicBatcher<L, P, R> {
     }
 
     private boolean mayRunOnCaller() {
-        return !Thread.currentThread().isVirtual() || recentSingleRunNanos <= INLINE_RUN_LIMIT_NANOS;
+        if (!Thread.currentThread().isVirtual()) {
+            return true;
+        }
+        // A virtual caller runs inline only while the version has recently had one request at a time:
+        // the lone client the path exists for. Under concurrent load, native runs on the carriers
+        // (Helidon's 2 on 2 cores) put 6-17 ms p99 and 35-77 ms max on every connection at
+        // saturation, against 2.5-3.7 ms and 9-16 ms when the worker runs them (bench/soak, 3 x 20 s,
+        // interleaved, docs/reliability.md "Inline runs on the carriers and the tail").
+        return recentSingleRunNanos <= INLINE_RUN_LIMIT_NANOS && inFlight.get() == 0
+                && peakSince(ticker.getAsLong()) <= 1;
+    }
+
+    /** The most requests in flight at once over the last one to two windows, as of {@code now}. */
+    private int peakSince(long now) {
+        long age = now - windowStart;
+        if (age > 2 * PEAK_WINDOW_NANOS) {
+            return 0;
+        }
+        return age > PEAK_WINDOW_NANOS ? peakCurrent : Math.max(peakCurrent, peakPrevious);
     }
 
     /**
@@ -306,8 +327,9 @@ final class DynamicBatcher<L, P, R> {
     }
 
     private void recordConcurrency(int now, long at) {
-        if (at - windowStart > PEAK_WINDOW_NANOS) {
-            peakPrevious = peakCurrent;
+        long age = at - windowStart;
+        if (age > PEAK_WINDOW_NANOS) {
+            peakPrevious = age > 2 * PEAK_WINDOW_NANOS ? 0 : peakCurrent;
             peakCurrent = 0;
             windowStart = at;
         }

@@ -15,6 +15,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -42,6 +43,8 @@ class DynamicBatcherTest {
     static final int POISON = -1;
     final ExecutorService callers = Executors.newCachedThreadPool();
     DynamicBatcher<String, Integer, Integer> batcher;
+    /** How far the batcher's clock runs ahead of System.nanoTime: a test may skip time with it. */
+    final AtomicLong clockAhead = new AtomicLong();
 
     @AfterEach
     void stop() throws Exception {
@@ -66,6 +69,7 @@ class DynamicBatcherTest {
                 .maxBatchSize(maxBatch)
                 .maxQueueDelay(TimeUnit.MICROSECONDS.toNanos(delayMicros))
                 .maxQueueSize(maxQueue)
+                .ticker(() -> System.nanoTime() + clockAhead.get())
                 .build()
                 .start("test-worker-");
         return batcher;
@@ -163,6 +167,47 @@ class DynamicBatcherTest {
             batcher.submit(3, "k", 1, Long.MAX_VALUE, 0).future().join();
         }).join();
         assertFalse(runs.get(2).thread().isVirtual(), "a long run would pin the carrier: a worker runs it");
+    }
+
+    @Test
+    void aVirtualCallerRunsItselfOnlyWhileItsVersionHadOneRequestAtATime() throws Exception {
+        start(2, 32, 0, 10);
+        batcher.recordSingleRun(TimeUnit.MICROSECONDS.toNanos(50));
+        gate = new CountDownLatch(1);
+        entered = new CountDownLatch(1);
+        AtomicReference<Thread> firstCaller = new AtomicReference<>();
+        Thread first = Thread.ofVirtual().start(() -> {
+            firstCaller.set(Thread.currentThread());
+            batcher.submit(1, "k", 1, Long.MAX_VALUE, 0).future().join();
+        });
+        assertTrue(entered.await(10, TimeUnit.SECONDS));
+        // the first runs on its caller's thread; a second while it runs finds the other lane free,
+        // but two in flight at once is load: a worker runs it
+        entered = new CountDownLatch(1);
+        Thread second = Thread.ofVirtual().start(() -> batcher.submit(2, "k", 1, Long.MAX_VALUE, 0).future().join());
+        assertTrue(entered.await(10, TimeUnit.SECONDS));
+        gate.countDown();
+        first.join();
+        second.join();
+        assertEquals(firstCaller.get(), runs.stream().filter(r -> r.payloads().equals(List.of(1))).findFirst().orElseThrow().thread());
+        assertTrue(runs.stream().filter(r -> r.payloads().equals(List.of(2))).findFirst().orElseThrow()
+                .thread().getName().startsWith("test-worker-"), "the concurrent request ran on a worker: " + runs);
+
+        waitUntil(2, () -> batcher.idleLanes());
+        // alone again, but within the window that saw two at once: still a worker
+        Thread.ofVirtual().start(() -> batcher.submit(3, "k", 1, Long.MAX_VALUE, 0).future().join()).join();
+        assertTrue(runs.get(2).thread().getName().startsWith("test-worker-"), "recent load: a worker runs it");
+
+        // two windows later, one request at a time: the caller runs its own again
+        // the worker times its run and then hands the lane back: move the clock only after that
+        waitUntil(2, () -> batcher.idleLanes());
+        clockAhead.addAndGet(TimeUnit.SECONDS.toNanos(3));
+        AtomicReference<Thread> lastCaller = new AtomicReference<>();
+        Thread.ofVirtual().start(() -> {
+            lastCaller.set(Thread.currentThread());
+            batcher.submit(4, "k", 1, Long.MAX_VALUE, 0).future().join();
+        }).join();
+        assertEquals(lastCaller.get(), runs.get(3).thread(), "a lone client again: the caller runs it");
     }
 
     @Test
