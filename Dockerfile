@@ -35,8 +35,8 @@ EXPOSE 8080 8081
 USER 65532:65532
 WORKDIR /app
 VOLUME ["/models"]
-# the heap and GC options of `berth package`'s images and ./berth serve (docs/packaging.md): sized from the
-# container's memory limit, the young generation capped; _JAVA_OPTIONS overrides them
+# the heap options of `berth package`'s images (docs/packaging.md, "Heap"): sized from the container's
+# memory limit; _JAVA_OPTIONS overrides them (ImageJvmOptionsTest keeps the two alike)
 ENTRYPOINT ["java", "--enable-native-access=ALL-UNNAMED", "-XX:+ExitOnOutOfMemoryError", "-XX:MaxRAMPercentage=75", \
-            "-XX:+UseSerialGC", "-XX:MaxNewSize=32m", "-cp", "/app/lib/*", "dev.berth.cli.ServeMain"]
+            "-cp", "/app/lib/*", "dev.berth.cli.ServeMain"]
 CMD ["serve", "--models", "/models", "--host", "0.0.0.0"]

@@ -278,16 +278,14 @@ public final class ImagePackager {
     }
 
     /**
-     * The server JVM's heap and GC options, the same as {@code ./berth serve}'s: the heap sized from the
-     * container's memory limit (75 % of it; a fixed {@code -Xmx} would ignore the limit a deployment
-     * sets), SerialGC with the young generation capped at 32 MiB, since every page of SerialGC's young
-     * generation becomes resident under load and the default is a third of the initial heap (1/64 of the
-     * limit: 85 MiB in an 8 GiB container) while a serving berth holds ~12 MB live. A cap rather than
-     * {@code -Xmn}: a small container's smaller default stays. {@code _JAVA_OPTIONS}, which the JVM reads
-     * after the command line, overrides them (large tensors at high concurrency want {@code -Xmn256m}).
+     * The server JVM's heap options: the heap sized from the container's memory limit (75 % of it; a
+     * fixed {@code -Xmx} would ignore the limit a deployment sets), the process ended on the first
+     * {@link OutOfMemoryError} so the orchestrator restarts it. {@code _JAVA_OPTIONS}, which the JVM
+     * reads after the command line, overrides them; e.g. {@code -XX:+UseSerialGC -XX:MaxNewSize=32m}
+     * for small tensors, which trades large-tensor throughput for less resident memory where the
+     * default young generation is larger (docs/benchmarks.md, "Resident memory after load").
      */
-    static final List<String> HEAP_OPTIONS = List.of("-XX:+ExitOnOutOfMemoryError", "-XX:MaxRAMPercentage=75",
-            "-XX:+UseSerialGC", "-XX:MaxNewSize=32m");
+    static final List<String> HEAP_OPTIONS = List.of("-XX:+ExitOnOutOfMemoryError", "-XX:MaxRAMPercentage=75");
 
     /** The java command; the server's arguments follow as program arguments so deployments can change them. */
     static List<String> entrypoint(String mainClass) {

@@ -19,31 +19,29 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The image's heap options in a real JVM: the heap follows the memory the container is given
- * ({@code -XX:MaxRAM} stands in for a cgroup limit, which the JVM reads the same way), the young
- * generation stays within its cap whatever the limit, {@code _JAVA_OPTIONS} overrides them, and the
- * top-level Dockerfile runs its server with the same options as {@code berth package}'s images.
+ * ({@code -XX:MaxRAM} stands in for a cgroup limit, which the JVM reads the same way),
+ * {@code _JAVA_OPTIONS} overrides them, and the top-level Dockerfile runs its server with the same
+ * options as {@code berth package}'s images.
  */
 class ImageJvmOptionsTest {
     private static final long MIB = 1024 * 1024;
 
     @Test
-    void theHeapFollowsTheMemoryLimitAndTheYoungGenerationStaysCapped() throws Exception {
+    void theHeapFollowsTheMemoryLimit() throws Exception {
         Map<String, Long> small = finalFlags(Map.of(), "-XX:MaxRAM=512m");
         assertEquals(384 * MIB, small.get("MaxHeapSize"), "75 % of a 512 MiB limit: " + small);
-        assertTrue(small.get("MaxNewSize") <= 32 * MIB, "young generation within the cap: " + small);
-        assertEquals(1L, small.get("UseSerialGC"), "SerialGC, as ./berth serve runs");
+        assertEquals(8 * MIB, small.get("InitialHeapSize"), "the JVM's 1/64 of the limit to start with: " + small);
 
         Map<String, Long> large = finalFlags(Map.of(), "-XX:MaxRAM=8g");
         assertEquals(6144 * MIB, large.get("MaxHeapSize"), "75 % of an 8 GiB limit: " + large);
-        assertEquals(32 * MIB, large.get("MaxNewSize"), "capped, not a third of the heap: " + large);
-        assertTrue(large.get("NewSize") <= 32 * MIB, "the initial young generation within the cap: " + large);
+        assertEquals(128 * MIB, large.get("InitialHeapSize"), large.toString());
     }
 
     @Test
     void javaOptionsInTheEnvironmentOverrideTheImagesOptions() throws Exception {
-        Map<String, Long> flags = finalFlags(Map.of("_JAVA_OPTIONS", "-Xmn256m"), "-XX:MaxRAM=8g");
+        Map<String, Long> flags = finalFlags(Map.of("_JAVA_OPTIONS", "-XX:MaxRAMPercentage=50 -Xmn256m"), "-XX:MaxRAM=8g");
+        assertEquals(4096 * MIB, flags.get("MaxHeapSize"), "the environment's percentage, read after the command line's: " + flags);
         assertEquals(256 * MIB, flags.get("MaxNewSize"), flags.toString());
-        assertEquals(256 * MIB, flags.get("NewSize"), flags.toString());
     }
 
     @Test
@@ -58,7 +56,7 @@ class ImageJvmOptionsTest {
                 jvmOptions, "the Dockerfile and berth package start the server JVM alike (the Dockerfile's natives are in the jar)");
     }
 
-    /** {@code java IMAGE_HEAP_OPTIONS EXTRA -XX:+PrintFlagsFinal -version}: the heap flags it settled on (booleans as 0/1). */
+    /** {@code java IMAGE_HEAP_OPTIONS EXTRA -XX:+PrintFlagsFinal -version}: the heap sizes it settled on, bytes. */
     private static Map<String, Long> finalFlags(Map<String, String> environment, String... extra) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         command.addAll(ImagePackager.HEAP_OPTIONS);
@@ -74,10 +72,10 @@ class ImageJvmOptionsTest {
         assertTrue(p.waitFor(60, TimeUnit.SECONDS), "java -version finished");
         assertEquals(0, p.exitValue(), out);
         Map<String, Long> flags = new HashMap<>();
-        Matcher m = Pattern.compile("(?m)^\\s*\\S+\\s+(MaxHeapSize|MaxNewSize|NewSize|UseSerialGC)\\s+:?=\\s+(\\S+)").matcher(out);
+        Matcher m = Pattern.compile("(?m)^\\s*\\S+\\s+(MaxHeapSize|InitialHeapSize|MaxNewSize|NewSize)\\s+:?=\\s+(\\S+)").matcher(out);
         while (m.find()) {
             String value = m.group(2);
-            flags.put(m.group(1), value.equals("true") ? 1L : value.equals("false") ? 0L : Long.parseLong(value));
+            flags.put(m.group(1), Long.parseLong(value));
         }
         assertEquals(4, flags.size(), "the four flags in the output:\n" + out);
         return flags;
