@@ -196,7 +196,7 @@ final class DynamicBatcher<L, P, R> {
         // A virtual caller runs inline only while the version has recently had one request at a time:
         // the lone client the path exists for. Under concurrent load, native runs on the carriers
         // (Helidon's 2 on 2 cores) put 6-17 ms p99 and 35-77 ms max on every connection at
-        // saturation, against 2.5-3.7 ms and 9-16 ms when the worker runs them (bench/soak, 3 x 20 s,
+        // saturation, against 2.5-3.8 ms and 9-16 ms when the worker runs them (bench/soak, 3 x 20 s,
         // interleaved, docs/reliability.md "Inline runs on the carriers and the tail").
         return recentSingleRunNanos <= INLINE_RUN_LIMIT_NANOS && inFlight.get() == 0
                 && peakSince(ticker.getAsLong()) <= 1;
