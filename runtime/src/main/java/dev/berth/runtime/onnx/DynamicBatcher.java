@@ -239,7 +239,7 @@ final class DynamicBatcher<L, P, R> {
 
     /** How many requests were recently in flight at once (at least 1). */
     int recentConcurrency() {
-        return Math.max(1, Math.max(peakCurrent, peakPrevious));
+        return Math.max(1, peakSince(ticker.getAsLong()));
     }
 
     /** Requests submitted and not yet answered. */
