@@ -142,6 +142,16 @@ class RequestLimitsTest {
         return millisSince(t0);
     }
 
+    /**
+     * Below this many ms the session came back before the long run could have ended, so the run was
+     * cancelled: a run that went on holds the session for the whole {@code full} ms before the small
+     * request after it gets its turn. Three quarters, not half: in the project's CI (load from the other
+     * modules' tests) a cancelled 500 ms request freed the session after 1,455 ms of a 2,304 ms run.
+     */
+    static long cancelledBound(long full) {
+        return full * 3 / 4;
+    }
+
     @Test
     void aClientTimeoutOverRestCancelsTheRun() throws Exception {
         long full = fullRunMillis();
@@ -156,7 +166,7 @@ class RequestLimitsTest {
         assertTrue(error.contains("timeout of 500 ms") && error.contains("cancelled"), error);
         assertEquals(200, infer(server, "slow", 1, null).statusCode());
         long freed = millisSince(t1);
-        assertTrue(freed < full / 2, "the session answered again after " + freed + " ms; the whole run takes " + full + " ms");
+        assertTrue(freed < cancelledBound(full), "the session answered again after " + freed + " ms; the whole run takes " + full + " ms");
     }
 
     @Test
@@ -179,7 +189,7 @@ class RequestLimitsTest {
         ModelInferResponse next = grpc.withDeadlineAfter(60, TimeUnit.SECONDS).modelInfer(grpcRequest("slow", 1, null));
         long freed = millisSince(t1);
         assertEquals(1, next.getRawOutputContentsCount());
-        assertTrue(freed < full / 2, "after the deadline the session answered again in " + freed + " ms; the whole run takes " + full + " ms");
+        assertTrue(freed < cancelledBound(full), "after the deadline the session answered again in " + freed + " ms; the whole run takes " + full + " ms");
 
         // the parameter, without a deadline: the server's own DEADLINE_EXCEEDED with its message
         StatusRuntimeException p = assertThrows(StatusRuntimeException.class,
