@@ -110,7 +110,9 @@ class LimitsTest {
         InferenceResponse next = service.infer(request("slow", 1, Duration.ZERO));
         long cancelled = millisSince(t1);
         assertEquals(1, next.outputs().size());
-        assertTrue(cancelled < full / 2, "the session was free after " + cancelled + " ms; the whole run takes " + full + " ms");
+        // three quarters, not half: a run that goes on holds the only session for all of `full`, and under the load of
+        // the project's CI the server module's twin of this check once freed it only after 63 % of the run
+        assertTrue(cancelled < full * 3 / 4, "the session was free after " + cancelled + " ms; the whole run takes " + full + " ms");
         // the lane's run options are reused: the next run with a deadline is not stopped by the flag the cancel set
         InferenceResponse withTimeout = service.infer(request("slow", 1, Duration.ofSeconds(30)));
         assertEquals(1, withTimeout.outputs().size());
