@@ -71,8 +71,19 @@ final class ServeProcess implements AutoCloseable {
         return start(command, environment, true);
     }
 
+    /** As {@link #start(List, java.util.Map)}, with {@code patience} instead of 60 s for the port and readiness. */
+    static ServeProcess start(List<String> command, java.util.Map<String, String> environment, Duration patience)
+            throws IOException, InterruptedException {
+        return start(command, environment, true, patience);
+    }
+
     private static ServeProcess start(List<String> command, java.util.Map<String, String> environment, boolean awaitReady)
             throws IOException, InterruptedException {
+        return start(command, environment, awaitReady, Duration.ofSeconds(60));
+    }
+
+    private static ServeProcess start(List<String> command, java.util.Map<String, String> environment, boolean awaitReady,
+            Duration patience) throws IOException, InterruptedException {
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
         pb.environment().putAll(environment);
         // the settings under test come from flags; the environment running the build must not override them
@@ -81,7 +92,7 @@ final class ServeProcess implements AutoCloseable {
         pb.environment().remove("BERTH_REPORT_INTERVAL");
         Process p = pb.start();
         try {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            long deadline = System.nanoTime() + patience.toNanos();
             BufferedReader lines = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
             int port = -1;
             int grpc = -1;
@@ -233,6 +244,11 @@ final class ServeProcess implements AutoCloseable {
         process.toHandle().descendants().forEach(ProcessHandle::destroyForcibly);
         process.destroyForcibly();
         assertTrue(process.waitFor(30, TimeUnit.SECONDS), "gone after SIGKILL");
+    }
+
+    /** Everything the process printed so far (stdout and stderr). */
+    String output() {
+        return output.toString();
     }
 
     /** The server JVM's process: the launched process, or the JVM the launcher script exec'ed into. */
