@@ -22,6 +22,8 @@ public final class BenchModels {
     public static final String MODELS_PROPERTY = "berth.bench.models";
     /** The generated large-tensor model (FP32 identity over [batch, 3, 224, 224]). */
     public static final String LARGE = "large";
+    /** bench/run's compute-bound model (bench/heavy-model.py: convolutions, about resnet18's work per image). */
+    public static final String HEAVY = "heavy";
 
     private BenchModels() {
     }
@@ -32,8 +34,8 @@ public final class BenchModels {
             case "churn" -> new long[]{8};
             case "digits" -> new long[]{64};
             case "slow", "slow_nobatch" -> new long[]{256};
-            case LARGE -> new long[]{3, 224, 224};
-            default -> throw new IllegalArgumentException("unknown benchmark model '" + model + "' (churn, digits, slow, large)");
+            case LARGE, HEAVY -> new long[]{3, 224, 224};
+            default -> throw new IllegalArgumentException("unknown benchmark model '" + model + "' (churn, digits, slow, large, heavy)");
         };
     }
 
