@@ -21,7 +21,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /**
  * {@code ./berth serve}'s ahead-of-time cache on JDK 25+: the first start that finds none writes it
  * with a training start (saying so in one line), later starts run from it, a damaged one is ignored
- * without a word, and {@code BERTH_AOT_CACHE=off} keeps the class-data archive. Whether the server
+ * without a word, a failed training start is said once and not retried before the next build, and
+ * {@code BERTH_AOT_CACHE=off} keeps the class-data archive. Whether the server
  * JVM really ran from the cache is read from the JVM's own {@code aot} log, written to a file through
  * {@code BERTH_JAVA_OPTS}. The build runs every other test with the cache off (the root pom), so this
  * one names its own cache file.
@@ -69,6 +70,20 @@ class LauncherAotCacheIT {
         String out = startAndStop(Map.of("BERTH_AOT_CACHE", cache.toString()));
         assertFalse(out.contains("writing the JVM's start-up cache"), out);
         assertFalse(out.toLowerCase().contains("aot"), "nothing about the cache in what the server printed:\n" + out);
+    }
+
+    @Test
+    void aFailedTrainingStartIsSaidOnceAndNotRetriedUntilTheNextBuild() throws Exception {
+        Path cache = dir.resolve("serve.aot");
+        // -Xshare:auto is refused next to -XX:AOTCacheOutput, so the training JVM fails to start, while the
+        // server itself accepts it: a training start that cannot work, in an otherwise working set-up
+        Map<String, String> env = Map.of("BERTH_AOT_CACHE", cache.toString(), "BERTH_JAVA_OPTS", "-Xshare:auto");
+        String first = startAndStop(env);
+        assertTrue(first.contains("berth: could not write the start-up cache"), first);
+        assertTrue(Files.exists(dir.resolve("serve.aot.failed")), "the failure is remembered");
+        assertFalse(Files.exists(cache));
+        String second = startAndStop(env);
+        assertFalse(second.contains("writing the JVM's start-up cache"), "not tried again on every start:\n" + second);
     }
 
     @Test
