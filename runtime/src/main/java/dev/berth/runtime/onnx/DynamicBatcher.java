@@ -112,6 +112,8 @@ final class DynamicBatcher<L, P, R> {
     private volatile int peakPrevious;
     /** The compute time of the latest run of a single request; unknown (no inline run) until one ran. */
     private volatile long recentSingleRunNanos = Long.MAX_VALUE;
+    /** The rows of that run: a request with more may run longer than it did. */
+    private volatile int recentSingleRunRows;
 
     private DynamicBatcher(Builder<L, P, R> b) {
         this.label = b.label;
@@ -164,7 +166,7 @@ final class DynamicBatcher<L, P, R> {
             if (liveWorkers.get() == 0) {
                 throw new InferenceException.Unavailable(label + " has no running session");
             }
-            if (waiting.get() == 0 && mayRunOnCaller()) {
+            if (waiting.get() == 0 && mayRunOnCaller(rows)) {
                 lane = idleLanes.pollFirst();
             }
             if (lane == null && waiting.get() >= maxQueueSize) {
@@ -189,16 +191,19 @@ final class DynamicBatcher<L, P, R> {
         return job;
     }
 
-    private boolean mayRunOnCaller() {
+    private boolean mayRunOnCaller(int rows) {
         if (!Thread.currentThread().isVirtual()) {
             return true;
         }
+        // A short run of one row says nothing of a request with thousands: its run could pin the carrier
+        // for seconds, and a caller running its own request cannot answer at its deadline (only ONNX
+        // Runtime's terminate flag stops it), where a caller waiting on a worker answers then itself.
         // A virtual caller runs inline only while the version has recently had one request at a time:
         // the lone client the path exists for. Under concurrent load, native runs on the carriers
         // (Helidon's 2 on 2 cores) put 6-17 ms p99 and 35-77 ms max on every connection at
         // saturation, against 2.5-3.8 ms and 9-16 ms when the worker runs them (bench/soak, 3 x 20 s,
         // interleaved, docs/reliability.md "Inline runs on the carriers and the tail").
-        return recentSingleRunNanos <= INLINE_RUN_LIMIT_NANOS && inFlight.get() == 0
+        return recentSingleRunNanos <= INLINE_RUN_LIMIT_NANOS && rows <= recentSingleRunRows && inFlight.get() == 0
                 && peakSince(ticker.getAsLong()) <= 1;
     }
 
@@ -256,10 +261,11 @@ final class DynamicBatcher<L, P, R> {
     }
 
     /**
-     * Records how long a single request's run took: the measure of whether a virtual-thread caller
-     * may run the next lone request itself. The owner may also report its warm-up runs here.
+     * Records how long a single request's run of {@code rows} rows took: the measure of whether a
+     * virtual-thread caller may run the next lone request (of at most as many rows) itself. The owner may also report its warm-up runs here.
      */
-    void recordSingleRun(long nanos) {
+    void recordSingleRun(long nanos, int rows) {
+        recentSingleRunRows = rows;
         recentSingleRunNanos = nanos;
     }
 
@@ -414,7 +420,7 @@ final class DynamicBatcher<L, P, R> {
             return;
         }
         if (batch.size() == 1) {
-            recordSingleRun(ticker.getAsLong() - start);
+            recordSingleRun(ticker.getAsLong() - start, batch.get(0).rows());
         }
         if (answered) {
             for (BatchJob<P, R> job : batch) {

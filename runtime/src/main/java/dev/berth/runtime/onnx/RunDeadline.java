@@ -108,7 +108,7 @@ final class RunDeadline {
         try {
             options.setTerminate(true);
             fired = true;
-        } catch (OrtException e) {
+        } catch (OrtException | RuntimeException e) {
             // the run goes on to its end; its callers have had their answer at the deadline anyway
             System.getLogger(RunDeadline.class.getName()).log(System.Logger.Level.WARNING,
                     "could not cancel an ONNX Runtime run past its deadline: " + e.getMessage());
@@ -149,7 +149,14 @@ final class RunDeadline {
                     }
                     long when = d.at;
                     if (when - now <= 0) {
-                        d.fire(now);
+                        try {
+                            d.fire(now);
+                        } catch (RuntimeException | Error e) {
+                            // one lane's failure must not end the watch of every other lane's deadlines
+                            // (a dead watchdog lets every later run go on past its timeout)
+                            System.getLogger(RunDeadline.class.getName()).log(System.Logger.Level.WARNING,
+                                    "could not cancel an ONNX Runtime run past its deadline: " + e);
+                        }
                     } else if (when - next < 0) {
                         next = when;
                     }

@@ -312,6 +312,12 @@ final class VersionRunner {
                 + " (a batched run goes on for the requests still waiting for it)");
     }
 
+    /** The rows of a warm-up run: its first input's first axis (1 for a scalar). */
+    private static int warmUpRows(List<Tensor> inputs) {
+        Tensor first = inputs.isEmpty() ? null : inputs.get(0);
+        return first == null || first.rank() == 0 ? 1 : (int) Math.min(Integer.MAX_VALUE, Math.max(1, first.dim(0)));
+    }
+
     private static String millis(long nanos) {
         return TimeUnit.NANOSECONDS.toMillis(nanos) + " ms";
     }
@@ -404,8 +410,17 @@ final class VersionRunner {
             watch = deadline == Long.MAX_VALUE ? null : lane.deadline(deadline - start);
             Work work = job.payload();
             List<Tensor> outputs = run(lane, work.inputs(), work.strings(), work.outputs(), watch);
-            long compute = ticker.getAsLong() - start;
+            long end = ticker.getAsLong();
+            long compute = end - start;
             observer.batchExecuted(model, version, job.rows(), 1, compute);
+            if (deadline != Long.MAX_VALUE && end - deadline > 0) {
+                // the terminate flag came too late for this run (ONNX Runtime looks at it between nodes, and
+                // the watchdog can be late on a loaded machine): past its timeout a request is not answered
+                // with a result, whoever ran it (a caller running its own request cannot answer earlier)
+                job.fail(new InferenceException.DeadlineExceeded("the request's timeout of " + millis(job.timeoutNanos())
+                        + " passed while " + label + " ran it; the run ended after it"));
+                return;
+            }
             job.answer(new Result(outputs, start - job.enqueuedNanos(), compute, job.rows()));
         } catch (Throwable t) {
             job.fail(watch != null && watch.fired() ? expiredInRun(job) : RunFailures.map(label, t));
@@ -546,7 +561,7 @@ final class VersionRunner {
                         + (inputs.fromExample() ? "" : " (register an " + ExampleRequest.FILE
                         + " the model can run, or turn warm-up off in its serving config)"));
             }
-            batcher.recordSingleRun(ticker.getAsLong() - start);
+            batcher.recordSingleRun(ticker.getAsLong() - start, warmUpRows(inputs.tensors()));
         }
     }
 

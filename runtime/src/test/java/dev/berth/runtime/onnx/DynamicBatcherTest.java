@@ -152,7 +152,7 @@ class DynamicBatcherTest {
         }).join();
         assertNotEquals(caller.get(), runs.get(0).thread(), "no run measured yet: a worker runs it");
 
-        batcher.recordSingleRun(TimeUnit.MICROSECONDS.toNanos(50));
+        batcher.recordSingleRun(TimeUnit.MICROSECONDS.toNanos(50), 1);
         // the worker hands the lane back just after answering: until then a caller finds none free
         waitUntil(1, () -> batcher.idleLanes());
         Thread.ofVirtual().start(() -> {
@@ -161,18 +161,23 @@ class DynamicBatcherTest {
         }).join();
         assertEquals(caller.get(), runs.get(1).thread(), "short runs: the caller runs it");
 
-        batcher.recordSingleRun(DynamicBatcher.INLINE_RUN_LIMIT_NANOS + 1);
+        batcher.recordSingleRun(DynamicBatcher.INLINE_RUN_LIMIT_NANOS + 1, 1);
         Thread.ofVirtual().start(() -> {
             caller.set(Thread.currentThread());
             batcher.submit(3, "k", 1, Long.MAX_VALUE, 0).future().join();
         }).join();
         assertFalse(runs.get(2).thread().isVirtual(), "a long run would pin the carrier: a worker runs it");
+
+        batcher.recordSingleRun(TimeUnit.MICROSECONDS.toNanos(50), 1);
+        waitUntil(1, () -> batcher.idleLanes());
+        Thread.ofVirtual().start(() -> batcher.submit(4, "k", 30_000, Long.MAX_VALUE, 0).future().join()).join();
+        assertFalse(runs.get(3).thread().isVirtual(), "a short run of one row says nothing of 30,000: a worker runs it");
     }
 
     @Test
     void aVirtualCallerRunsItselfOnlyWhileItsVersionHadOneRequestAtATime() throws Exception {
         start(2, 32, 0, 10);
-        batcher.recordSingleRun(TimeUnit.MICROSECONDS.toNanos(50));
+        batcher.recordSingleRun(TimeUnit.MICROSECONDS.toNanos(50), 1);
         gate = new CountDownLatch(1);
         entered = new CountDownLatch(1);
         AtomicReference<Thread> firstCaller = new AtomicReference<>();
