@@ -159,8 +159,8 @@ class RequestLimitsTest {
         // answer (at load 15 a request sent at once waited a few hundred ms in the queue for it), so the timed
         // request below finds the session free and its timeout runs out in the run, where it must cancel it.
         // 200 ms: with the 500 ms used before, the request was answered 200 after the other tests of this class
-        // had run (and alone it was 504): the run itself can take less than that, the baseline's time being
-        // mostly the transfer and encoding of its 30 MB input and 80 MB JSON answer
+        // had run (alone it was 504), so the run itself can take less than that there; the baseline's time
+        // includes the transfer and encoding of its 30 MB input and 80 MB JSON answer
         assertEquals(200, infer(server, "slow", 1, null).statusCode());
         long t1 = System.nanoTime();
         HttpResponse<String> late = infer(server, "slow", LONG_ROWS, "{\"timeout\": 200000}");
