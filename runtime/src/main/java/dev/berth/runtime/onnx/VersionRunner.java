@@ -318,6 +318,12 @@ final class VersionRunner {
         return first == null || first.rank() == 0 ? 1 : (int) Math.min(Integer.MAX_VALUE, Math.max(1, first.dim(0)));
     }
 
+    /** The failure of a request whose run ended after its timeout, too late for the terminate flag to stop it. */
+    private InferenceException.DeadlineExceeded expiredAfterRun(BatchJob<Work, Result> job) {
+        return new InferenceException.DeadlineExceeded("the request's timeout of " + millis(job.timeoutNanos())
+                + " passed while " + label + " ran it; the run ended after it");
+    }
+
     private static String millis(long nanos) {
         return TimeUnit.NANOSECONDS.toMillis(nanos) + " ms";
     }
@@ -417,8 +423,7 @@ final class VersionRunner {
                 // the terminate flag came too late for this run (ONNX Runtime looks at it between nodes, and
                 // the watchdog can be late on a loaded machine): past its timeout a request is not answered
                 // with a result, whoever ran it (a caller running its own request cannot answer earlier)
-                job.fail(new InferenceException.DeadlineExceeded("the request's timeout of " + millis(job.timeoutNanos())
-                        + " passed while " + label + " ran it; the run ended after it"));
+                job.fail(expiredAfterRun(job));
                 return;
             }
             job.answer(new Result(outputs, start - job.enqueuedNanos(), compute, job.rows()));
